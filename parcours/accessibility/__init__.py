@@ -1,0 +1,3 @@
+"""parcours.accessibility (see DESIGN.md)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""parcours.api (see DESIGN.md)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""parcours.diagnostic (see DESIGN.md)."""
+
+__all__: list[str] = []

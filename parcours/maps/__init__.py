@@ -1,0 +1,3 @@
+"""parcours.maps (see DESIGN.md)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""parcours.matching (see DESIGN.md)."""
+
+__all__: list[str] = []

@@ -1,0 +1,444 @@
+"""The workspace: one folder per territory under ``PARCOURS_HOME``.
+
+Layout of a territory folder::
+
+    NAME/
+      territory.json        name, perimeter definition, buffer, CRS, creation date
+      perimeter.parquet     the perimeter polygon (GeoParquet, territory CRS)
+      layers/LAYER.parquet  normalised public layers (GeoParquet or Parquet tables)
+      manifest.json         per layer: row count, CRS, sources (path, sha256, size, dates),
+                            loading date, software version, warnings
+      cache/                derived data (routing graphs), keyed by input hashes
+
+Writes are atomic: a :class:`Transaction` copies the territory (hard links, so it is
+cheap) into a staging folder, writes there, and swaps the folders with renames only
+when everything succeeded. A failed load leaves the previous territory as it was.
+
+Personal data (a platform's caseload) never goes in a territory folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow.parquet as pq
+from pyproj import CRS
+
+from parcours.errors import InputError, WorkspaceError
+from parcours.geo.crs import WGS84
+from parcours.i18n import tr
+
+__all__ = [
+    "Territory",
+    "Transaction",
+    "Workspace",
+    "default_home",
+    "file_digest",
+]
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MANIFEST = "manifest.json"
+META = "territory.json"
+
+
+def default_home() -> Path:
+    """Return ``PARCOURS_HOME`` (default ``./parcours-data``)."""
+    return Path(os.environ.get("PARCOURS_HOME", "parcours-data"))
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def _software_version() -> str:
+    from parcours import __version__
+
+    return __version__
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    """Describe a source file for the manifest: path, size, sha256 and modification date."""
+    h = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            h.update(chunk)
+    stat = path.stat()
+    return {
+        "path": str(path.resolve()),
+        "size_bytes": stat.st_size,
+        "sha256": h.hexdigest(),
+        "modified": datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0).isoformat(),
+    }
+
+
+@dataclass
+class Territory:
+    """A territory of the workspace, read-only.
+
+    Attributes
+    ----------
+    name
+        The territory's name (its folder name).
+    path
+        Its folder.
+    crs
+        The metric CRS of its layers.
+    buffer_m
+        The buffer around the perimeter kept by the readers, in metres.
+    definition
+        How the perimeter was defined (communes, file or bbox).
+    """
+
+    name: str
+    path: Path
+    crs: CRS
+    buffer_m: float
+    definition: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The manifest (layers, sources, feeds)."""
+        path = self.path / MANIFEST
+        if not path.exists():
+            return {"layers": {}}
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
+    @property
+    def perimeter(self) -> gpd.GeoDataFrame:
+        """The perimeter polygon(s), in the territory CRS."""
+        return gpd.read_parquet(self.path / "perimeter.parquet")
+
+    def clip_area(self) -> Any:
+        """The perimeter plus the buffer, as one shapely geometry in the territory CRS."""
+        return self.perimeter.union_all().buffer(self.buffer_m)
+
+    def layer_names(self) -> list[str]:
+        """The names of the loaded layers."""
+        return sorted(self.manifest.get("layers", {}))
+
+    def has_layer(self, name: str) -> bool:
+        """Whether a layer is loaded."""
+        return (self.path / "layers" / f"{name}.parquet").exists()
+
+    def layer(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Read a layer: a GeoDataFrame for spatial layers, a DataFrame for tables.
+
+        Raises
+        ------
+        WorkspaceError
+            When the layer is not loaded (the message says which ``load`` option adds it).
+        """
+        path = self.path / "layers" / f"{name}.parquet"
+        if not path.exists():
+            raise WorkspaceError(
+                tr(
+                    f"le territoire « {self.name} » n'a pas de couche « {name} » : chargez-la "
+                    f"avec « parcours territory load {self.name} »",
+                    f"territory '{self.name}' has no '{name}' layer: load it with "
+                    f"'parcours territory load {self.name}'",
+                )
+            )
+        metadata = pq.read_schema(path).metadata or {}
+        if b"geo" in metadata:
+            return gpd.read_parquet(path, columns=columns)
+        return pd.read_parquet(path, columns=columns)
+
+    def cache_dir(self) -> Path:
+        """A folder for derived data (routing graphs), created on demand."""
+        path = self.path / "cache"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def info(self) -> dict[str, Any]:
+        """Summary for ``parcours territory info``: name, extent, layers, feeds, sources."""
+        manifest = self.manifest
+        layers = {name: meta.get("rows") for name, meta in sorted(manifest.get("layers", {}).items())}
+        extent = [round(v, 6) for v in self.perimeter.to_crs(WGS84).total_bounds.tolist()]
+        return {
+            "name": self.name,
+            "crs": self.crs.to_string(),
+            "perimeter": self.definition,
+            "buffer_m": self.buffer_m,
+            "extent": extent,
+            "layers": layers,
+            "feeds": manifest.get("feeds", []),
+            "updated": manifest.get("updated"),
+            "software_version": manifest.get("software", {}).get("version"),
+        }
+
+
+class Workspace:
+    """The folder holding the territories (``PARCOURS_HOME``).
+
+    Parameters
+    ----------
+    home
+        The folder; defaults to :func:`default_home`.
+    """
+
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+        self.home = Path(home) if home is not None else default_home()
+
+    def path_of(self, name: str) -> Path:
+        """The folder of a territory (checking the name is a plain folder name)."""
+        if not _NAME_RE.match(name):
+            raise InputError(
+                tr(
+                    "nom de territoire invalide : lettres, chiffres, « - », « _ » ou « . » "
+                    "(64 caractères au plus)",
+                    "invalid territory name: letters, digits, '-', '_' or '.' (64 characters at most)",
+                ),
+                field="NAME",
+            )
+        return self.home / name
+
+    def names(self) -> list[str]:
+        """The territories present."""
+        if not self.home.exists():
+            return []
+        return sorted(p.name for p in self.home.iterdir() if (p / META).exists())
+
+    def exists(self, name: str) -> bool:
+        """Whether a territory exists."""
+        return (self.path_of(name) / META).exists()
+
+    def open(self, name: str) -> Territory:
+        """Open an existing territory.
+
+        Raises
+        ------
+        WorkspaceError
+            When it does not exist (the message says how to create it).
+        """
+        path = self.path_of(name)
+        meta_path = path / META
+        if not meta_path.exists():
+            raise WorkspaceError(
+                tr(
+                    f"territoire « {name} » introuvable dans {self.home} : créez-le avec "
+                    f"« parcours territory create {name} »",
+                    f"territory '{name}' not found in {self.home}: create it with "
+                    f"'parcours territory create {name}'",
+                )
+            )
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        return Territory(
+            name=name,
+            path=path,
+            crs=CRS.from_user_input(meta["crs"]),
+            buffer_m=float(meta["buffer_m"]),
+            definition=meta.get("perimeter", {}),
+        )
+
+    def create(
+        self,
+        name: str,
+        perimeter: gpd.GeoDataFrame,
+        *,
+        crs: CRS,
+        buffer_m: float,
+        definition: Mapping[str, Any],
+        replace: bool = False,
+    ) -> Territory:
+        """Create a territory from its perimeter (atomically).
+
+        Parameters
+        ----------
+        name
+            The territory's name.
+        perimeter
+            The perimeter polygon(s), any CRS.
+        crs
+            The metric CRS of its layers.
+        buffer_m
+            Buffer kept around the perimeter by the readers, in metres.
+        definition
+            How the perimeter was defined, recorded in ``territory.json``.
+        replace
+            Replace an existing territory of that name (its layers are dropped).
+        """
+        path = self.path_of(name)
+        if (path / META).exists() and not replace:
+            raise InputError(
+                tr(
+                    f"le territoire « {name} » existe déjà (option --replace pour le remplacer)",
+                    f"territory '{name}' already exists (use --replace to replace it)",
+                ),
+                field="NAME",
+            )
+        staging = self._staging_dir(name)
+        try:
+            staging.mkdir(parents=True)
+            outline = perimeter.to_crs(crs)[["geometry"]].reset_index(drop=True)
+            outline.to_parquet(staging / "perimeter.parquet", index=False)
+            meta = {
+                "name": name,
+                "crs": f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs.to_wkt(),
+                "buffer_m": buffer_m,
+                "perimeter": dict(definition),
+                "created": _now(),
+                "software_version": _software_version(),
+            }
+            (staging / META).write_text(json.dumps(meta, indent=2, ensure_ascii=False), "utf-8")
+            manifest = {
+                "territory": name,
+                "crs": meta["crs"],
+                "updated": meta["created"],
+                "software": {"name": "parcours", "version": _software_version()},
+                "layers": {},
+                "feeds": [],
+            }
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
+            self._swap(staging, path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return self.open(name)
+
+    @contextlib.contextmanager
+    def transaction(self, name: str) -> Iterator[Transaction]:
+        """Modify a territory atomically.
+
+        Usage::
+
+            with workspace.transaction("demo") as tx:
+                tx.write_layer("stops", stops, sources=[...])
+
+        Everything written inside the block becomes visible at once when the block
+        exits normally; on an exception nothing changes.
+        """
+        territory = self.open(name)
+        staging = self._staging_dir(name)
+        try:
+            # The routing cache is keyed by input hashes, so it may be kept as it is.
+            shutil.copytree(territory.path, staging, copy_function=_link_or_copy)
+            tx = Transaction(territory=territory, staging=staging)
+            yield tx
+            tx._commit()
+            self._swap(staging, territory.path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _staging_dir(self, name: str) -> Path:
+        return self.home / ".staging" / f"{name}.{uuid.uuid4().hex[:8]}"
+
+    def _swap(self, staging: Path, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        trash = self.home / ".staging" / f"{target.name}.old.{uuid.uuid4().hex[:8]}"
+        try:
+            if target.exists():
+                target.rename(trash)
+            staging.rename(target)
+        except OSError as exc:
+            if trash.exists() and not target.exists():
+                trash.rename(target)
+            raise WorkspaceError(
+                tr(f"écriture impossible dans {target} : {exc}", f"cannot write {target}: {exc}")
+            ) from exc
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _link_or_copy(src: str, dst: str) -> str:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
+
+
+@dataclass
+class Transaction:
+    """Pending changes to a territory (see :meth:`Workspace.transaction`)."""
+
+    territory: Territory
+    staging: Path
+    touched: set[str] = field(default_factory=set)
+    _layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _feeds: list[dict[str, Any]] | None = None
+
+    def write_layer(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        *,
+        sources: list[dict[str, Any]],
+        reader: str,
+        warnings: list[str] | None = None,
+    ) -> None:
+        """Write (or replace) one layer.
+
+        Parameters
+        ----------
+        name
+            The layer name (``streets``, ``stops``, ``population``, ...).
+        frame
+            A GeoDataFrame in the territory CRS, or a plain table.
+        sources
+            Descriptions of the source files (:func:`file_digest`).
+        reader
+            Which reader produced it (recorded in the manifest).
+        warnings
+            Non-fatal problems found while reading, recorded in the manifest.
+        """
+        layers = self.staging / "layers"
+        layers.mkdir(exist_ok=True)
+        target = layers / f"{name}.parquet"
+        target.unlink(missing_ok=True)  # a hard link to the live file: never write through it
+        entry: dict[str, Any] = {
+            "rows": len(frame),
+            "reader": reader,
+            "sources": sources,
+            "loaded": _now(),
+            "software_version": _software_version(),
+            "warnings": list(warnings or []),
+        }
+        if isinstance(frame, gpd.GeoDataFrame):
+            if frame.crs is None or not CRS.from_user_input(frame.crs).equals(self.territory.crs):
+                raise WorkspaceError(
+                    f"layer {name} is not in the territory CRS {self.territory.crs.to_string()}"
+                )
+            frame.to_parquet(target, index=False, write_covering_bbox=True)
+            entry["crs"] = self.territory.crs.to_string()
+            types = sorted(set(frame.geom_type.dropna()))
+            entry["geometry_types"] = types
+        else:
+            frame.to_parquet(target, index=False)
+        self._layers[name] = entry
+        self.touched.add(name)
+
+    def set_feeds(self, feeds: list[dict[str, Any]]) -> None:
+        """Record the GTFS feeds of the territory (id, agency, service dates, source)."""
+        self._feeds = feeds
+
+    def remove_layer(self, name: str) -> None:
+        """Remove a layer (e.g. an optional GTFS table absent from the new feeds)."""
+        (self.staging / "layers" / f"{name}.parquet").unlink(missing_ok=True)
+        self._layers[name] = {}
+        self.touched.add(name)
+
+    def _commit(self) -> None:
+        path = self.staging / MANIFEST
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        for name, entry in self._layers.items():
+            if entry:
+                manifest["layers"][name] = entry
+            else:
+                manifest["layers"].pop(name, None)
+        if self._feeds is not None:
+            manifest["feeds"] = self._feeds
+        manifest["updated"] = _now()
+        manifest["software"] = {"name": "parcours", "version": _software_version()}
+        path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
