@@ -1,0 +1,201 @@
+"""Commands of ``parcours``: territories (create, load, info, fetch, export) and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from parcours.cli._ui import console, err_console, guarded, progress_bar
+from parcours.errors import InputError
+from parcours.i18n import set_language, tr
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="parcours",
+    help="Diagnostic territorial de mobilité inclusive / inclusive-mobility territorial diagnostic.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+territory_app = typer.Typer(
+    help="Territoires : création, chargement des données, résumé / territories: create, load, info.",
+    no_args_is_help=True,
+)
+app.add_typer(territory_app, name="territory")
+
+
+@app.callback()
+def _root(
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="fr (défaut) ou en / fr (default) or en; also PARCOURS_LANG."),
+    ] = None,
+) -> None:
+    """Diagnostic territorial de mobilité inclusive et aide au conseiller mobilité."""
+    if lang is not None:
+        if lang.lower()[:2] not in ("fr", "en"):
+            raise typer.BadParameter("fr | en", param_hint="--lang")
+        set_language(lang)
+
+
+def _workspace() -> Any:
+    from parcours.territories import Workspace
+
+    return Workspace()
+
+
+def _print_json(data: Any) -> None:
+    console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+# --------------------------------------------------------------------------- territory
+
+
+@territory_app.command("create")
+def territory_create(
+    name: Annotated[str, typer.Argument(help="Nom du territoire / territory name")],
+    communes: Annotated[
+        str | None, typer.Option(help="Codes INSEE séparés par des virgules / INSEE codes")
+    ] = None,
+    communes_file: Annotated[
+        Path | None,
+        typer.Option(help="Contours des communes (ADMIN EXPRESS, GeoJSON avec code INSEE)"),
+    ] = None,
+    perimeter: Annotated[
+        Path | None, typer.Option(help="Fichier de polygone(s) / polygon file")
+    ] = None,
+    bbox: Annotated[
+        str | None, typer.Option(help="minlon,minlat,maxlon,maxlat (WGS84)")
+    ] = None,
+    buffer_km: Annotated[
+        float, typer.Option(help="Tampon autour du périmètre, km / buffer, km")
+    ] = 5.0,
+    replace: Annotated[bool, typer.Option(help="Remplacer un territoire existant")] = False,
+) -> None:
+    """Créer un territoire à partir de communes, d'un polygone ou d'une emprise."""
+    with guarded():
+        from parcours.territories import create_territory
+
+        territory = create_territory(
+            _workspace(), name, communes=communes, communes_file=communes_file,
+            perimeter=perimeter, bbox=bbox, buffer_km=buffer_km, replace=replace,
+        )
+        err_console.print(tr(f"Territoire « {name} » créé dans {territory.path}",
+                             f"Territory '{name}' created in {territory.path}"))
+        _print_json(territory.info())
+
+
+@territory_app.command("load")
+def territory_load(
+    name: Annotated[str, typer.Argument(help="Nom du territoire / territory name")],
+    osm: Annotated[Path | None, typer.Option(help="OpenStreetMap .osm.pbf")] = None,
+    gtfs: Annotated[
+        list[Path] | None, typer.Option(help="GTFS (zip ou dossier), répétable / repeatable")
+    ] = None,
+    population: Annotated[
+        list[Path] | None, typer.Option(help="Filosofi 200 m, grille H3 ou couche avec population")
+    ] = None,
+    jobs: Annotated[Path | None, typer.Option(help="SIRENE StockEtablissement ou couche 'jobs'")] = None,
+    jobs_geolocation: Annotated[
+        Path | None, typer.Option(help="Fichier de géolocalisation SIRENE")
+    ] = None,
+    services: Annotated[
+        list[Path] | None, typer.Option(help="BPE ou liste de lieux (colonne category), répétable")
+    ] = None,
+    carpool: Annotated[list[Path] | None, typer.Option(help="Aires de covoiturage BNLC")] = None,
+    qpv: Annotated[list[Path] | None, typer.Option(help="Contours des QPV")] = None,
+    bikeshare: Annotated[
+        list[Path] | None, typer.Option(help="GBFS station_information.json")
+    ] = None,
+    communes_file: Annotated[
+        Path | None, typer.Option(help="Contours des communes avec EPCI")
+    ] = None,
+    employment_zones: Annotated[
+        Path | None, typer.Option(help="Composition des zones d'emploi INSEE")
+    ] = None,
+) -> None:
+    """Charger des sources dans un territoire (remplace les couches nommées, garde les autres)."""
+    with guarded():
+        from parcours.territories import load_sources
+
+        sources: dict[str, list[Path]] = {
+            "osm": [osm] if osm else [],
+            "gtfs": list(gtfs or []),
+            "population": list(population or []),
+            "jobs": [jobs] if jobs else [],
+            "services": list(services or []),
+            "carpool": list(carpool or []),
+            "qpv": list(qpv or []),
+            "bikeshare": list(bikeshare or []),
+            "communes": [communes_file] if communes_file else [],
+            "employment_zones": [employment_zones] if employment_zones else [],
+        }
+        if jobs_geolocation and not jobs:
+            raise InputError(tr("--jobs-geolocation va avec --jobs", "--jobs-geolocation goes with --jobs"),
+                             field="--jobs-geolocation")
+        workspace = _workspace()
+        with progress_bar() as progress:
+            report = load_sources(workspace, name, sources, jobs_geolocation=jobs_geolocation,
+                                  progress=progress)
+        for warning in report.warnings:
+            err_console.print(f"[yellow]{tr('Attention', 'Warning')}[/] : {warning}")
+        _print_json(workspace.open(name).info())
+
+
+@territory_app.command("info")
+def territory_info(name: Annotated[str, typer.Argument(help="Nom du territoire")]) -> None:
+    """Afficher le résumé JSON d'un territoire (emprise, couches, réseaux GTFS)."""
+    with guarded():
+        _print_json(_workspace().open(name).info())
+
+
+@territory_app.command("list")
+def territory_list() -> None:
+    """Lister les territoires de PARCOURS_HOME."""
+    with guarded():
+        workspace = _workspace()
+        for territory_name in workspace.names():
+            console.print(territory_name)
+
+
+@territory_app.command("export")
+def territory_export(
+    name: Annotated[str, typer.Argument(help="Nom du territoire")],
+    out: Annotated[Path, typer.Option(help="GeoPackage de sortie (.gpkg)")],
+) -> None:
+    """Exporter les couches géographiques d'un territoire en GeoPackage (pour QGIS)."""
+    with guarded():
+        from parcours.territories import export_geopackage
+
+        path = export_geopackage(_workspace().open(name), out)
+        err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[Path, typer.Option(help="Dossier de sortie / output folder")] = Path("out/demo"),
+    seed: Annotated[int, typer.Option(help="Graine du générateur / generator seed")] = 2026,
+) -> None:
+    """Générer le territoire de démonstration (fictif), le charger et afficher son résumé."""
+    with guarded():
+        from parcours.demo import build_demo
+
+        with progress_bar() as progress:
+            result = build_demo(_workspace(), out, seed=seed, progress=progress)
+        err_console.print(result.message)
+        _print_json(result.info)
+
+
+def main() -> None:
+    """Entry point of the ``parcours`` command."""
+    if os.environ.get("PARCOURS_LANG"):
+        set_language(os.environ["PARCOURS_LANG"][:2] if os.environ["PARCOURS_LANG"][:2] in ("fr", "en") else None)
+    app()
