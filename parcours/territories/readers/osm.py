@@ -253,9 +253,7 @@ def read_osm(path: Path, ctx: ReadContext) -> list[LayerData]:
             .with_locations("flex_mem")
             .with_filter(osmium.filter.KeyFilter(*POI_KEYS, "railway").enable_for(osmium.osm.NODE))
             .with_filter(
-                osmium.filter.KeyFilter("highway", *POI_KEYS, "railway").enable_for(
-                    osmium.osm.WAY
-                )
+                osmium.filter.KeyFilter("highway", *POI_KEYS, "railway").enable_for(osmium.osm.WAY)
             )
         )
         for obj in processor:
@@ -321,10 +319,10 @@ def read_osm(path: Path, ctx: ReadContext) -> list[LayerData]:
     if unlocated:
         poi_warnings.append(
             tr(
-                f"{unlocated} POI surfaciques ignorés : contour incomplet dans l'extrait "
-                "(nœuds absents) ou de moins de 4 nœuds",
-                f"{unlocated} POI outlines skipped: incomplete in the extract (missing "
-                "nodes) or fewer than 4 nodes",
+                f"{unlocated} POI surfaciques touchant la zone ignorés : contour incomplet "
+                "dans l'extrait OSM (nœuds absents) ou de moins de 4 nœuds",
+                f"{unlocated} POI outlines touching the area skipped: incomplete in the OSM "
+                "extract (missing nodes) or fewer than 4 nodes",
             )
         )
     poi_layer = LayerData("pois", pois, warnings=poi_warnings, extra={"unlocated_ways": unlocated})
@@ -441,7 +439,11 @@ def _street_frame(streets: _Streets, crs: CRS) -> gpd.GeoDataFrame:
 
 
 def _poi_frame(nodes: _WayBuffer, ways: _WayBuffer, area: _Area) -> tuple[gpd.GeoDataFrame, int]:
-    """Assemble the ``pois`` GeoDataFrame; also return the number of unusable outlines."""
+    """Assemble the ``pois`` GeoDataFrame.
+
+    Also return the number of closed ways touching the area whose outline is unusable
+    (nodes missing from the extract, or fewer than 4 nodes).
+    """
     # POI nodes
     nx = np.asarray(nodes.xs, dtype=np.int64)
     ny = np.asarray(nodes.ys, dtype=np.int64)
@@ -456,15 +458,21 @@ def _poi_frame(nodes: _WayBuffer, ways: _WayBuffer, area: _Area) -> tuple[gpd.Ge
     way_of_node = np.repeat(np.arange(len(counts)), counts)
     wx = np.asarray(ways.xs, dtype=np.int64)
     wy = np.asarray(ways.ys, dtype=np.int64)
-    missing = np.bincount(
-        way_of_node[(wx == _UNDEFINED) | (wy == _UNDEFINED)], minlength=len(counts)
-    )
+    located = (wx != _UNDEFINED) & (wy != _UNDEFINED)
+    missing = np.bincount(way_of_node[~located], minlength=len(counts))
     way_ok = (missing == 0) & (counts >= 4)
+    qx = np.full(len(wx), np.nan)
+    qy = np.full(len(wx), np.nan)
+    qx[located], qy[located] = area.project(wx[located], wy[located])
+    inside_any = np.zeros(len(wx), dtype=np.bool_)
+    inside_any[located] = area.contains(qx[located], qy[located])
+    touching = np.bincount(way_of_node[inside_any], minlength=len(counts)) > 0
+    unusable = int(np.count_nonzero(touching & ~way_ok))
     node_mask = way_ok[way_of_node]
-    qx, qy = area.project(wx[node_mask], wy[node_mask])
     ok_counts = counts[way_ok]
     rings = shapely.linearrings(
-        np.column_stack((qx, qy)), indices=np.repeat(np.arange(len(ok_counts)), ok_counts)
+        np.column_stack((qx[node_mask], qy[node_mask])),
+        indices=np.repeat(np.arange(len(ok_counts)), ok_counts),
     )
     polygons = np.asarray(shapely.polygons(rings), dtype=object)
     invalid = ~shapely.is_valid(polygons)
@@ -487,7 +495,7 @@ def _poi_frame(nodes: _WayBuffer, ways: _WayBuffer, area: _Area) -> tuple[gpd.Ge
     }
     data.update(_text_columns(rows, POI_TAGS))
     frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(points[inside], crs=area.crs))
-    return frame[list(POI_COLUMNS)], int(np.count_nonzero(~way_ok))
+    return frame[list(POI_COLUMNS)], unusable
 
 
 def _street_warnings(streets: _Streets) -> list[str]:

@@ -1,0 +1,152 @@
+"""The workspace: territory creation, atomic loads, manifest, CLI exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from parcours.errors import InputError, WorkspaceError
+from parcours.geo.crs import LAMBERT93
+from parcours.i18n import set_language
+from parcours.territories import Workspace, create_territory
+from parcours.territories.perimeter import parse_bbox, parse_communes
+
+NANTES_BBOX = "-1.575,47.199,-1.536,47.222"
+
+
+def run_cli(*args: str, home: Path, lang: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PARCOURS_HOME": str(home), "PATH": "/usr/bin:/bin"}
+    if lang:
+        env["PARCOURS_LANG"] = lang
+    return subprocess.run(
+        [sys.executable, "-m", "parcours", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_create_from_bbox_chooses_lambert93(home: Path) -> None:
+    territory = create_territory(Workspace(), "nantes", bbox=NANTES_BBOX, buffer_km=1)
+    assert territory.crs.equals(LAMBERT93)
+    info = territory.info()
+    assert info["name"] == "nantes"
+    assert info["extent"] == pytest.approx([-1.575, 47.199, -1.536, 47.222], abs=1e-6)
+    assert info["layers"] == {}
+    assert territory.buffer_m == 1000
+    # The clip area is the perimeter plus 1 km on each side.
+    minx, miny, maxx, maxy = shapely.bounds(territory.clip_area())
+    pminx, pminy, pmaxx, pmaxy = territory.perimeter.total_bounds
+    assert pminx - minx == pytest.approx(1000, rel=1e-3)
+    assert maxy - pmaxy == pytest.approx(1000, rel=1e-3)
+
+
+def test_create_overseas_uses_local_crs(home: Path) -> None:
+    territory = create_territory(Workspace(), "stbarth", bbox="-62.95,17.86,-62.78,17.97")
+    assert territory.crs.to_epsg() == 5490
+
+
+def test_create_refuses_existing_and_bad_names(home: Path) -> None:
+    workspace = Workspace()
+    create_territory(workspace, "t1", bbox=NANTES_BBOX)
+    with pytest.raises(InputError, match="existe déjà"):
+        create_territory(workspace, "t1", bbox=NANTES_BBOX)
+    create_territory(workspace, "t1", bbox=NANTES_BBOX, replace=True)
+    with pytest.raises(InputError, match="nom de territoire invalide"):
+        create_territory(workspace, "../evil", bbox=NANTES_BBOX)
+    with pytest.raises(InputError, match="exactement un périmètre"):
+        create_territory(workspace, "t2")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1,2,3", "quatre nombres"),
+        ("a,b,c,d", "quatre nombres"),
+        ("-1.5,47.3,-1.6,47.2", "minlon < maxlon"),
+    ],
+)
+def test_bad_bbox(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_bbox(text)
+
+
+def test_bad_insee_codes_in_english() -> None:
+    set_language("en")
+    with pytest.raises(InputError, match="invalid INSEE code '4410'"):
+        parse_communes("44109,4410")
+    assert parse_communes(" 44109, 2a004 ") == ["44109", "2A004"]
+
+
+def _points(territory_crs: object, n: int) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"value": range(n)},
+        geometry=gpd.points_from_xy([355000.0 + i for i in range(n)], [6690000.0] * n),
+        crs=territory_crs,
+    )
+
+
+def test_transaction_is_atomic(home: Path) -> None:
+    workspace = Workspace()
+    territory = create_territory(workspace, "t", bbox=NANTES_BBOX)
+    with workspace.transaction("t") as tx:
+        tx.write_layer("population", _points(territory.crs, 3), sources=[], reader="test")
+    before = (territory.path / "manifest.json").read_text()
+    assert workspace.open("t").layer("population")["value"].tolist() == [0, 1, 2]
+
+    with pytest.raises(RuntimeError), workspace.transaction("t") as tx:
+        tx.write_layer("population", _points(territory.crs, 5), sources=[], reader="test")
+        tx.write_layer("jobs", _points(territory.crs, 2), sources=[], reader="test")
+        raise RuntimeError("reader failed half-way")
+    # Nothing changed: same manifest, same layer, no new layer, no staging left behind.
+    assert (territory.path / "manifest.json").read_text() == before
+    assert workspace.open("t").layer("population")["value"].tolist() == [0, 1, 2]
+    assert not workspace.open("t").has_layer("jobs")
+    assert list((home / ".staging").iterdir()) == []
+
+
+def test_layer_in_wrong_crs_is_refused(home: Path) -> None:
+    workspace = Workspace()
+    create_territory(workspace, "t", bbox=NANTES_BBOX)
+    wrong = _points(LAMBERT93, 2).to_crs(4326)
+    with pytest.raises(WorkspaceError), workspace.transaction("t") as tx:
+        tx.write_layer("population", wrong, sources=[], reader="test")
+
+
+def test_missing_territory_and_layer(home: Path) -> None:
+    workspace = Workspace()
+    with pytest.raises(WorkspaceError, match="parcours territory create nowhere"):
+        workspace.open("nowhere")
+    create_territory(workspace, "t", bbox=NANTES_BBOX)
+    with pytest.raises(WorkspaceError, match="pas de couche « stops »"):
+        workspace.open("t").layer("stops")
+    table = pd.DataFrame({"a": [1]})
+    with workspace.transaction("t") as tx:
+        tx.write_layer("plain", table, sources=[], reader="test")
+    assert isinstance(workspace.open("t").layer("plain"), pd.DataFrame)
+
+
+def test_cli_create_info_and_exit_codes(home: Path) -> None:
+    created = run_cli("territory", "create", "nantes", "--bbox", NANTES_BBOX, home=home)
+    assert created.returncode == 0, created.stderr
+    info = run_cli("territory", "info", "nantes", home=home)
+    assert info.returncode == 0
+    assert json.loads(info.stdout)["extent"] == pytest.approx([-1.575, 47.199, -1.536, 47.222])
+    # Bad input: exit 2, French message naming the option, no traceback.
+    bad = run_cli("territory", "create", "x", "--bbox", "1,2,3", home=home)
+    assert bad.returncode == 2
+    assert "--bbox" in bad.stderr and "Traceback" not in bad.stderr
+    missing = run_cli("territory", "info", "absent", home=home, lang="en")
+    assert missing.returncode == 1
+    assert "territory 'absent' not found" in missing.stderr
+    english = run_cli("--lang", "en", "territory", "create", "x", "--bbox", "1,2,3", home=home)
+    assert "four numbers" in english.stderr
