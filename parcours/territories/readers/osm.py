@@ -227,6 +227,7 @@ def read_osm(path: Path, ctx: ReadContext) -> list[LayerData]:
     OsmError
         When the file is missing, is not an OSM file, is truncated or corrupt, or has
         no street inside the area. The message names the file.
+
     """
     path = Path(path)
     if not path.is_file():
@@ -247,14 +248,17 @@ def read_osm(path: Path, ctx: ReadContext) -> list[LayerData]:
     poi_ways = _WayBuffer()
     stats = {"highway_ways": 0, "excluded_ways": 0}
     ctx.progress(tr(f"OSM : lecture de {path.name}", f"OSM: reading {path.name}"), 0.0)
+    # Only tagged objects reach Python: nodes with a POI key, ways with highway or a POI key.
+    node_filter = osmium.filter.KeyFilter(*POI_KEYS, "railway")
+    node_filter.enable_for(osmium.osm.NODE)
+    way_filter = osmium.filter.KeyFilter("highway", *POI_KEYS, "railway")
+    way_filter.enable_for(osmium.osm.WAY)
     try:
         processor = (
             osmium.FileProcessor(_osm_file(path), osmium.osm.NODE | osmium.osm.WAY)
             .with_locations("flex_mem")
-            .with_filter(osmium.filter.KeyFilter(*POI_KEYS, "railway").enable_for(osmium.osm.NODE))
-            .with_filter(
-                osmium.filter.KeyFilter("highway", *POI_KEYS, "railway").enable_for(osmium.osm.WAY)
-            )
+            .with_filter(node_filter)
+            .with_filter(way_filter)
         )
         for obj in processor:
             tags = obj.tags
@@ -331,7 +335,7 @@ def read_osm(path: Path, ctx: ReadContext) -> list[LayerData]:
 
 
 def _osm_file(path: Path) -> str | osmium.io.File:
-    """The file to hand to pyosmium: by name when libosmium knows the format, else as PBF."""
+    """Name the file for pyosmium: by name when libosmium knows the format, else as PBF."""
     if path.name.lower().endswith(_KNOWN_SUFFIXES):
         return str(path)
     return osmium.io.File(str(path), "pbf")
@@ -359,6 +363,7 @@ def _longest_located_runs(located: BoolArray, counts: IntArray) -> BoolArray:
     -------
     numpy.ndarray
         One flag per way node: kept. Ways whose nodes are all located are untouched.
+
     """
     keep = located.copy()
     if located.all():
@@ -499,7 +504,7 @@ def _poi_frame(nodes: _WayBuffer, ways: _WayBuffer, area: _Area) -> tuple[gpd.Ge
 
 
 def _street_warnings(streets: _Streets) -> list[str]:
-    """The warnings of the ``streets`` layer (extract cuts)."""
+    """Describe the extract cuts met in the ``streets`` layer."""
     warnings = []
     if streets.truncated:
         warnings.append(
@@ -523,7 +528,7 @@ def _street_warnings(streets: _Streets) -> list[str]:
 
 
 def _no_streets(path: Path, candidates: int) -> OsmError:
-    """The error raised when no street is kept."""
+    """Build the error raised when no street is kept."""
     if candidates == 0:
         message = tr(
             "aucune voie (way « highway ») dans le fichier : extrait vide, tronqué ou "
