@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from os import PathLike
 from pathlib import Path
@@ -91,6 +92,7 @@ def find_column(columns: Iterable[Any], candidates: Sequence[str]) -> str | None
     -------
     str or None
         The actual column name, or None when no candidate is present.
+
     """
     lower: dict[str, str] = {}
     for column in columns:
@@ -132,6 +134,7 @@ def check_insee_codes(
     ------
     InputError
         Naming the row of the first empty or malformed code.
+
     """
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         numbers = pd.to_numeric(values, errors="coerce")
@@ -169,9 +172,7 @@ def check_insee_codes(
             row=row_of(i),
             field=field,
         )
-    return pd.Series(
-        [None if t == "" else t for t in text], index=values.index, dtype="str"
-    )
+    return pd.Series([None if t == "" else t for t in text], index=values.index, dtype="str")
 
 
 def _is_missing(value: Any) -> bool:
@@ -227,9 +228,7 @@ def _epci_names(path: Path, layer: str | None) -> dict[str, str]:
     if layer is not None:
         source = path
     elif path.suffix.lower() == ".shp" and path.stem.lower() == "commune":
-        source = next(
-            (p for p in path.parent.iterdir() if p.name.lower() == "epci.shp"), None
-        )
+        source = next((p for p in path.parent.iterdir() if p.name.lower() == "epci.shp"), None)
     if source is None:
         return {}
     try:
@@ -354,11 +353,17 @@ def read_communes_file(path: str | PathLike[str]) -> gpd.GeoDataFrame:
     InputError
         No CRS, no INSEE column, a malformed or duplicated INSEE code, a bad EPCI SIREN
         or population, a geometry that is not a polygon.
+
     """
     source = Path(path)
     label = str(source)
     layer, epci_layer = (None, None) if not source.exists() else _pick_layers(source)
-    frame = read_vector(source, layer=layer)
+    with warnings.catch_warnings():
+        # A GeoJSON property of mixed types (a number, then a text) is typed JSON by GDAL
+        # and pyogrio warns when it cannot parse it; the values stay text and are
+        # checked below with their line.
+        warnings.filterwarnings("ignore", message="Could not parse column", category=UserWarning)
+        frame = read_vector(source, layer=layer)
     columns = [c for c in frame.columns if c != frame.geometry.name]
 
     insee_col = find_column(columns, _INSEE_COLUMNS)
@@ -461,13 +466,14 @@ def read_communes(path: str | PathLike[str], ctx: ReadContext) -> list[LayerData
     -------
     list of LayerData
         One ``communes`` layer (columns of :data:`COMMUNE_COLUMNS`), in ``ctx.crs``.
+
     """
     ctx.progress(tr("communes", "communes"), None)
     frame = read_communes_file(path)
     clipped = clip_to_area(frame, ctx)
-    warnings: list[str] = []
+    notes: list[str] = []
     if clipped.empty:
-        warnings.append(
+        notes.append(
             tr(
                 f"{path} : aucune des {len(frame)} communes ne touche le territoire",
                 f"{path}: none of the {len(frame)} communes touches the territory",
@@ -477,7 +483,7 @@ def read_communes(path: str | PathLike[str], ctx: ReadContext) -> list[LayerData
         LayerData(
             name="communes",
             frame=clipped,
-            warnings=warnings,
+            warnings=notes,
             extra={"source": str(path), "communes_in_file": len(frame)},
         )
     ]
@@ -507,6 +513,7 @@ def select_communes(
     InputError
         When no code is given, ``frame`` has no ``insee`` column, or some codes are not
         in ``frame`` (all of them are listed).
+
     """
     wanted = list(dict.fromkeys(str(c).strip().upper() for c in codes if str(c).strip()))
     if not wanted:
