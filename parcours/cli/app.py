@@ -147,6 +147,46 @@ def territory_load(
         _print_json(workspace.open(name).info())
 
 
+@territory_app.command("fetch")
+def territory_fetch(
+    name: Annotated[str, typer.Argument(help="Nom du territoire / territory name")],
+    sources: Annotated[
+        str,
+        typer.Option(help="osm,gtfs,filosofi,bpe,sirene,bnlc,qpv,communes (ou all)"),
+    ] = "all",
+    load: Annotated[
+        bool, typer.Option(help="Charger ensuite les fichiers téléchargés / then load them")
+    ] = True,
+) -> None:
+    """Télécharger les sources officielles du périmètre (machine connectée), puis les charger."""
+    with guarded():
+        from parcours.territories import load_sources
+        from parcours.territories.fetch import default_cache_dir, fetch_sources
+
+        workspace = _workspace()
+        territory = workspace.open(name)
+        with progress_bar() as progress:
+            result = fetch_sources(
+                territory,
+                [sources],
+                cache_dir=default_cache_dir(workspace.home),
+                progress=progress,
+            )
+            for warning in result.warnings:
+                err_console.print(f"[yellow]{tr('Attention', 'Warning')}[/] : {warning}")
+            if load and result.files:
+                report = load_sources(
+                    workspace, name, result.files, provenance=result.provenance(),
+                    progress=progress,
+                )
+                for warning in report.warnings:
+                    err_console.print(f"[yellow]{tr('Attention', 'Warning')}[/] : {warning}")
+        if not load:
+            _print_json({kind: [str(p) for p in paths] for kind, paths in result.files.items()})
+        else:
+            _print_json(workspace.open(name).info())
+
+
 @territory_app.command("info")
 def territory_info(name: Annotated[str, typer.Argument(help="Nom du territoire")]) -> None:
     """Afficher le résumé JSON d'un territoire (emprise, couches, réseaux GTFS)."""

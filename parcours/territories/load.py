@@ -217,15 +217,27 @@ def load_sources(
 
 
 def _feeds_summary(feeds: pd.DataFrame) -> list[dict[str, Any]]:
+    """Feed summaries for the manifest and ``info``: id, agency, first and last service date."""
     rows: list[dict[str, Any]] = []
     for record in feeds.to_dict("records"):
-        row: dict[str, Any] = {}
+        row: dict[str, Any] = {
+            "id": record.get("feed_id"),
+            "agency": record.get("agency_name"),
+            "first_service_date": None,
+            "last_service_date": None,
+        }
         for key, value in record.items():
-            if isinstance(value, pd.Timestamp):
+            if key in ("feed_id", "agency_name"):
+                continue
+            if value is None or (not isinstance(value, str) and pd.isna(value)):
+                row[key] = None
+            elif isinstance(value, pd.Timestamp):
                 row[key] = value.date().isoformat()
             elif hasattr(value, "item"):
                 row[key] = value.item()
             else:
                 row[key] = value
+        row["first_service_date"] = row.pop("start_date", None)
+        row["last_service_date"] = row.pop("end_date", None)
         rows.append(row)
     return rows

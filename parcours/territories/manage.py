@@ -75,9 +75,11 @@ def create_territory(
             contours = read_communes_file(communes_file)
             source = str(Path(communes_file).resolve())
         else:
-            from parcours.territories.fetch import fetch_commune_contours
+            from parcours.territories.fetch import default_cache_dir, fetch_commune_contours
 
-            contours, source = fetch_commune_contours(codes, cache_dir=workspace.home / ".cache")
+            contours, source = fetch_commune_contours(
+                codes, cache_dir=default_cache_dir(workspace.home)
+            )
         outline = perimeter_from_communes(codes, contours, source=source)
     elif perimeter is not None:
         outline = perimeter_from_file(perimeter)
