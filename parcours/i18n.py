@@ -36,7 +36,7 @@ def set_language(language: str | None) -> None:
     lang = language.lower()[:2]
     if lang not in _SUPPORTED:
         raise ValueError(f"unsupported language {language!r}: use 'fr' or 'en'")
-    _current = lang  # type: ignore[assignment]
+    _current = "en" if lang == "en" else "fr"
 
 
 def get_language() -> Language:

@@ -226,7 +226,8 @@ def _feeds_summary(feeds: pd.DataFrame) -> list[dict[str, Any]]:
             "first_service_date": None,
             "last_service_date": None,
         }
-        for key, value in record.items():
+        for raw_key, value in record.items():
+            key = str(raw_key)
             if key in ("feed_id", "agency_name"):
                 continue
             if value is None or (not isinstance(value, str) and pd.isna(value)):
