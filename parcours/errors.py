@@ -64,7 +64,8 @@ class InputError(ParcoursError, ValueError):
             where.append(tr(f"ligne {self.row}", f"line {self.row}"))
         if self.field is not None:
             where.append(tr(f"champ « {self.field} »", f"field '{self.field}'"))
-        return f"{', '.join(where)} : {self.message}" if where else self.message
+        separator = tr(" : ", ": ")  # French typography puts a space before the colon
+        return f"{', '.join(where)}{separator}{self.message}" if where else self.message
 
 
 class CsvFormatError(InputError):
