@@ -293,7 +293,7 @@ def test_bnlc_producer_file_without_id_lieu(tmp_path: Path) -> None:
 def test_bnlc_error_in_english(tmp_path: Path) -> None:
     set_language("en")
     path = _write_bnlc(tmp_path, _second(date_maj="24/06/2019"))
-    with pytest.raises(InputError, match=r"line 3, field 'date_maj' : ISO date"):
+    with pytest.raises(InputError, match=r"line 3, field 'date_maj': ISO date"):
         read_carpool(path, DIEPPE)
 
 
