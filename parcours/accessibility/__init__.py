@@ -1,3 +1,23 @@
-"""parcours.accessibility (see DESIGN.md)."""
+"""Accessibility: travel-time matrices, isochrones and itineraries, native or R5.
 
-__all__: list[str] = []
+The public API mirrors r5py's (parameter names, timedelta durations, km/h speeds,
+result schema) so that ``engine="native"`` (default, no JVM) and ``engine="r5"``
+(r5py) are interchangeable.
+"""
+
+from parcours.accessibility.matrix import (
+    earliest_arrival_matrix,
+    latest_departure_matrix,
+    travel_time_matrix,
+)
+from parcours.accessibility.network import TransportNetwork
+from parcours.accessibility.params import QueryParams, TransportMode
+
+__all__ = [
+    "QueryParams",
+    "TransportMode",
+    "TransportNetwork",
+    "earliest_arrival_matrix",
+    "latest_departure_matrix",
+    "travel_time_matrix",
+]

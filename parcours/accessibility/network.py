@@ -1,0 +1,344 @@
+"""A territory's transport network for the native engine: street graphs, timetables, transfers.
+
+:class:`TransportNetwork` wraps a loaded territory (or builds one, cached, from an OSM
+PBF and GTFS files, like ``r5py.TransportNetwork(osm_pbf, gtfs)``) and hands out, built
+once and cached on disk next to the workspace layers, the street graph of each mode, the
+timetable of each service day and the walking transfers between stops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import osmium
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from parcours.accessibility.streets import (
+    SnappedPoints,
+    StreetGraph,
+    StreetMode,
+    cached_street_graph,
+)
+from parcours.accessibility.transit import Timetable, Transfers
+from parcours.errors import InputError, OsmError
+from parcours.geo.crs import WGS84
+from parcours.i18n import tr
+from parcours.territories import Territory, Workspace, create_territory, load_sources
+from parcours.territories.workspace import default_home, file_digest
+
+__all__ = ["MAX_TRANSFER_WALK_M", "PointSet", "TransportNetwork"]
+
+#: Longest walk between two stops for a transfer (R5's default), metres.
+MAX_TRANSFER_WALK_M: Final = 1000.0
+_TRANSFERS_VERSION: Final = "transfers-1"
+
+
+@dataclass(frozen=True)
+class PointSet:
+    """Origins or destinations, projected to the network's CRS.
+
+    Attributes
+    ----------
+    ids
+        Identifiers as text, unique.
+    x_m, y_m
+        Coordinates in the network's metric CRS.
+    lon, lat
+        WGS84 coordinates (for outputs).
+    """
+
+    ids: npt.NDArray[np.object_]
+    x_m: npt.NDArray[np.float64]
+    y_m: npt.NDArray[np.float64]
+    lon: npt.NDArray[np.float64]
+    lat: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        """Number of points."""
+        return len(self.ids)
+
+    @classmethod
+    def from_frame(cls, frame: gpd.GeoDataFrame, crs: CRS, *, name: str) -> PointSet:
+        """Points from a GeoDataFrame with an ``id`` column (any CRS; polygons: a point inside).
+
+        Parameters
+        ----------
+        frame
+            The points (r5py's convention: an ``id`` column and point geometries).
+        crs
+            The network's metric CRS.
+        name
+            How to name the input in messages (``origins``, ``destinations``).
+        """
+        if not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None:
+            raise InputError(
+                tr("points sans système de coordonnées (CRS)", "points without a CRS"),
+                field=name,
+            )
+        if "id" not in frame.columns:
+            raise InputError(tr("colonne « id » absente", "column 'id' missing"), field=name)
+        ids = frame["id"].astype(str).to_numpy(dtype=object)
+        if len(set(ids)) != len(ids):
+            raise InputError(tr("identifiants en double", "duplicate identifiers"), field=name)
+        geoms = frame.geometry.to_numpy()
+        if (shapely.is_empty(geoms) | shapely.is_missing(geoms)).any():
+            raise InputError(tr("géométrie vide", "empty geometry"), field=name)
+        points = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
+        metric = gpd.GeoSeries(points, crs=frame.crs).to_crs(crs)
+        wgs = gpd.GeoSeries(points, crs=frame.crs).to_crs(WGS84)
+        return cls(
+            ids=ids,
+            x_m=metric.x.to_numpy(dtype=float),
+            y_m=metric.y.to_numpy(dtype=float),
+            lon=wgs.x.to_numpy(dtype=float),
+            lat=wgs.y.to_numpy(dtype=float),
+        )
+
+
+def _pbf_bbox(path: Path) -> tuple[float, float, float, float]:
+    """The WGS84 extent of a PBF: its header box, else the extent of its nodes."""
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+        box = reader.header().box()
+        reader.close()
+    except RuntimeError as exc:
+        raise OsmError(
+            tr(f"fichier OSM illisible : {exc}", f"unreadable OSM file: {exc}"), file=path
+        ) from exc
+    if box.valid():
+        return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+    lons: list[float] = []
+    lats: list[float] = []
+    for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+        lons.append(node.location.lon)
+        lats.append(node.location.lat)
+    if not lons:
+        raise OsmError(tr("aucun nœud dans le fichier OSM", "no node in the OSM file"), file=path)
+    return (min(lons), min(lats), max(lons), max(lats))
+
+
+class TransportNetwork:
+    """The routable network of a territory (native engine).
+
+    Parameters
+    ----------
+    territory
+        A loaded territory with at least a ``streets`` layer.
+    """
+
+    def __init__(self, territory: Territory) -> None:
+        if not territory.has_layer("streets"):
+            raise InputError(
+                tr(
+                    f"le territoire « {territory.name} » n'a pas de rues : chargez un "
+                    f"fichier OSM (parcours territory load {territory.name} --osm X.osm.pbf)",
+                    f"territory '{territory.name}' has no streets: load an OSM file "
+                    f"(parcours territory load {territory.name} --osm X.osm.pbf)",
+                ),
+                field="--territory",
+            )
+        self.territory = territory
+        self.crs: CRS = territory.crs
+        self._graphs: dict[tuple[str, float | None, bool], StreetGraph] = {}
+        self._timetables: dict[tuple[dt.date, bool], Timetable] = {}
+        self._transfers: dict[tuple[dt.date, bool, float], Transfers] = {}
+        #: Facts worth telling the user (e.g. the files the network was built from).
+        self.sources: dict[str, Any] = {}
+
+    @classmethod
+    def from_territory(cls, name: str, workspace: Workspace | None = None) -> TransportNetwork:
+        """The network of a territory of the workspace."""
+        return cls((workspace or Workspace()).open(name))
+
+    @classmethod
+    def from_files(
+        cls,
+        osm: Path,
+        gtfs: Sequence[Path] = (),
+        *,
+        home: Path | None = None,
+        progress: Any = None,
+    ) -> TransportNetwork:
+        """Build (once, then reuse) a network straight from an OSM PBF and GTFS files.
+
+        The files go through the same readers as a territory load, into a hidden
+        territory of ``$PARCOURS_HOME/.cache/networks`` keyed by the files' sha256; its
+        perimeter is the PBF's extent (stops outside it are dropped).
+        """
+        paths = [Path(osm), *(Path(g) for g in gtfs)]
+        for path in paths:
+            if not path.exists():
+                raise InputError(tr("fichier introuvable", "file not found"), file=path)
+        digests = [file_digest(p)["sha256"] for p in paths]
+        key = hashlib.sha256(json.dumps(digests).encode()).hexdigest()[:16]
+        workspace = Workspace((home or default_home()) / ".cache" / "networks")
+        name = f"files-{key}"
+        if not workspace.exists(name) or not workspace.open(name).has_layer("streets"):
+            bbox = _pbf_bbox(paths[0])
+            create_territory(
+                workspace,
+                name,
+                bbox=",".join(f"{v:.7f}" for v in bbox),
+                buffer_km=0.0,
+                replace=True,
+            )
+            sources: dict[str, list[Path]] = {"osm": [paths[0]]}
+            if gtfs:
+                sources["gtfs"] = paths[1:]
+            load_sources(workspace, name, sources, progress=progress)
+        network = cls(workspace.open(name))
+        network.sources = {"osm": str(paths[0]), "gtfs": [str(p) for p in paths[1:]]}
+        return network
+
+    # ------------------------------------------------------------------ streets
+
+    def street_graph(
+        self, mode: StreetMode | str, *, speed_kmh: float | None = None, wheelchair: bool = False
+    ) -> StreetGraph:
+        """The street graph of a mode, built once per options and cached on disk."""
+        mode = StreetMode(mode)
+        key = (mode.value, speed_kmh, wheelchair)
+        if key not in self._graphs:
+            self._graphs[key] = cached_street_graph(
+                self.territory.path / "layers" / "streets.parquet",
+                self.territory.cache_dir(),
+                mode,
+                speed_kmh=speed_kmh,
+                wheelchair=wheelchair,
+            )
+        return self._graphs[key]
+
+    # ------------------------------------------------------------------ transit
+
+    @cached_property
+    def has_transit(self) -> bool:
+        """Whether GTFS feeds are loaded (with at least one stop time)."""
+        return self.territory.has_layer("stop_times") and bool(
+            self.territory.manifest["layers"].get("stop_times", {}).get("rows")
+        )
+
+    @cached_property
+    def _tables(self) -> dict[str, pd.DataFrame]:
+        names = (
+            "stops",
+            "routes",
+            "trips",
+            "stop_times",
+            "calendar",
+            "calendar_dates",
+            "frequencies",
+            "transfers",
+        )
+        return {n: self.territory.layer(n) for n in names if self.territory.has_layer(n)}
+
+    def require_transit(self) -> None:
+        """Raise a clear error when no GTFS is loaded."""
+        if not self.has_transit:
+            raise InputError(
+                tr(
+                    "aucun réseau de transport en commun (GTFS) chargé : ajoutez --gtfs",
+                    "no public transport (GTFS) loaded: add --gtfs",
+                ),
+                field="--modes",
+            )
+
+    def timetable(self, service_date: dt.date, *, wheelchair: bool = False) -> Timetable:
+        """The timetable of a service day (with the previous day's trips past midnight)."""
+        self.require_transit()
+        key = (service_date, wheelchair)
+        if key not in self._timetables:
+            self._timetables[key] = Timetable.build(
+                self._tables, service_date, wheelchair=wheelchair
+            )
+        return self._timetables[key]
+
+    def stop_points(
+        self, timetable: Timetable
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Metric coordinates of the timetable's stops, in its stop index order."""
+        stops = self._tables["stops"]
+        position = pd.Series(np.arange(len(stops)), index=stops["stop_id"].to_numpy())
+        rows = position.reindex(timetable.stop_ids).to_numpy()
+        if np.isnan(rows.astype(float)).any():
+            missing = timetable.stop_ids[np.isnan(rows.astype(float))][0]
+            raise InputError(f"stop {missing} of the timetable is not in the stops layer")
+        geoms = stops.geometry.to_numpy()[rows.astype(int)]
+        return shapely.get_x(geoms).astype(float), shapely.get_y(geoms).astype(float)
+
+    def snapped_stops(self, timetable: Timetable, graph: StreetGraph) -> SnappedPoints:
+        """The timetable's stops snapped on a (walk) graph."""
+        x, y = self.stop_points(timetable)
+        return graph.snap(x, y)
+
+    def transfers(
+        self, service_date: dt.date, *, speed_walking_kmh: float = 3.6, wheelchair: bool = False
+    ) -> Transfers:
+        """Walking transfers between the stops of a service day's timetable.
+
+        Walks up to :data:`MAX_TRANSFER_WALK_M` over the walk graph, then ``transfers.txt``
+        (minimum times override, type 3 forbids). Cached on disk per timetable stops,
+        streets, speed and wheelchair option.
+        """
+        key = (service_date, wheelchair, speed_walking_kmh)
+        if key in self._transfers:
+            return self._transfers[key]
+        tt = self.timetable(service_date, wheelchair=wheelchair)
+        graph = self.street_graph(
+            StreetMode.WALK, speed_kmh=speed_walking_kmh, wheelchair=wheelchair
+        )
+        cache_key = hashlib.sha256(
+            json.dumps(
+                {
+                    "streets": file_digest(self.territory.path / "layers" / "streets.parquet")[
+                        "sha256"
+                    ],
+                    "stops": hashlib.sha256("\n".join(tt.stop_ids).encode()).hexdigest(),
+                    "speed": speed_walking_kmh,
+                    "wheelchair": wheelchair,
+                    "version": _TRANSFERS_VERSION,
+                }
+            ).encode()
+        ).hexdigest()[:24]
+        path = self.territory.cache_dir() / f"transfers-{cache_key}.npz"
+        if path.exists():
+            data = np.load(path)
+            from_idx, to_idx, walk_s = data["from_idx"], data["to_idx"], data["walk_s"]
+        else:
+            snapped = self.snapped_stops(tt, graph)
+            limit_s = MAX_TRANSFER_WALK_M / (speed_walking_kmh / 3.6)
+            times = graph.travel_times_s(snapped, snapped, max_time_s=limit_s)
+            from_idx, to_idx = np.nonzero(times <= limit_s)
+            walk_s = np.rint(times[from_idx, to_idx])
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, from_idx=from_idx, to_idx=to_idx, walk_s=walk_s)
+            tmp.replace(path)
+        transfers = Transfers.build(
+            tt.n_stops,
+            from_idx,
+            to_idx,
+            walk_s,
+            gtfs_transfers=self._tables.get("transfers"),
+            stop_index=tt.stop_index,
+        )
+        self._transfers[key] = transfers
+        return transfers
+
+    @cached_property
+    def timezone(self) -> str | None:
+        """The feeds' agency timezone (departures are local times in it)."""
+        if not self.territory.has_layer("feeds"):
+            return None
+        zones = self.territory.layer("feeds")["agency_timezone"].dropna().unique()
+        return str(zones[0]) if len(zones) else None
