@@ -5,6 +5,8 @@ result schema) so that ``engine="native"`` (default, no JVM) and ``engine="r5"``
 (r5py) are interchangeable.
 """
 
+from parcours.accessibility.isochrones import isochrones
+from parcours.accessibility.itinerary import itinerary
 from parcours.accessibility.matrix import (
     earliest_arrival_matrix,
     latest_departure_matrix,
@@ -18,6 +20,8 @@ __all__ = [
     "TransportMode",
     "TransportNetwork",
     "earliest_arrival_matrix",
+    "isochrones",
+    "itinerary",
     "latest_departure_matrix",
     "travel_time_matrix",
 ]

@@ -1,0 +1,188 @@
+"""Isochrones as polygons: the area reachable within each cut-off.
+
+Travel times are computed from each origin to every node of the street graph (for
+transit: the range-RAPTOR arrivals at the stops of every departure minute, then the walk
+from the stops to the nodes, reduced to the asked percentile with R5's rule). For each
+cut-off, the street pieces reachable in time (whole edges, and the reachable part of an
+edge whose far end is too far, cut in proportion of the remaining time) are buffered by
+``buffer_m`` (default 50 m, a street and its frontage) and merged; holes smaller than
+``min_hole_m2`` (1 ha, blocks between reached streets) are filled. The result is one
+(Multi)Polygon per origin and cut-off, nested (a larger cut-off contains the smaller).
+r5py returns isolines over a grid; polygons are what a map of "who can get there" needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely import ops
+
+from parcours.accessibility.matrix import MatrixInputs, NetworkLike, make_params, resolve_network
+from parcours.accessibility.params import TransportMode
+from parcours.accessibility.streets import StreetGraph
+from parcours.accessibility.transit import combine_egress, percentiles_r5, raptor_range
+from parcours.errors import InputError
+from parcours.geo.crs import WGS84
+from parcours.i18n import tr
+
+__all__ = ["DEFAULT_CUTOFFS_MIN", "isochrones", "node_travel_times_s"]
+
+DEFAULT_CUTOFFS_MIN: tuple[int, ...] = (15, 30, 45, 60)
+FloatArray = npt.NDArray[np.float64]
+
+
+def _node_targets(graph: StreetGraph) -> Any:
+    return graph.snap(graph.node_x, graph.node_y, max_snap_m=1.0)
+
+
+def node_travel_times_s(inputs: MatrixInputs) -> FloatArray:
+    """Seconds from each origin to each graph node, shape ``(n_origins, n_nodes)``.
+
+    For transit, the percentile asked (the first of ``percentiles``) of the per-minute
+    times over the departure window.
+    """
+    p = inputs.params
+    graph = inputs.graph
+    nodes = _node_targets(graph)
+    limit = inputs.street_limit_s()
+    if TransportMode.TRANSIT not in p.modes:
+        times = graph.travel_times_s(inputs.snapped_origins, nodes, max_time_s=limit)
+        return np.where(times < p.max_time.total_seconds(), times, np.inf)
+    network = inputs.network
+    service_date = p.departure.date()
+    tt = network.timetable(service_date, wheelchair=p.wheelchair)
+    transfers = network.transfers(
+        service_date, speed_walking_kmh=p.speed_walking, wheelchair=p.wheelchair
+    )
+    stops = network.snapped_stops(tt, graph)
+    access = graph.travel_times_s(inputs.snapped_origins, stops, max_time_s=limit)
+    a_origin, a_stop = np.nonzero(access <= limit)
+    egress = graph.travel_times_s(stops, nodes, max_time_s=limit)
+    e_stop, e_node = np.nonzero(egress <= limit)
+    walk_only = graph.travel_times_s(inputs.snapped_origins, nodes, max_time_s=limit)
+    walk_only = np.where(walk_only <= limit, walk_only, np.inf)
+    departure_s = p.departure.hour * 3600 + p.departure.minute * 60 + p.departure.second
+    arrivals = raptor_range(
+        tt,
+        transfers,
+        a_stop.astype(np.int64),
+        np.ceil(access[a_origin, a_stop]).astype(np.int64),
+        a_origin.astype(np.int64),
+        len(inputs.origins),
+        departure_s,
+        p.window_minutes * 60,
+        max_rides=p.max_public_transport_rides,
+        max_time_s=int(p.max_time.total_seconds()),
+    )
+    per_minute = combine_egress(
+        arrivals,
+        e_stop.astype(np.int64),
+        e_node.astype(np.int64),
+        np.ceil(egress[e_stop, e_node]).astype(np.int64),
+        graph.n_nodes,
+        departure_s,
+        walk_only,
+        max_time_s=p.max_time.total_seconds(),
+    )
+    return np.asarray(percentiles_r5(per_minute, p.percentiles[:1])[0], dtype=np.float64)
+
+
+def _reachable_lines(graph: StreetGraph, times_s: FloatArray, cutoff_s: float) -> list[Any]:
+    edges = graph.edge_geometries()
+    t_from = times_s[edges.from_node]
+    t_to = times_s[edges.to_node]
+    whole = (t_from <= cutoff_s) & (t_to <= cutoff_s)
+    lines = list(edges.geometry[whole])
+    partial = np.flatnonzero((t_from < cutoff_s) & ~whole)
+    for i in partial:
+        share = (cutoff_s - t_from[i]) / max(edges.travel_time_s[i], 1e-9)
+        if share > 0:
+            lines.append(
+                ops.substring(edges.geometry[i], 0.0, float(min(share, 1.0)), normalized=True)
+            )
+    return lines
+
+
+def _fill_holes(geometry: Any, min_hole_m2: float) -> Any:
+    polygons = shapely.get_parts(geometry)
+    kept = []
+    for polygon in polygons:
+        holes = [ring for ring in polygon.interiors if shapely.Polygon(ring).area >= min_hole_m2]
+        kept.append(shapely.Polygon(polygon.exterior, holes))
+    return shapely.union_all(kept)
+
+
+def isochrones(
+    network: NetworkLike,
+    origins: gpd.GeoDataFrame,
+    *,
+    cutoffs: Sequence[int] = DEFAULT_CUTOFFS_MIN,
+    buffer_m: float = 50.0,
+    min_hole_m2: float = 10_000.0,
+    **kwargs: Any,
+) -> gpd.GeoDataFrame:
+    """Areas reachable from each origin within each cut-off, as polygons.
+
+    Parameters
+    ----------
+    network
+        A :class:`TransportNetwork`, a territory, or ``(osm_pbf, [gtfs, ...])``.
+    origins
+        GeoDataFrame with ``id`` and points (any CRS).
+    cutoffs
+        Cut-offs in minutes (default 15, 30, 45, 60).
+    buffer_m
+        Width kept on each side of a reached street, metres.
+    min_hole_m2
+        Holes smaller than this are filled, square metres.
+    **kwargs
+        The parameters of :func:`~parcours.accessibility.travel_time_matrix`
+        (``modes``, ``departure``, ``departure_time_window``, ``percentiles`` (the first
+        is used), speeds...). ``max_time`` defaults to the largest cut-off.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``id``, ``cutoff`` (minutes), ``area_km2`` and the polygon, in WGS84, one row per
+        origin and cut-off, largest cut-off first (for drawing).
+    """
+    cuts = sorted({int(c) for c in cutoffs})
+    if not cuts or cuts[0] <= 0 or cuts[-1] > 24 * 60:
+        raise InputError(
+            tr("cut-offs entre 1 et 1440 minutes", "cut-offs between 1 and 1440 minutes"),
+            field="cutoffs",
+        )
+    kwargs.setdefault("max_time", dt.timedelta(minutes=cuts[-1] + 1))
+    params = make_params(**kwargs)
+    inputs = MatrixInputs.prepare(resolve_network(network), origins, None, params)
+    times = node_travel_times_s(inputs)
+    rows: list[dict[str, Any]] = []
+    for i, origin_id in enumerate(inputs.origins.ids):
+        for cutoff in reversed(cuts):
+            lines = _reachable_lines(inputs.graph, times[i], cutoff * 60.0)
+            if lines:
+                area = shapely.union_all(
+                    shapely.buffer(np.asarray(lines, dtype=object), buffer_m, quad_segs=4)
+                )
+                area = _fill_holes(area, min_hole_m2)
+            else:
+                area = shapely.Polygon()
+            rows.append(
+                {
+                    "id": str(origin_id),
+                    "cutoff": cutoff,
+                    "area_km2": area.area / 1e6,
+                    "geometry": area,
+                }
+            )
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=inputs.network.crs)
+    unsnapped = [str(x) for x in inputs.origins.ids[~inputs.snapped_origins.ok]]
+    result = frame.to_crs(WGS84)
+    result.attrs["unsnapped_origins"] = unsnapped
+    return result
