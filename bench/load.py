@@ -86,8 +86,10 @@ def main() -> None:
         ("parcours read_gtfs (TAN full feed, all tables)", _gtfs),
         ("baseline pandas.read_csv stop_times.txt only", _pandas_stop_times),
     ]
-    print(f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, "
-          f"Python {platform.python_version()}; median of {args.repeat} runs, fresh process each")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, "
+        f"Python {platform.python_version()}; median of {args.repeat} runs, fresh process each"
+    )
     print(f"{'case':<50} {'seconds':>8} {'rows':>10} {'rows/s':>12} {'peak MiB':>9}")
     for label, target in cases:
         runs = [_run(target) for _ in range(args.repeat)]

@@ -297,7 +297,7 @@ def _transit_itinerary(
     a_stop = np.flatnonzero(access <= limit)
     e_stop = np.flatnonzero(egress <= limit)
     seconds = when.hour * 3600 + when.minute * 60 + when.second
-    common = {
+    common: dict[str, Any] = {
         "walk_only_s": walk if np.isfinite(walk) and walk <= limit else None,
         "max_rides": p.max_public_transport_rides,
         "max_time_s": int(p.max_time.total_seconds()),
@@ -353,7 +353,7 @@ def _journey_frame(
     def stop_name(stop_id: str | None) -> str | None:
         if stop_id is None:
             return None
-        name = stop_table.at[stop_id, "stop_name"] if stop_id in stop_table.index else None
+        name: Any = stop_table.at[stop_id, "stop_name"] if stop_id in stop_table.index else None
         return None if name is None or pd.isna(name) else str(name)
 
     rows: list[dict[str, Any]] = []
@@ -398,7 +398,8 @@ def _journey_frame(
             else:
                 ride = [leg.from_stop, leg.to_stop]
             row["n_stops"] = len(ride) - 1
-            coords = [stop_table.geometry.loc[s].coords[0] for s in ride if s in stop_table.index]
+            where = stop_table.geometry
+            coords = [where.loc[str(s)].coords[0] for s in ride if s in stop_table.index]
             row["geometry"] = shapely.LineString(coords if len(coords) > 1 else coords * 2)
         previous_arrival = leg.arrival_s
         rows.append(row)

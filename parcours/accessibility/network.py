@@ -121,9 +121,10 @@ def _pbf_bbox(path: Path) -> tuple[float, float, float, float]:
         return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
     lons: list[float] = []
     lats: list[float] = []
-    for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
-        lons.append(node.location.lon)
-        lats.append(node.location.lat)
+    for obj in osmium.FileProcessor(str(path), osmium.osm.NODE):
+        if isinstance(obj, osmium.osm.Node):
+            lons.append(obj.location.lon)
+            lats.append(obj.location.lat)
     if not lons:
         raise OsmError(tr("aucun nœud dans le fichier OSM", "no node in the OSM file"), file=path)
     return (min(lons), min(lats), max(lons), max(lats))

@@ -14,8 +14,15 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from parcours.errors import InputError, ParcoursError
 from parcours.i18n import tr
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILURE", "console", "err_console", "fail", "guarded",
-           "progress_bar"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILURE",
+    "console",
+    "err_console",
+    "fail",
+    "guarded",
+    "progress_bar",
+]
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2

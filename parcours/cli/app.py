@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from parcours.cli._ui import console, err_console, guarded, progress_bar
+from parcours.cli.access import access_app
 from parcours.errors import InputError
 from parcours.i18n import set_language, tr
 
@@ -17,16 +18,17 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="parcours",
-    help="Diagnostic territorial de mobilité inclusive / inclusive-mobility territorial diagnostic.",
+    help="Diagnostic territorial de mobilité inclusive / inclusive-mobility diagnostic.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 territory_app = typer.Typer(
-    help="Territoires : création, chargement des données, résumé / territories: create, load, info.",
+    help="Territoires : création, chargement, résumé / territories: create, load, info.",
     no_args_is_help=True,
 )
 app.add_typer(territory_app, name="territory")
+app.add_typer(access_app, name="access")
 
 
 @app.callback()
@@ -69,9 +71,7 @@ def territory_create(
     perimeter: Annotated[
         Path | None, typer.Option(help="Fichier de polygone(s) / polygon file")
     ] = None,
-    bbox: Annotated[
-        str | None, typer.Option(help="minlon,minlat,maxlon,maxlat (WGS84)")
-    ] = None,
+    bbox: Annotated[str | None, typer.Option(help="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
     buffer_km: Annotated[
         float, typer.Option(help="Tampon autour du périmètre, km / buffer, km")
     ] = 5.0,
@@ -82,11 +82,21 @@ def territory_create(
         from parcours.territories import create_territory
 
         territory = create_territory(
-            _workspace(), name, communes=communes, communes_file=communes_file,
-            perimeter=perimeter, bbox=bbox, buffer_km=buffer_km, replace=replace,
+            _workspace(),
+            name,
+            communes=communes,
+            communes_file=communes_file,
+            perimeter=perimeter,
+            bbox=bbox,
+            buffer_km=buffer_km,
+            replace=replace,
         )
-        err_console.print(tr(f"Territoire « {name} » créé dans {territory.path}",
-                             f"Territory '{name}' created in {territory.path}"))
+        err_console.print(
+            tr(
+                f"Territoire « {name} » créé dans {territory.path}",
+                f"Territory '{name}' created in {territory.path}",
+            )
+        )
         _print_json(territory.info())
 
 
@@ -100,7 +110,9 @@ def territory_load(
     population: Annotated[
         list[Path] | None, typer.Option(help="Filosofi 200 m, grille H3 ou couche avec population")
     ] = None,
-    jobs: Annotated[Path | None, typer.Option(help="SIRENE StockEtablissement ou couche 'jobs'")] = None,
+    jobs: Annotated[
+        Path | None, typer.Option(help="SIRENE StockEtablissement ou couche 'jobs'")
+    ] = None,
     jobs_geolocation: Annotated[
         Path | None, typer.Option(help="Fichier de géolocalisation SIRENE")
     ] = None,
@@ -136,12 +148,15 @@ def territory_load(
             "employment_zones": [employment_zones] if employment_zones else [],
         }
         if jobs_geolocation and not jobs:
-            raise InputError(tr("--jobs-geolocation va avec --jobs", "--jobs-geolocation goes with --jobs"),
-                             field="--jobs-geolocation")
+            raise InputError(
+                tr("--jobs-geolocation va avec --jobs", "--jobs-geolocation goes with --jobs"),
+                field="--jobs-geolocation",
+            )
         workspace = _workspace()
         with progress_bar() as progress:
-            report = load_sources(workspace, name, sources, jobs_geolocation=jobs_geolocation,
-                                  progress=progress)
+            report = load_sources(
+                workspace, name, sources, jobs_geolocation=jobs_geolocation, progress=progress
+            )
         for warning in report.warnings:
             err_console.print(f"[yellow]{tr('Attention', 'Warning')}[/] : {warning}")
         _print_json(workspace.open(name).info())
@@ -176,7 +191,10 @@ def territory_fetch(
                 err_console.print(f"[yellow]{tr('Attention', 'Warning')}[/] : {warning}")
             if load and result.files:
                 report = load_sources(
-                    workspace, name, result.files, provenance=result.provenance(),
+                    workspace,
+                    name,
+                    result.files,
+                    provenance=result.provenance(),
                     progress=progress,
                 )
                 for warning in report.warnings:
@@ -237,5 +255,9 @@ def demo(
 def main() -> None:
     """Entry point of the ``parcours`` command."""
     if os.environ.get("PARCOURS_LANG"):
-        set_language(os.environ["PARCOURS_LANG"][:2] if os.environ["PARCOURS_LANG"][:2] in ("fr", "en") else None)
+        set_language(
+            os.environ["PARCOURS_LANG"][:2]
+            if os.environ["PARCOURS_LANG"][:2] in ("fr", "en")
+            else None
+        )
     app()

@@ -196,12 +196,13 @@ def require_columns(table: TextTable | pd.DataFrame, columns: Iterable[str], *, 
     """
     frame = table.frame if isinstance(table, TextTable) else table
     present = set(frame.columns)
+    listed = ", ".join(map(str, frame.columns))
     for column in columns:
         if column not in present:
             raise InputError(
                 tr(
-                    f"colonne obligatoire absente (colonnes présentes : {', '.join(map(str, frame.columns))})",
-                    f"required column missing (columns present: {', '.join(map(str, frame.columns))})",
+                    f"colonne obligatoire absente (colonnes présentes : {listed})",
+                    f"required column missing (columns present: {listed})",
                 ),
                 file=name,
                 row=1,
@@ -348,5 +349,3 @@ def to_int(
                 field=field,
             )
     return result
-
-

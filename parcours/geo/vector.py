@@ -158,8 +158,9 @@ def read_points(source: str | PathLike[str], *, id_column: str = "id") -> gpd.Ge
     empty = (ids == "") | frame[id_column].isna()
     if empty.any():
         i = int(np.flatnonzero(empty.to_numpy())[0])
-        raise InputError(tr("identifiant vide", "empty identifier"), file=path, row=line_of(i),
-                         field=id_column)
+        raise InputError(
+            tr("identifiant vide", "empty identifier"), file=path, row=line_of(i), field=id_column
+        )
     dup = ids.duplicated().to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
@@ -173,8 +174,9 @@ def read_points(source: str | PathLike[str], *, id_column: str = "id") -> gpd.Ge
     missing = (geoms.is_empty | geoms.isna()).to_numpy()
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
-        raise InputError(tr("géométrie vide", "empty geometry"), file=path, row=line_of(i),
-                         field="geometry")
+        raise InputError(
+            tr("géométrie vide", "empty geometry"), file=path, row=line_of(i), field="geometry"
+        )
     points = shapely.point_on_surface(geoms.to_numpy())
     centroids = shapely.centroid(geoms.to_numpy())
     inside = shapely.contains(geoms.to_numpy(), centroids) | (geoms.geom_type == "Point").to_numpy()
@@ -182,7 +184,9 @@ def read_points(source: str | PathLike[str], *, id_column: str = "id") -> gpd.Ge
     return gpd.GeoDataFrame({"id": ids.to_numpy()}, geometry=points, crs=frame.crs)
 
 
-def write_layer(frame: pd.DataFrame, destination: str | PathLike[str], *, layer: str | None = None) -> Path:
+def write_layer(
+    frame: pd.DataFrame, destination: str | PathLike[str], *, layer: str | None = None
+) -> Path:
     """Write a table or layer by extension, atomically (temp file then rename).
 
     Parameters
@@ -218,12 +222,12 @@ def write_layer(frame: pd.DataFrame, destination: str | PathLike[str], *, layer:
                     out["lat"] = wgs.geometry.y.round(7)
             out.to_csv(tmp, index=False)
         elif suffix in (".gpkg", ".geojson", ".json"):
-            if not isinstance(frame, gpd.GeoDataFrame):
+            driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
+            if not isinstance(frame, gpd.GeoDataFrame) and driver == "GeoJSON":
                 raise InputError(
                     tr("ce format exige une géométrie", "this format needs a geometry"), file=path
                 )
-            tmp.unlink()
-            driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
+            tmp.unlink()  # a GeoPackage without geometry is an attribute table
             pyogrio.write_dataframe(frame, tmp, layer=layer or path.stem, driver=driver)
         else:
             raise InputError(

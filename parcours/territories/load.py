@@ -65,8 +65,9 @@ class LoadReport:
 
 def read_context(territory: Territory, progress: ProgressFn | None = None) -> ReadContext:
     """The reading context of a territory: its CRS and its perimeter plus buffer."""
-    return ReadContext(crs=territory.crs, area=territory.clip_area(),
-                       progress=progress or _no_progress)
+    return ReadContext(
+        crs=territory.crs, area=territory.clip_area(), progress=progress or _no_progress
+    )
 
 
 def _check_files(kind: str, paths: Sequence[Path]) -> None:
@@ -77,8 +78,11 @@ def _check_files(kind: str, paths: Sequence[Path]) -> None:
         )
     for path in paths:
         if not Path(path).exists():
-            raise InputError(tr("fichier introuvable", "file not found"), file=path,
-                             field=f"--{kind.replace('_', '-')}")
+            raise InputError(
+                tr("fichier introuvable", "file not found"),
+                file=path,
+                field=f"--{kind.replace('_', '-')}",
+            )
 
 
 def _concat(parts: list[LayerData]) -> LayerData:
@@ -168,8 +172,10 @@ def load_sources(
     unknown = sorted(set(sources) - set(SOURCE_KINDS))
     if unknown:
         raise InputError(
-            tr(f"source inconnue : {', '.join(unknown)} (attendu : {', '.join(SOURCE_KINDS)})",
-               f"unknown source: {', '.join(unknown)} (expected: {', '.join(SOURCE_KINDS)})"),
+            tr(
+                f"source inconnue : {', '.join(unknown)} (attendu : {', '.join(SOURCE_KINDS)})",
+                f"unknown source: {', '.join(unknown)} (expected: {', '.join(SOURCE_KINDS)})",
+            ),
         )
     chosen = {k: [Path(p) for p in v] for k, v in sources.items() if v}
     if not chosen:
@@ -187,8 +193,14 @@ def load_sources(
             continue
         paths = chosen[kind]
         ctx.progress(tr(f"lecture {kind}", f"reading {kind}"), None)
-        layers = _read_kind(kind, paths, ctx, territory=territory, new_communes=new_communes,
-                            jobs_geolocation=jobs_geolocation)
+        layers = _read_kind(
+            kind,
+            paths,
+            ctx,
+            territory=territory,
+            new_communes=new_communes,
+            jobs_geolocation=jobs_geolocation,
+        )
         files = list(paths) + ([jobs_geolocation] if kind == "jobs" and jobs_geolocation else [])
         digests = []
         for path in files:
@@ -207,8 +219,9 @@ def load_sources(
             for layer_name in GTFS_LAYERS:
                 tx.remove_layer(layer_name)
         for kind, layer, digests in produced:
-            tx.write_layer(layer.name, layer.frame, sources=digests, reader=kind,
-                           warnings=layer.warnings)
+            tx.write_layer(
+                layer.name, layer.frame, sources=digests, reader=kind, warnings=layer.warnings
+            )
             report.layers[layer.name] = len(layer.frame)
             report.warnings.extend(layer.warnings)
             if layer.name == "feeds":

@@ -59,12 +59,16 @@ def create_territory(
     given = [x is not None for x in (communes, perimeter, bbox)]
     if sum(given) != 1:
         raise InputError(
-            tr("donnez exactement un périmètre : --communes, --perimeter ou --bbox",
-               "give exactly one perimeter: --communes, --perimeter or --bbox"),
+            tr(
+                "donnez exactement un périmètre : --communes, --perimeter ou --bbox",
+                "give exactly one perimeter: --communes, --perimeter or --bbox",
+            ),
         )
     if not 0 <= buffer_km <= 100:
-        raise InputError(tr("le tampon doit être entre 0 et 100 km",
-                            "the buffer must be between 0 and 100 km"), field="--buffer-km")
+        raise InputError(
+            tr("le tampon doit être entre 0 et 100 km", "the buffer must be between 0 and 100 km"),
+            field="--buffer-km",
+        )
     workspace.path_of(name)  # validates the name before any work
     outline: Perimeter
     if communes is not None:
@@ -104,8 +108,9 @@ def export_geopackage(territory: Territory, destination: Path) -> Path:
     """
     destination = Path(destination)
     if destination.suffix.lower() != ".gpkg":
-        raise InputError(tr("l'export attend un fichier .gpkg", "export expects a .gpkg file"),
-                         field="--out")
+        raise InputError(
+            tr("l'export attend un fichier .gpkg", "export expects a .gpkg file"), field="--out"
+        )
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = destination.with_name(f".{destination.name}.tmp")
     tmp.unlink(missing_ok=True)
@@ -115,8 +120,11 @@ def export_geopackage(territory: Territory, destination: Path) -> Path:
             frame = territory.layer(name)
             if not isinstance(frame, gpd.GeoDataFrame):
                 continue
-            list_columns = [c for c in frame.columns
-                            if c != frame.geometry.name and frame[c].map(type).eq(list).any()]
+            list_columns = [
+                c
+                for c in frame.columns
+                if c != frame.geometry.name and frame[c].map(type).eq(list).any()
+            ]
             for column in list_columns:  # GeoPackage has no list type
                 frame[column] = frame[column].map(lambda v: " ".join(map(str, v)))
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=True)

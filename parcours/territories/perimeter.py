@@ -16,8 +16,14 @@ from parcours.geo.crs import WGS84, metric_crs_for
 from parcours.geo.vector import read_vector
 from parcours.i18n import tr
 
-__all__ = ["Perimeter", "parse_bbox", "parse_communes", "perimeter_from_bbox",
-           "perimeter_from_communes", "perimeter_from_file"]
+__all__ = [
+    "Perimeter",
+    "parse_bbox",
+    "parse_communes",
+    "perimeter_from_bbox",
+    "perimeter_from_communes",
+    "perimeter_from_file",
+]
 
 
 @dataclass(frozen=True)
@@ -60,21 +66,27 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
         values = tuple(float(p) for p in parts)
     except ValueError as exc:
         raise InputError(
-            tr("--bbox attend quatre nombres minlon,minlat,maxlon,maxlat",
-               "--bbox expects four numbers minlon,minlat,maxlon,maxlat"),
+            tr(
+                "--bbox attend quatre nombres minlon,minlat,maxlon,maxlat",
+                "--bbox expects four numbers minlon,minlat,maxlon,maxlat",
+            ),
             field="--bbox",
         ) from exc
     if len(values) != 4:
         raise InputError(
-            tr("--bbox attend quatre nombres minlon,minlat,maxlon,maxlat",
-               "--bbox expects four numbers minlon,minlat,maxlon,maxlat"),
+            tr(
+                "--bbox attend quatre nombres minlon,minlat,maxlon,maxlat",
+                "--bbox expects four numbers minlon,minlat,maxlon,maxlat",
+            ),
             field="--bbox",
         )
     x0, y0, x1, y1 = values
     if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
         raise InputError(
-            tr("--bbox : il faut minlon < maxlon et minlat < maxlat, en degrés WGS84",
-               "--bbox: minlon < maxlon and minlat < maxlat are needed, in WGS84 degrees"),
+            tr(
+                "--bbox : il faut minlon < maxlon et minlat < maxlat, en degrés WGS84",
+                "--bbox: minlon < maxlon and minlat < maxlat are needed, in WGS84 degrees",
+            ),
             field="--bbox",
         )
     return x0, y0, x1, y1
@@ -98,17 +110,22 @@ def parse_communes(text: str) -> list[str]:
     if not codes:
         raise InputError(tr("aucun code INSEE donné", "no INSEE code given"), field="--communes")
     for code in codes:
-        if len(code) != 5 or not (code.isdigit() or (code[:2] in ("2A", "2B") and code[2:].isdigit())):
+        if len(code) != 5 or not (
+            code.isdigit() or (code[:2] in ("2A", "2B") and code[2:].isdigit())
+        ):
             raise InputError(
-                tr(f"code INSEE invalide « {code} » (5 caractères, ex. 44109 ou 2A004)",
-                   f"invalid INSEE code '{code}' (5 characters, e.g. 44109 or 2A004)"),
+                tr(
+                    f"code INSEE invalide « {code} » (5 caractères, ex. 44109 ou 2A004)",
+                    f"invalid INSEE code '{code}' (5 characters, e.g. 44109 or 2A004)",
+                ),
                 field="--communes",
             )
     return codes
 
 
-def perimeter_from_communes(codes: Sequence[str], communes: gpd.GeoDataFrame, *,
-                            source: str) -> Perimeter:
+def perimeter_from_communes(
+    codes: Sequence[str], communes: gpd.GeoDataFrame, *, source: str
+) -> Perimeter:
     """A perimeter from INSEE commune codes and their contours.
 
     Parameters

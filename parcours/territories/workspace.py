@@ -166,7 +166,9 @@ class Territory:
     def info(self) -> dict[str, Any]:
         """Summary for ``parcours territory info``: name, extent, layers, feeds, sources."""
         manifest = self.manifest
-        layers = {name: meta.get("rows") for name, meta in sorted(manifest.get("layers", {}).items())}
+        layers = {
+            name: meta.get("rows") for name, meta in sorted(manifest.get("layers", {}).items())
+        }
         extent = [round(v, 6) for v in self.perimeter.to_crs(WGS84).total_bounds.tolist()]
         return {
             "name": self.name,
@@ -302,7 +304,9 @@ class Workspace:
                 "layers": {},
                 "feeds": [],
             }
-            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
+            (staging / MANIFEST).write_text(
+                json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8"
+            )
             self._swap(staging, path)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

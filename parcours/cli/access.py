@@ -1,0 +1,422 @@
+"""``parcours access``: travel-time matrices, isochrones and itineraries from the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from parcours.cli._ui import console, err_console, guarded, progress_bar
+from parcours.errors import InputError
+from parcours.i18n import tr
+
+__all__ = ["access_app"]
+
+access_app = typer.Typer(
+    help="Accessibilité : matrices de temps, isochrones, itinéraires / accessibility.",
+    no_args_is_help=True,
+)
+
+# Shared options (network, time, modes), declared once.
+TerritoryOpt = Annotated[
+    str | None, typer.Option("--territory", help="Territoire chargé / loaded territory")
+]
+OsmOpt = Annotated[Path | None, typer.Option("--osm", help="OpenStreetMap .osm.pbf")]
+GtfsOpt = Annotated[list[Path] | None, typer.Option("--gtfs", help="GTFS, répétable")]
+ModesOpt = Annotated[str, typer.Option("--modes", help="walk, bike, car, transit (walk,transit)")]
+WindowOpt = Annotated[
+    int, typer.Option("--window", help="Fenêtre de départ, minutes (1 = un seul départ)")
+]
+PercentilesOpt = Annotated[str, typer.Option("--percentiles", help="Centiles, ex. 5,50,95")]
+MaxTimeOpt = Annotated[int, typer.Option("--max-time", help="Durée maximale, minutes")]
+MaxWalkOpt = Annotated[
+    int | None, typer.Option("--max-walk", help="Marche maximale, minutes (défaut : --max-time)")
+]
+SpeedWalkOpt = Annotated[float, typer.Option("--speed-walking", help="km/h")]
+SpeedBikeOpt = Annotated[float, typer.Option("--speed-cycling", help="km/h")]
+RidesOpt = Annotated[int, typer.Option("--max-rides", help="Nombre maximal de montées")]
+EngineOpt = Annotated[str, typer.Option("--engine", help="native (défaut) ou r5")]
+WheelchairOpt = Annotated[
+    bool,
+    typer.Option("--wheelchair", help="Fauteuil roulant : sans marches ni arrêts inaccessibles"),
+]
+DepartureOpt = Annotated[
+    str | None,
+    typer.Option("--departure", help="Départ, heure locale du réseau : 2019-05-13T14:00"),
+]
+ArriveByOpt = Annotated[
+    str | None, typer.Option("--arrive-by", help="Arriver au plus tard à : 2019-05-13T05:30")
+]
+
+
+def _when(text: str | None, option: str) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(
+            tr(
+                f"date et heure invalides « {text} » (format 2019-05-13T14:00)",
+                f"invalid date and time '{text}' (format 2019-05-13T14:00)",
+            ),
+            field=option,
+        ) from exc
+    if value.tzinfo is not None:
+        raise InputError(
+            tr(
+                "heure locale sans fuseau attendue (celui du réseau)",
+                "local time without timezone expected (the network's)",
+            ),
+            field=option,
+        )
+    return value
+
+
+def _ints(text: str, option: str) -> list[int]:
+    try:
+        return [int(p) for p in text.split(",") if p.strip()]
+    except ValueError as exc:
+        raise InputError(
+            tr(
+                "entiers séparés par des virgules attendus", "integers separated by commas expected"
+            ),
+            field=option,
+        ) from exc
+
+
+def _lonlat(text: str, option: str) -> tuple[float, float]:
+    try:
+        lon, lat = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise InputError(
+            tr(
+                "LON,LAT attendu (WGS84), ex. -1.55,47.21",
+                "LON,LAT expected (WGS84), e.g. -1.55,47.21",
+            ),
+            field=option,
+        ) from exc
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InputError(tr("coordonnées hors limites", "coordinates out of range"), field=option)
+    return lon, lat
+
+
+def _network(
+    territory: str | None, osm: Path | None, gtfs: list[Path] | None, progress: Any
+) -> Any:
+    from parcours.accessibility import TransportNetwork
+    from parcours.territories import Workspace
+
+    if (territory is None) == (osm is None):
+        raise InputError(
+            tr(
+                "donnez --territory NOM ou --osm FICHIER (un seul)",
+                "give --territory NAME or --osm FILE (one of them)",
+            ),
+            field="--territory",
+        )
+    if territory is not None:
+        if gtfs:
+            raise InputError(
+                tr(
+                    "--gtfs va avec --osm ; un territoire a déjà ses réseaux",
+                    "--gtfs goes with --osm; a territory has its feeds already",
+                ),
+                field="--gtfs",
+            )
+        return TransportNetwork.from_territory(territory, Workspace())
+    assert osm is not None
+    return TransportNetwork.from_files(osm, list(gtfs or []), progress=progress)
+
+
+def _common(
+    modes: str,
+    window: int,
+    percentiles: str,
+    max_time: int,
+    max_walk: int | None,
+    speed_walking: float,
+    speed_cycling: float,
+    max_rides: int,
+    wheelchair: bool,
+) -> dict[str, Any]:
+    if max_time <= 0 or window <= 0:
+        raise InputError(
+            tr(
+                "--window et --max-time doivent être positifs",
+                "--window and --max-time must be positive",
+            ),
+            field="--window",
+        )
+    return {
+        "modes": modes,
+        "departure_time_window": dt.timedelta(minutes=window),
+        "percentiles": _ints(percentiles, "--percentiles"),
+        "max_time": dt.timedelta(minutes=max_time),
+        "max_time_walking": None if max_walk is None else dt.timedelta(minutes=max_walk),
+        "speed_walking": speed_walking,
+        "speed_cycling": speed_cycling,
+        "max_public_transport_rides": max_rides,
+        "wheelchair": wheelchair,
+    }
+
+
+def _report_quality(frame: Any) -> None:
+    for key, fr, en in (
+        (
+            "unsnapped_origins",
+            "origines loin de toute rue (> 1,6 km), sans temps",
+            "origins far from any street (> 1.6 km), no time",
+        ),
+        (
+            "unsnapped_destinations",
+            "destinations loin de toute rue (> 1,6 km), sans temps",
+            "destinations far from any street (> 1.6 km), no time",
+        ),
+    ):
+        ids = frame.attrs.get(key) or []
+        if ids:
+            shown = ", ".join(ids[:10]) + (" …" if len(ids) > 10 else "")
+            err_console.print(
+                f"[yellow]{tr('Attention', 'Warning')}[/] : {len(ids)} {tr(fr, en)} : {shown}"
+            )
+    if "wheelchair_unknown_stops" in frame.attrs:
+        stops = frame.attrs["wheelchair_unknown_stops"]
+        trips = frame.attrs["wheelchair_unknown_trips"]
+        err_console.print(
+            tr(
+                f"Accessibilité inconnue (GTFS 0) admise : {stops} arrêts, {trips} courses",
+                f"Unknown accessibility (GTFS 0) allowed: {stops} stops, {trips} trips",
+            )
+        )
+
+
+@access_app.command("matrix")
+def matrix(
+    origins: Annotated[Path, typer.Option("--origins", help="CSV id,lon,lat ou couche avec id")],
+    out: Annotated[Path, typer.Option("--out", help=".parquet, .gpkg ou .csv")],
+    destinations: Annotated[
+        Path | None, typer.Option("--destinations", help="Par défaut : les origines")
+    ] = None,
+    territory: TerritoryOpt = None,
+    osm: OsmOpt = None,
+    gtfs: GtfsOpt = None,
+    modes: ModesOpt = "walk,transit",
+    departure: DepartureOpt = None,
+    arrive_by: ArriveByOpt = None,
+    window: WindowOpt = 10,
+    percentiles: PercentilesOpt = "50",
+    max_time: MaxTimeOpt = 120,
+    max_walk: MaxWalkOpt = None,
+    speed_walking: SpeedWalkOpt = 3.6,
+    speed_cycling: SpeedBikeOpt = 12.0,
+    max_rides: RidesOpt = 8,
+    engine: EngineOpt = "native",
+    wheelchair: WheelchairOpt = False,
+) -> None:
+    """Matrice de temps de parcours (schéma r5py : from_id, to_id, travel_time…)."""
+    with guarded():
+        from parcours.accessibility import latest_departure_matrix, travel_time_matrix
+        from parcours.geo import read_points, write_layer
+
+        start = _when(departure, "--departure")
+        deadline = _when(arrive_by, "--arrive-by")
+        if (start is None) == (deadline is None):
+            raise InputError(
+                tr(
+                    "donnez --departure ou --arrive-by (un seul)",
+                    "give --departure or --arrive-by (one of them)",
+                ),
+                field="--departure",
+            )
+        o = read_points(origins)
+        d = read_points(destinations) if destinations is not None else None
+        options = _common(
+            modes,
+            window,
+            percentiles,
+            max_time,
+            max_walk,
+            speed_walking,
+            speed_cycling,
+            max_rides,
+            wheelchair,
+        )
+        with progress_bar() as progress:
+            network_arg = (
+                (osm, list(gtfs or []))
+                if engine == "r5" and osm
+                else _network(territory, osm, gtfs, progress)
+            )
+            progress(tr("calcul de la matrice", "computing the matrix"), None)
+            if deadline is not None:
+                options.pop("departure_time_window")
+                options.pop("percentiles")
+                frame = latest_departure_matrix(network_arg, o, d, arrive_by=deadline, **options)
+            else:
+                frame = travel_time_matrix(
+                    network_arg, o, d, departure=start, engine=engine, **options
+                )
+        _report_quality(frame)
+        path = write_layer(frame, out, layer="travel_times")
+        times = frame[[c for c in frame.columns if c.startswith("travel_time")]]
+        reached = float(times.notna().any(axis=1).mean()) if len(frame) else 0.0
+        err_console.print(
+            tr(
+                f"{len(frame)} paires, {reached:.1%} atteignables en {max_time} min : {path}",
+                f"{len(frame)} pairs, {reached:.1%} reachable within {max_time} min: {path}",
+            )
+        )
+
+
+@access_app.command("isochrones")
+def isochrones_command(
+    origin: Annotated[list[str], typer.Option("--from", help="LON,LAT (WGS84), répétable")],
+    out: Annotated[Path, typer.Option("--out", help=".gpkg, .geojson ou .parquet")],
+    cutoffs: Annotated[
+        str, typer.Option("--cutoffs", help="Minutes, ex. 15,30,45,60")
+    ] = "15,30,45,60",
+    territory: TerritoryOpt = None,
+    osm: OsmOpt = None,
+    gtfs: GtfsOpt = None,
+    modes: ModesOpt = "walk,transit",
+    departure: DepartureOpt = None,
+    window: WindowOpt = 10,
+    percentiles: PercentilesOpt = "50",
+    max_walk: MaxWalkOpt = None,
+    speed_walking: SpeedWalkOpt = 3.6,
+    speed_cycling: SpeedBikeOpt = 12.0,
+    max_rides: RidesOpt = 8,
+    wheelchair: WheelchairOpt = False,
+) -> None:
+    """Isochrones (polygones) depuis un ou plusieurs points."""
+    with guarded():
+        import geopandas as gpd
+        import shapely
+
+        from parcours.accessibility import isochrones
+        from parcours.geo import write_layer
+
+        start = _when(departure, "--departure")
+        if start is None:
+            raise InputError(
+                tr("--departure est obligatoire", "--departure is required"), field="--departure"
+            )
+        points = [_lonlat(text, "--from") for text in origin]
+        frame = gpd.GeoDataFrame(
+            {"id": [str(i + 1) for i in range(len(points))]},
+            geometry=[shapely.Point(p) for p in points],
+            crs=4326,
+        )
+        cuts = _ints(cutoffs, "--cutoffs")
+        options = _common(
+            modes,
+            window,
+            percentiles,
+            max(cuts) + 1,
+            max_walk,
+            speed_walking,
+            speed_cycling,
+            max_rides,
+            wheelchair,
+        )
+        with progress_bar() as progress:
+            network = _network(territory, osm, gtfs, progress)
+            progress(tr("calcul des isochrones", "computing isochrones"), None)
+            result = isochrones(network, frame, cutoffs=cuts, departure=start, **options)
+        path = write_layer(result, out, layer="isochrones")
+        for row in result.itertuples():
+            console.print(
+                tr(
+                    f"point {row.id}, {row.cutoff} min : {row.area_km2:.2f} km²",
+                    f"point {row.id}, {row.cutoff} min: {row.area_km2:.2f} km²",
+                )
+            )
+        err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
+
+
+@access_app.command("itinerary")
+def itinerary_command(
+    origin: Annotated[str, typer.Option("--from", help="LON,LAT (WGS84)")],
+    destination: Annotated[str, typer.Option("--to", help="LON,LAT (WGS84)")],
+    departure: DepartureOpt = None,
+    arrive_by: ArriveByOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help=".gpkg, .geojson, .csv")] = None,
+    territory: TerritoryOpt = None,
+    osm: OsmOpt = None,
+    gtfs: GtfsOpt = None,
+    modes: ModesOpt = "walk,transit",
+    max_time: MaxTimeOpt = 120,
+    max_walk: MaxWalkOpt = None,
+    speed_walking: SpeedWalkOpt = 3.6,
+    speed_cycling: SpeedBikeOpt = 12.0,
+    max_rides: RidesOpt = 8,
+    wheelchair: WheelchairOpt = False,
+) -> None:
+    """Itinéraire d'une personne, étape par étape (partir à… / arriver avant…)."""
+    with guarded():
+        import pandas as pd
+        from rich.table import Table
+
+        from parcours.accessibility import itinerary
+        from parcours.geo import write_layer
+
+        options = _common(
+            modes, 1, "50", max_time, max_walk, speed_walking, speed_cycling, max_rides, wheelchair
+        )
+        options.pop("departure_time_window")
+        options.pop("percentiles")
+        with progress_bar() as progress:
+            network = _network(territory, osm, gtfs, progress)
+            progress(tr("recherche de l'itinéraire", "searching the itinerary"), None)
+            legs = itinerary(
+                network,
+                _lonlat(origin, "--from"),
+                _lonlat(destination, "--to"),
+                departure=_when(departure, "--departure"),
+                arrive_by=_when(arrive_by, "--arrive-by"),
+                **options,
+            )
+        if legs.empty:
+            console.print(legs.attrs.get("reason", tr("aucun trajet", "no trip")))
+            raise typer.Exit(0)
+        table = Table(title=tr("Itinéraire", "Itinerary"))
+        for header in (
+            tr("Étape", "Leg"),
+            tr("Mode", "Mode"),
+            tr("Départ", "Departs"),
+            tr("Arrivée", "Arrives"),
+            tr("Attente", "Wait"),
+            tr("Ligne", "Line"),
+            tr("De", "From"),
+            tr("À", "To"),
+        ):
+            table.add_column(header)
+
+        def text(value: Any, default: str = "") -> str:
+            return default if value is None or pd.isna(value) else str(value)
+
+        for row in legs.itertuples():
+            table.add_row(
+                str(row.leg),
+                text(row.mode),
+                row.departure.strftime("%H:%M"),
+                row.arrival.strftime("%H:%M"),
+                f"{row.wait_min:.0f} min",
+                text(row.route_short_name),
+                text(row.from_name, tr("départ", "origin")),
+                text(row.to_name, tr("destination", "destination")),
+            )
+        console.print(table)
+        total = legs["arrival"].iloc[-1] - legs["departure"].iloc[0]
+        console.print(
+            tr(
+                f"Durée totale : {int(total.total_seconds() // 60)} min",
+                f"Total time: {int(total.total_seconds() // 60)} min",
+            )
+        )
+        if out is not None:
+            path = write_layer(legs, out, layer="itinerary")
+            err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
