@@ -6,19 +6,31 @@ orchestrates the other modules on the demo territory for ``parcours demo``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from parcours.accessibility import TransportNetwork, latest_departure_matrix
 from parcours.i18n import tr
-from parcours.territories import Workspace, create_territory, load_sources
+from parcours.territories import Territory, Workspace, create_territory, load_sources
 from parcours.territories.demo import write_demo_sources
 from parcours.territories.readers._base import ProgressFn
 
-__all__ = ["DEMO_NAME", "DemoResult", "build_demo"]
+__all__ = ["DEMO_DAY", "DEMO_NAME", "DemoResult", "build_demo", "shift_access_table"]
 
 DEMO_NAME = "demo"
+#: The weekday on which the demo's accessibility is computed (a Tuesday with service).
+DEMO_DAY = dt.date(2026, 3, 10)
+#: Shift start times checked: early (logistics) and office hours.
+SHIFT_STARTS = (dt.time(5, 30), dt.time(8, 30))
+THRESHOLDS_MIN = (30, 45, 60)
 
 
 @dataclass(frozen=True)
@@ -33,11 +45,14 @@ class DemoResult:
         A short text for the user (translated).
     outputs
         The files written in the output folder.
+    access
+        The shift-access table (see :func:`shift_access_table`).
     """
 
     info: dict[str, Any]
     message: str
     outputs: list[Path]
+    access: pd.DataFrame
 
 
 def build_demo(
@@ -63,8 +78,9 @@ def build_demo(
     """
     out = Path(out)
     report = progress or (lambda label, fraction: None)
-    report(tr("génération des sources du territoire fictif", "generating the fictional sources"),
-           None)
+    report(
+        tr("génération des sources du territoire fictif", "generating the fictional sources"), None
+    )
     sources = write_demo_sources(out / "sources", seed=seed)
     communes_file = sources.files["communes"][0]
     create_territory(
@@ -77,14 +93,83 @@ def build_demo(
     files = dict(sources.files)
     geolocation = files.pop("jobs_geolocation", [None])[0]
     load_sources(workspace, DEMO_NAME, files, jobs_geolocation=geolocation, progress=progress)
-    info = workspace.open(DEMO_NAME).info()
+    territory = workspace.open(DEMO_NAME)
+    info = territory.info()
     info["description"] = sources.description
     summary = out / "territoire.json"
     summary.write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str), "utf-8")
+    report(tr("accessibilité de la zone logistique", "access to the logistics zone"), None)
+    x, y = sources.places["logistics_zone"]
+    access = shift_access_table(territory, shapely.Point(x, y))
+    access_path = out / "acces.csv"
+    access.to_csv(access_path, index=False)
     message = tr(
         f"Territoire de démonstration FICTIF chargé sous le nom « {DEMO_NAME} » "
         f"(sources : {out / 'sources'}, résumé : {summary})",
         f"FICTIONAL demo territory loaded as '{DEMO_NAME}' "
         f"(sources: {out / 'sources'}, summary: {summary})",
     )
-    return DemoResult(info=info, message=message, outputs=[summary])
+    return DemoResult(info=info, message=message, outputs=[summary, access_path], access=access)
+
+
+def shift_access_table(
+    territory: Territory, destination: shapely.Point, *, day: dt.date = DEMO_DAY
+) -> pd.DataFrame:
+    """Share of residents who can reach a place by each shift start, by mode.
+
+    From every populated cell of the territory to ``destination`` (in the territory's
+    CRS), the latest departure arriving by each of :data:`SHIFT_STARTS` is computed by
+    walking, cycling, driving and public transport (walk + transit); the time to set
+    aside is the deadline minus that departure. The table gives, for each start time,
+    mode and threshold of :data:`THRESHOLDS_MIN`, the number and share of residents
+    (cell population) who can make it within that time. Driving assumes a car and a
+    licence, which many of the people a platform follows do not have.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns (French, or English with ``--lang en``): start time, mode, threshold in
+        minutes, residents, share.
+    """
+    network = TransportNetwork(territory)
+    cells = territory.layer("population")
+    cells = cells[cells["population"] > 0].reset_index(drop=True)
+    origins = gpd.GeoDataFrame(
+        {"id": cells["cell_id"].astype(str)},
+        geometry=cells.geometry.representative_point(),
+        crs=cells.crs,
+    )
+    target = gpd.GeoDataFrame({"id": ["destination"]}, geometry=[destination], crs=territory.crs)
+    people = cells["population"].to_numpy(dtype=float)
+    total = float(people.sum())
+    labels = {
+        "walk": tr("marche", "walk"),
+        "bike": tr("vélo", "bike"),
+        "car": tr("voiture", "car"),
+        "transit": tr("transports en commun", "public transport"),
+    }
+    rows: list[dict[str, Any]] = []
+    for start in SHIFT_STARTS:
+        deadline = dt.datetime.combine(day, start)
+        for mode in ("walk", "bike", "car", "transit"):
+            frame = latest_departure_matrix(
+                network,
+                origins,
+                target,
+                arrive_by=deadline,
+                modes=[mode],
+                max_time=dt.timedelta(minutes=max(THRESHOLDS_MIN)),
+            )
+            minutes = frame["travel_time"].to_numpy(dtype=float)
+            for threshold in THRESHOLDS_MIN:
+                ok = float(people[np.nan_to_num(minutes, nan=np.inf) <= threshold].sum())
+                rows.append(
+                    {
+                        tr("arrivee_avant", "arrive_by"): start.strftime("%H:%M"),
+                        tr("mode", "mode"): labels[mode],
+                        tr("en_moins_de_min", "within_min"): threshold,
+                        tr("habitants", "residents"): round(ok),
+                        tr("part", "share"): round(ok / total, 4) if total else 0.0,
+                    }
+                )
+    return pd.DataFrame(rows)

@@ -250,6 +250,30 @@ def demo(
             result = build_demo(_workspace(), out, seed=seed, progress=progress)
         err_console.print(result.message)
         _print_json(result.info)
+        _print_access(result.access)
+
+
+def _print_access(access: Any) -> None:
+    """The demo's shift-access table, one row per start time and mode."""
+    from rich.table import Table
+
+    columns = list(access.columns)
+    start_col, mode_col, within_col, _, share_col = columns
+    thresholds = sorted(access[within_col].unique())
+    table = Table(
+        title=tr(
+            "Zone logistique : part des habitants qui peuvent arriver à l'heure",
+            "Logistics zone: share of residents who can arrive on time",
+        )
+    )
+    table.add_column(tr("Arrivée avant", "Arrive by"))
+    table.add_column(tr("Mode", "Mode"))
+    for threshold in thresholds:
+        table.add_column(tr(f"≤ {threshold} min", f"≤ {threshold} min"), justify="right")
+    for (start, mode), group in access.groupby([start_col, mode_col], sort=False):
+        shares = group.set_index(within_col)[share_col]
+        table.add_row(str(start), str(mode), *(f"{shares[t]:.0%}" for t in thresholds))
+    console.print(table)
 
 
 def main() -> None:

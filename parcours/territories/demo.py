@@ -170,6 +170,10 @@ class DemoSources:
         the neighbouring town included).
     description
         A French text describing the (fictional) territory.
+    places
+        Key destinations, Lambert-93 metres: ``logistics_zone`` (the main warehouse of
+        the early/late-shift zone), ``hospital``, ``france_travail``, ``mission_locale``,
+        ``training_centre`` (the CFA of the neighbouring town), ``station``.
     """
 
     directory: Path
@@ -177,6 +181,7 @@ class DemoSources:
     communes: list[str]
     bbox_wgs84: tuple[float, float, float, float]
     description: str
+    places: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------
@@ -3147,6 +3152,17 @@ def write_demo_sources(directory: Path, *, seed: int = 2026) -> DemoSources:
         communes=sorted(p.insee for p in perimeter),
         bbox_wgs84=bbox,
         description=_DESCRIPTION,
+        places={
+            name: (world.sites[key].x, world.sites[key].y)
+            for name, key in (
+                ("logistics_zone", "za_entrepot"),
+                ("hospital", "hopital"),
+                ("france_travail", "france_travail"),
+                ("mission_locale", "mission_locale"),
+                ("training_centre", "cfa"),
+                ("station", "gare"),
+            )
+        },
     )
 
 
