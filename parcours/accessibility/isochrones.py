@@ -8,7 +8,9 @@ edge whose far end is too far, cut in proportion of the remaining time) are buff
 ``buffer_m`` (default 50 m, a street and its frontage) and merged; holes smaller than
 ``min_hole_m2`` (1 ha, blocks between reached streets) are filled. The result is one
 (Multi)Polygon per origin and cut-off, nested (a larger cut-off contains the smaller).
-r5py returns isolines over a grid; polygons are what a map of "who can get there" needs.
+r5py returns isolines around a 100 m grid of reached points; for a 5-minute walk in
+Helsinki, parcours' polygon covers R5's and is about 2.5 times its area (the street
+buffers reach into the blocks). Polygons are what a map of "who can get there" needs.
 """
 
 from __future__ import annotations

@@ -73,7 +73,9 @@ traffic (R5's rules, ``oneway:bicycle=no`` being the modern tagging of the same)
 Speeds
 ------
 Walk and bike: one speed for every edge, r5py's defaults 3.6 and 12 km/h. Car: free-flow
-at the speed limit, like R5 and osmnx (no congestion, turn or signal delay): the parsed
+at the speed limit, like osmnx (no congestion, turn or signal delay; R5 adds turn
+costs of 10 s right, 30 s left and 90 s for a U-turn, so its car times are longer in
+dense centres, 2 to 6 minutes on the Helsinki references): the parsed
 ``maxspeed`` (numbers in km/h, ``mph`` and ``knots`` converted; ``a;b`` and lane lists
 ``a|b``: the lowest; ``FR:urban`` 50, ``FR:rural`` 80, ``FR:motorway`` 130,
 ``FR:zone30`` 30 and every ``*:zoneNN`` NN, ``FR:living_street`` 20, ``walk`` and

@@ -1,0 +1,184 @@
+"""The public accessibility API on real data (Nantes OSM + full TAN GTFS)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from parcours.accessibility import (
+    TransportNetwork,
+    earliest_arrival_matrix,
+    isochrones,
+    itinerary,
+    latest_departure_matrix,
+    travel_time_matrix,
+)
+from parcours.errors import InputError
+
+DEPARTURE = dt.datetime(2014, 5, 13, 8, 0)
+
+
+@pytest.fixture(scope="module")
+def nantes(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> TransportNetwork:
+    folder = shared_data / "france_nantes_tempus"
+    return TransportNetwork.from_files(
+        folder / "nantes_subset_2014.osm.pbf",
+        [folder / "tan_nantes_gtfs_2014.zip"],
+        home=tmp_path_factory.mktemp("home"),
+    )
+
+
+@pytest.fixture(scope="module")
+def points() -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(42)
+    n = 25
+    lon = rng.uniform(-1.570, -1.541, n)
+    lat = rng.uniform(47.202, 47.219, n)
+    return gpd.GeoDataFrame(
+        {"id": [f"p{i}" for i in range(n)]}, geometry=gpd.points_from_xy(lon, lat), crs=4326
+    )
+
+
+def test_matrix_schema_like_r5py(nantes: TransportNetwork, points: gpd.GeoDataFrame) -> None:
+    matrix = travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE)
+    assert list(matrix.columns) == ["from_id", "to_id", "travel_time"]
+    assert len(matrix) == len(points) ** 2
+    assert matrix["from_id"].iloc[0] == "p0" and matrix["to_id"].iloc[1] == "p1"
+    diagonal = matrix[matrix["from_id"] == matrix["to_id"]]
+    assert (diagonal["travel_time"] == 0).all()
+    values = matrix["travel_time"].dropna()
+    assert (values == np.floor(values)).all()  # whole minutes, rounded down
+    assert values.max() < 120
+
+
+def test_unsnappable_point_is_reported_not_dropped(
+    nantes: TransportNetwork, points: gpd.GeoDataFrame
+) -> None:
+    far = gpd.GeoDataFrame({"id": ["far"]}, geometry=[shapely.Point(-1.70, 47.10)], crs=4326)
+    frame = gpd.GeoDataFrame(
+        {"id": [*points["id"][:3], "far"]},
+        geometry=[*points.geometry[:3], far.geometry[0]],
+        crs=4326,
+    )
+    matrix = travel_time_matrix(nantes, frame, modes=["car"], departure=DEPARTURE)
+    assert matrix.attrs["unsnapped_origins"] == ["far"]
+    from_far = matrix[(matrix["from_id"] == "far") & (matrix["to_id"] != "far")]
+    assert len(from_far) == 3 and from_far["travel_time"].isna().all()
+
+
+def test_transit_percentiles_ordered_and_never_worse_than_walking(
+    nantes: TransportNetwork, points: gpd.GeoDataFrame
+) -> None:
+    kwargs = {"departure": DEPARTURE, "departure_time_window": dt.timedelta(minutes=60)}
+    transit = travel_time_matrix(
+        nantes, points, modes=["walk", "transit"], percentiles=[5, 50, 95], **kwargs
+    )
+    assert list(transit.columns[2:]) == ["travel_time_p5", "travel_time_p50", "travel_time_p95"]
+    walk = travel_time_matrix(nantes, points, modes=["walk"], **kwargs)
+    p5, p50, p95 = (transit[c].to_numpy() for c in transit.columns[2:])
+    both = ~np.isnan(p5) & ~np.isnan(p95)
+    assert (p5[both] <= p50[both]).all() and (p50[both] <= p95[both]).all()
+    walkable = ~np.isnan(walk["travel_time"].to_numpy())
+    assert (p95[walkable] <= walk["travel_time"].to_numpy()[walkable]).all()
+    # Transit really helps for some pairs (tram lines 1-3 cross the extract).
+    assert (p50[walkable] < walk["travel_time"].to_numpy()[walkable] - 5).sum() > 20
+
+
+def test_max_time_cuts(nantes: TransportNetwork, points: gpd.GeoDataFrame) -> None:
+    matrix = travel_time_matrix(
+        nantes, points, modes=["walk"], departure=DEPARTURE, max_time=dt.timedelta(minutes=10)
+    )
+    values = matrix["travel_time"].dropna()
+    assert values.max() < 10
+    assert matrix["travel_time"].isna().sum() > 0
+
+
+def test_wheelchair_walks_are_never_shorter(
+    nantes: TransportNetwork, points: gpd.GeoDataFrame
+) -> None:
+    normal = travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE)
+    wheel = travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE,
+                               wheelchair=True)
+    a = normal["travel_time"].to_numpy()
+    b = wheel["travel_time"].to_numpy()
+    ok = ~np.isnan(a) & ~np.isnan(b)
+    assert (b[ok] >= a[ok]).all()
+    with pytest.raises(InputError, match="wheelchair"):
+        travel_time_matrix(nantes, points, modes=["car"], departure=DEPARTURE, wheelchair=True)
+
+
+def test_latest_departure_is_latest(nantes: TransportNetwork, points: gpd.GeoDataFrame) -> None:
+    deadline = dt.datetime(2014, 5, 13, 8, 30)
+    origins, targets = points.iloc[:8], points.iloc[20:23]
+    latest = latest_departure_matrix(
+        nantes, origins, targets, arrive_by=deadline, modes=["transit"],
+        max_time=dt.timedelta(minutes=60),
+    )
+    assert list(latest.columns) == ["from_id", "to_id", "departure", "travel_time"]
+    checked = 0
+    for row in latest.dropna().itertuples():
+        o = origins[origins["id"] == row.from_id]
+        d = targets[targets["id"] == row.to_id]
+        at = earliest_arrival_matrix(nantes, o, d, depart_after=row.departure.to_pydatetime(),
+                                     modes=["transit"])
+        assert at["arrival"].iloc[0] <= deadline
+        later = earliest_arrival_matrix(
+            nantes, o, d, depart_after=row.departure.to_pydatetime() + dt.timedelta(minutes=1),
+            modes=["transit"],
+        )
+        assert later["arrival"].iloc[0] > deadline
+        checked += 1
+    assert checked >= 20
+
+
+def test_isochrones_are_nested_polygons(nantes: TransportNetwork) -> None:
+    origin = gpd.GeoDataFrame({"id": ["c"]}, geometry=[shapely.Point(-1.555, 47.21)], crs=4326)
+    walk = isochrones(nantes, origin, modes=["walk"], departure=DEPARTURE, cutoffs=[5, 10, 15])
+    assert walk.crs.to_epsg() == 4326
+    assert list(walk["cutoff"]) == [15, 10, 5]
+    assert set(walk.geom_type) <= {"Polygon", "MultiPolygon"}
+    areas = walk.set_index("cutoff")["area_km2"]
+    assert areas[5] < areas[10] < areas[15]
+    # 15 minutes at 3.6 km/h is 900 m: the network area stays inside that disc (+ buffer).
+    assert areas[15] < np.pi * 0.95**2
+    metric = walk.to_crs(2154).set_index("cutoff").geometry
+    assert metric[5].difference(metric[15]).area < 1.0
+    transit = isochrones(nantes, origin, modes=["transit"], departure=DEPARTURE, cutoffs=[15])
+    assert transit["area_km2"].iloc[0] >= areas[15] - 1e-6
+
+
+def test_itinerary_matches_the_matrix(nantes: TransportNetwork) -> None:
+    origin, destination = (-1.571, 47.201), (-1.540, 47.219)
+    legs = itinerary(nantes, origin, destination, modes=["transit"], departure=DEPARTURE)
+    assert legs["mode"].iloc[0] == "walk" and legs["mode"].iloc[-1] == "walk"
+    rides = legs[legs["mode"] != "walk"]
+    assert len(rides) >= 1 and rides["route_short_name"].notna().all()
+    assert rides["from_name"].notna().all() and rides["to_name"].notna().all()
+    assert legs["departure"].iloc[0] >= DEPARTURE
+    assert (legs["departure"].iloc[1:].to_numpy() >= legs["arrival"].iloc[:-1].to_numpy()).all()
+    total_min = (legs["arrival"].iloc[-1] - DEPARTURE).total_seconds() / 60
+    pair = gpd.GeoDataFrame({"id": ["o", "d"]},
+                            geometry=[shapely.Point(origin), shapely.Point(destination)], crs=4326)
+    matrix = travel_time_matrix(nantes, pair.iloc[:1], pair.iloc[1:], modes=["transit"],
+                                departure=DEPARTURE, departure_time_window=dt.timedelta(minutes=1))
+    assert np.floor(total_min) == pytest.approx(matrix["travel_time"].iloc[0], abs=1)
+    back = itinerary(nantes, origin, destination, modes=["transit"],
+                     arrive_by=dt.datetime(2014, 5, 13, 8, 30))
+    assert back["arrival"].iloc[-1] <= dt.datetime(2014, 5, 13, 8, 30)
+
+
+def test_bad_parameters_are_input_errors(
+    nantes: TransportNetwork, points: gpd.GeoDataFrame
+) -> None:
+    with pytest.raises(InputError, match="mode inconnu"):
+        travel_time_matrix(nantes, points, modes=["plane"], departure=DEPARTURE)
+    with pytest.raises(InputError, match="centiles"):
+        travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE,
+                           percentiles=[0])
+    with pytest.raises(InputError, match="moteur inconnu"):
+        travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE, engine="otp")
