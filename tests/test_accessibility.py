@@ -102,8 +102,7 @@ def test_wheelchair_walks_are_never_shorter(
     nantes: TransportNetwork, points: gpd.GeoDataFrame
 ) -> None:
     normal = travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE)
-    wheel = travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE,
-                               wheelchair=True)
+    wheel = travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE, wheelchair=True)
     a = normal["travel_time"].to_numpy()
     b = wheel["travel_time"].to_numpy()
     ok = ~np.isnan(a) & ~np.isnan(b)
@@ -116,7 +115,11 @@ def test_latest_departure_is_latest(nantes: TransportNetwork, points: gpd.GeoDat
     deadline = dt.datetime(2014, 5, 13, 8, 30)
     origins, targets = points.iloc[:8], points.iloc[20:23]
     latest = latest_departure_matrix(
-        nantes, origins, targets, arrive_by=deadline, modes=["transit"],
+        nantes,
+        origins,
+        targets,
+        arrive_by=deadline,
+        modes=["transit"],
         max_time=dt.timedelta(minutes=60),
     )
     assert list(latest.columns) == ["from_id", "to_id", "departure", "travel_time"]
@@ -124,11 +127,15 @@ def test_latest_departure_is_latest(nantes: TransportNetwork, points: gpd.GeoDat
     for row in latest.dropna().itertuples():
         o = origins[origins["id"] == row.from_id]
         d = targets[targets["id"] == row.to_id]
-        at = earliest_arrival_matrix(nantes, o, d, depart_after=row.departure.to_pydatetime(),
-                                     modes=["transit"])
+        at = earliest_arrival_matrix(
+            nantes, o, d, depart_after=row.departure.to_pydatetime(), modes=["transit"]
+        )
         assert at["arrival"].iloc[0] <= deadline
         later = earliest_arrival_matrix(
-            nantes, o, d, depart_after=row.departure.to_pydatetime() + dt.timedelta(minutes=1),
+            nantes,
+            o,
+            d,
+            depart_after=row.departure.to_pydatetime() + dt.timedelta(minutes=1),
             modes=["transit"],
         )
         assert later["arrival"].iloc[0] > deadline
@@ -162,13 +169,21 @@ def test_itinerary_matches_the_matrix(nantes: TransportNetwork) -> None:
     assert legs["departure"].iloc[0] >= DEPARTURE
     assert (legs["departure"].iloc[1:].to_numpy() >= legs["arrival"].iloc[:-1].to_numpy()).all()
     total_min = (legs["arrival"].iloc[-1] - DEPARTURE).total_seconds() / 60
-    pair = gpd.GeoDataFrame({"id": ["o", "d"]},
-                            geometry=[shapely.Point(origin), shapely.Point(destination)], crs=4326)
-    matrix = travel_time_matrix(nantes, pair.iloc[:1], pair.iloc[1:], modes=["transit"],
-                                departure=DEPARTURE, departure_time_window=dt.timedelta(minutes=1))
+    pair = gpd.GeoDataFrame(
+        {"id": ["o", "d"]}, geometry=[shapely.Point(origin), shapely.Point(destination)], crs=4326
+    )
+    matrix = travel_time_matrix(
+        nantes,
+        pair.iloc[:1],
+        pair.iloc[1:],
+        modes=["transit"],
+        departure=DEPARTURE,
+        departure_time_window=dt.timedelta(minutes=1),
+    )
     assert np.floor(total_min) == pytest.approx(matrix["travel_time"].iloc[0], abs=1)
-    back = itinerary(nantes, origin, destination, modes=["transit"],
-                     arrive_by=dt.datetime(2014, 5, 13, 8, 30))
+    back = itinerary(
+        nantes, origin, destination, modes=["transit"], arrive_by=dt.datetime(2014, 5, 13, 8, 30)
+    )
     assert back["arrival"].iloc[-1] <= dt.datetime(2014, 5, 13, 8, 30)
 
 
@@ -178,7 +193,6 @@ def test_bad_parameters_are_input_errors(
     with pytest.raises(InputError, match="mode inconnu"):
         travel_time_matrix(nantes, points, modes=["plane"], departure=DEPARTURE)
     with pytest.raises(InputError, match="centiles"):
-        travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE,
-                           percentiles=[0])
+        travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE, percentiles=[0])
     with pytest.raises(InputError, match="moteur inconnu"):
         travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE, engine="otp")

@@ -1,0 +1,241 @@
+"""End-to-end CLI runs: demo, territory load (atomicity), access commands; exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+NANTES_BBOX = "-1.575,47.199,-1.536,47.222"
+
+
+def run(*args: str, home: Path, lang: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PARCOURS_HOME": str(home), "PATH": "/usr/bin:/bin", "HOME": str(home)}
+    if lang:
+        env["PARCOURS_LANG"] = lang
+    return subprocess.run(
+        [sys.executable, "-m", "parcours", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+    home = tmp_path_factory.mktemp("home")
+    out = tmp_path_factory.mktemp("out") / "demo"
+    result = run("demo", "--out", str(out), home=home)
+    return home, out, result
+
+
+def test_demo_runs_offline_and_loads_every_layer(demo: tuple[Path, Path, Any]) -> None:
+    home, out, result = demo
+    assert result.returncode == 0, result.stderr
+    assert "FICTIF" in result.stderr
+    info = json.loads((out / "territoire.json").read_text())
+    for layer in (
+        "streets",
+        "stops",
+        "trips",
+        "stop_times",
+        "population",
+        "jobs",
+        "services",
+        "carpool",
+        "qpv",
+        "bikeshare",
+        "communes",
+        "employment_zones",
+    ):
+        assert info["layers"].get(layer, 0) > 0, layer
+    assert {f["id"] for f in info["feeds"]} == {"reseau-bus", "ter"}
+    assert "fictif" in info["description"].lower()
+    assert (home / "demo" / "manifest.json").exists()
+    # The ingest really ran on files in the official formats.
+    assert (out / "sources" / "osm" / "demo.osm.pbf").exists()
+    assert (out / "sources" / "filosofi" / "carreaux_200m_met.gpkg").exists()
+
+
+def test_demo_access_table_shows_the_early_shift_gap(demo: tuple[Path, Path, Any]) -> None:
+    _, out, result = demo
+    access = pd.read_csv(out / "acces.csv")
+    assert list(access.columns) == ["arrivee_avant", "mode", "en_moins_de_min", "habitants", "part"]
+    assert len(access) == 2 * 4 * 3
+    share = access.set_index(["arrivee_avant", "mode", "en_moins_de_min"])["part"]
+    for start in ("05:30", "08:30"):
+        for threshold in (30, 45, 60):
+            assert share[(start, "voiture", threshold)] >= share[(start, "vélo", threshold)]
+            assert share[(start, "vélo", threshold)] >= share[(start, "marche", threshold)]
+        assert share[(start, "transports en commun", 60)] >= share[(start, "marche", 60)]
+    # Buses do not serve the logistics zone before 05:30: the early shift is the gap.
+    assert (
+        share[("05:30", "transports en commun", 60)] < share[("08:30", "transports en commun", 60)]
+    )
+    assert "Zone logistique" in result.stdout
+
+
+def test_demo_is_deterministic(demo: tuple[Path, Path, Any], tmp_path: Path) -> None:
+    _, out, _ = demo
+    again = tmp_path / "again"
+    result = run("demo", "--out", str(again), home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    assert (again / "acces.csv").read_text() == (out / "acces.csv").read_text()
+
+
+def test_failed_load_leaves_territory_untouched(shared_data: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run("territory", "create", "n", "--bbox", NANTES_BBOX, home=home).returncode == 0
+    good = shared_data / "france_nantes_tempus" / "tan_nantes_gtfs_2014.zip"
+    loaded = run("territory", "load", "n", "--gtfs", str(good), home=home)
+    assert loaded.returncode == 0, loaded.stderr
+    manifest = (home / "n" / "manifest.json").read_text()
+    stops = pd.read_parquet(home / "n" / "layers" / "stops.parquet")
+    broken = shared_data / "helsinki_r5py" / "reference_outputs" / "test_broken_gtfs.zip"
+    osm = shared_data / "france_nantes_tempus" / "nantes_subset_2014.osm.pbf"
+    failed = run("territory", "load", "n", "--osm", str(osm), "--gtfs", str(broken), home=home)
+    assert failed.returncode == 2
+    assert "test_broken_gtfs.zip/stops.txt" in failed.stderr and "ligne 19" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert (home / "n" / "manifest.json").read_text() == manifest
+    assert not (home / "n" / "layers" / "streets.parquet").exists()
+    pd.testing.assert_frame_equal(pd.read_parquet(home / "n" / "layers" / "stops.parquet"), stops)
+    missing = run("territory", "load", "n", "--osm", str(tmp_path / "absent.pbf"), home=home)
+    assert missing.returncode == 2 and "absent.pbf" in missing.stderr
+
+
+def test_access_matrix_from_files(shared_data: Path, tmp_path: Path) -> None:
+    folder = shared_data / "france_nantes_tempus"
+    origins = tmp_path / "o.csv"
+    origins.write_text("id,lon,lat\na,-1.571,47.201\nb,-1.540,47.219\nc,-1.555,47.210\n")
+    out = tmp_path / "m.parquet"
+    result = run(
+        "access",
+        "matrix",
+        "--osm",
+        str(folder / "nantes_subset_2014.osm.pbf"),
+        "--gtfs",
+        str(folder / "tan_nantes_gtfs_2014.zip"),
+        "--origins",
+        str(origins),
+        "--modes",
+        "walk,transit",
+        "--departure",
+        "2014-05-13T08:00",
+        "--window",
+        "30",
+        "--percentiles",
+        "5,50,95",
+        "--max-time",
+        "90",
+        "--out",
+        str(out),
+        home=tmp_path / "h",
+    )
+    assert result.returncode == 0, result.stderr
+    matrix = pd.read_parquet(out)
+    assert list(matrix.columns) == [
+        "from_id",
+        "to_id",
+        "travel_time_p5",
+        "travel_time_p50",
+        "travel_time_p95",
+    ]
+    assert len(matrix) == 9
+    assert (
+        matrix.loc[(matrix.from_id == "a") & (matrix.to_id == "b"), "travel_time_p50"].iloc[0] < 60
+    )
+    gpkg = tmp_path / "m.gpkg"
+    again = run(
+        "access",
+        "matrix",
+        "--osm",
+        str(folder / "nantes_subset_2014.osm.pbf"),
+        "--origins",
+        str(origins),
+        "--modes",
+        "car",
+        "--departure",
+        "2014-05-13T08:00",
+        "--out",
+        str(gpkg),
+        home=tmp_path / "h",
+    )
+    assert again.returncode == 0, again.stderr
+    assert gpkg.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--departure", "13/05/2014 8h"], "--departure"),
+        (["--departure", "2014-05-13T08:00", "--modes", "plane"], "mode inconnu"),
+        (["--departure", "2014-05-13T08:00", "--percentiles", "5,x"], "--percentiles"),
+    ],
+)
+def test_access_bad_input_exit_2(
+    shared_data: Path, tmp_path: Path, args: list[str], needle: str
+) -> None:
+    folder = shared_data / "france_nantes_tempus"
+    origins = tmp_path / "o.csv"
+    origins.write_text("id,lon,lat\na,-1.571,47.201\n")
+    result = run(
+        "access",
+        "matrix",
+        "--osm",
+        str(folder / "nantes_subset_2014.osm.pbf"),
+        "--origins",
+        str(origins),
+        "--out",
+        str(tmp_path / "m.csv"),
+        *args,
+        home=tmp_path / "h",
+    )
+    assert result.returncode == 2
+    assert needle in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "m.csv").exists()
+
+
+def test_access_on_unknown_territory_and_bad_points(tmp_path: Path) -> None:
+    points = tmp_path / "o.csv"
+    points.write_text("id,lon,lat\na,-1.571,47.201\na,-1.5,47.2\n")
+    result = run(
+        "access",
+        "matrix",
+        "--territory",
+        "nowhere",
+        "--origins",
+        str(points),
+        "--departure",
+        "2014-05-13T08:00",
+        "--out",
+        str(tmp_path / "m.csv"),
+        home=tmp_path / "h",
+    )
+    assert result.returncode == 2  # duplicate id, found before the territory is opened
+    assert "o.csv, ligne 3" in result.stderr
+    points.write_text("id,lon,lat\na,-1.571,47.201\n")
+    result = run(
+        "access",
+        "matrix",
+        "--territory",
+        "nowhere",
+        "--origins",
+        str(points),
+        "--departure",
+        "2014-05-13T08:00",
+        "--out",
+        str(tmp_path / "m.csv"),
+        home=tmp_path / "h",
+        lang="en",
+    )
+    assert result.returncode == 1 and "territory 'nowhere' not found" in result.stderr
