@@ -44,8 +44,8 @@ def test_create_from_bbox_chooses_lambert93(home: Path) -> None:
     assert info["layers"] == {}
     assert territory.buffer_m == 1000
     # The clip area is the perimeter plus 1 km on each side.
-    minx, miny, maxx, maxy = shapely.bounds(territory.clip_area())
-    pminx, pminy, pmaxx, pmaxy = territory.perimeter.total_bounds
+    minx, _, _, maxy = shapely.bounds(territory.clip_area())
+    pminx, _, _, pmaxy = territory.perimeter.total_bounds
     assert pminx - minx == pytest.approx(1000, rel=1e-3)
     assert maxy - pmaxy == pytest.approx(1000, rel=1e-3)
 

@@ -202,7 +202,7 @@ class Workspace:
                 tr(
                     "nom de territoire invalide : lettres, chiffres, « - », « _ » ou « . » "
                     "(64 caractères au plus)",
-                    "invalid territory name: letters, digits, '-', '_' or '.' (64 characters at most)",
+                    "invalid territory name: letters, digits, '-', '_' or '.' (64 at most)",
                 ),
                 field="NAME",
             )

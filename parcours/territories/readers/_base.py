@@ -70,6 +70,7 @@ class LayerData:
 
 def clip_to_area(frame: gpd.GeoDataFrame, ctx: ReadContext) -> gpd.GeoDataFrame:
     """Project a layer to the territory CRS and keep the features that intersect the area."""
-    projected = frame.to_crs(ctx.crs) if not CRS.from_user_input(frame.crs).equals(ctx.crs) else frame
+    same = CRS.from_user_input(frame.crs).equals(ctx.crs)
+    projected = frame if same else frame.to_crs(ctx.crs)
     keep = shapely.intersects(projected.geometry.to_numpy(), ctx.area)
     return projected.loc[keep].reset_index(drop=True)
