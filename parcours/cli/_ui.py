@@ -33,7 +33,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def fail(message: str, code: int) -> NoReturn:
     """Print an error on stderr and exit with ``code``."""
-    err_console.print(f"[bold red]{tr('Erreur', 'Error')}[/] : {message}", markup=True)
+    err_console.print(f"[bold red]{tr('Erreur', 'Error')}[/]{tr(' :', ':')} {message}", markup=True)
     raise typer.Exit(code)
 
 

@@ -158,7 +158,7 @@ def territory_load(
                 workspace, name, sources, jobs_geolocation=jobs_geolocation, progress=progress
             )
         for warning in report.warnings:
-            err_console.print(f"[yellow]{tr('Attention', 'Warning')}[/] : {warning}")
+            err_console.print(f"[yellow]{tr('Attention', 'Warning')}[/]{tr(' :', ':')} {warning}")
         _print_json(workspace.open(name).info())
 
 
@@ -188,7 +188,9 @@ def territory_fetch(
                 progress=progress,
             )
             for warning in result.warnings:
-                err_console.print(f"[yellow]{tr('Attention', 'Warning')}[/] : {warning}")
+                err_console.print(
+                    f"[yellow]{tr('Attention', 'Warning')}[/]{tr(' :', ':')} {warning}"
+                )
             if load and result.files:
                 report = load_sources(
                     workspace,
@@ -198,7 +200,9 @@ def territory_fetch(
                     progress=progress,
                 )
                 for warning in report.warnings:
-                    err_console.print(f"[yellow]{tr('Attention', 'Warning')}[/] : {warning}")
+                    err_console.print(
+                        f"[yellow]{tr('Attention', 'Warning')}[/]{tr(' :', ':')} {warning}"
+                    )
         if not load:
             _print_json({kind: [str(p) for p in paths] for kind, paths in result.files.items()})
         else:
