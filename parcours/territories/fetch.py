@@ -23,6 +23,10 @@ Where each source comes from (see :class:`SourceUrls`, every URL overridable)
     ========== =========== ===============================================================
     osm        osm         smallest Geofabrik extract containing the perimeter + buffer,
                            clipped to its bounding box with pyosmium (:func:`clip_pbf`)
+    overpass   osm         the Overpass API (osmnx), for small perimeters: the streets and
+                           POIs of the perimeter + buffer written as an ``.osm.pbf``
+                           (:mod:`parcours.territories.overpass`); not part of ``all``,
+                           and exclusive with ``osm``
     gtfs       gtfs        transport.data.gouv.fr ``/api/datasets``: the ``public-transit``
                            datasets whose covered area meets the territory
     filosofi   population  INSEE Filosofi 2019, 200 m grid (national zip)
@@ -115,6 +119,7 @@ __all__ = [
 SOURCE_NAMES: tuple[str, ...] = (
     "communes",
     "osm",
+    "overpass",
     "gtfs",
     "filosofi",
     "bpe",
@@ -127,6 +132,7 @@ SOURCE_NAMES: tuple[str, ...] = (
 SOURCE_KINDS_BY_NAME: dict[str, str] = {
     "communes": "communes",
     "osm": "osm",
+    "overpass": "osm",
     "gtfs": "gtfs",
     "filosofi": "population",
     "bpe": "services",
@@ -134,6 +140,11 @@ SOURCE_KINDS_BY_NAME: dict[str, str] = {
     "bnlc": "carpool",
     "qpv": "qpv",
 }
+
+#: Sources that ``all`` leaves out (an alternative to another source of the same kind).
+_NOT_IN_ALL: frozenset[str] = frozenset({"overpass"})
+#: Sources producing the same loader kind, of which one only may be chosen.
+_EXCLUSIVE: tuple[tuple[str, str], ...] = (("osm", "overpass"),)
 
 _USER_AGENT = f"parcours/{__version__} (inclusive-mobility territorial diagnostics)"
 _COMMUNE_FIELDS = "nom,code,codeEpci,epci,codeDepartement,codeRegion,region,population"
@@ -176,6 +187,9 @@ class SourceUrls:
         Base nationale des lieux de covoiturage, consolidated CSV.
     qpv
         Quartiers prioritaires 2024 contours (ANCT, data.gouv.fr), a zip.
+    overpass
+        Overpass API root (``/interpreter`` and ``/status`` are appended), for the
+        ``overpass`` source.
 
     """
 
@@ -211,6 +225,7 @@ class SourceUrls:
             "https://www.data.gouv.fr/api/1/datasets/r/942d4ee8-8142-4556-8ea1-335537ce1119",
         )
     )
+    overpass: str = field(default_factory=_env_url("OVERPASS", "https://overpass-api.de/api"))
 
 
 def default_cache_dir(home: Path | None = None) -> Path:
@@ -1274,6 +1289,61 @@ def _fetch_osm(fetcher: _Fetcher, area: shapely.Geometry, dest_dir: Path) -> Non
     fetcher.result._add("osm", target, record)
 
 
+def _fetch_overpass(fetcher: _Fetcher, area: shapely.Geometry, dest_dir: Path) -> None:
+    """Ask Overpass for the streets and POIs of the area, as an ``.osm.pbf``.
+
+    The file is named after the server and the area, so a fetch of the same area
+    replaces it; offline, an earlier file of the same area is used as it is (with a
+    warning), like a cached download.
+    """
+    from parcours.territories.overpass import (
+        OverpassUnreachableError,
+        fetch_overpass_record,
+        resolve_overpass_url,
+    )
+
+    base = resolve_overpass_url(fetcher.urls.overpass)
+    key = hashlib.sha256(f"{base}:{shapely.to_wkt(area, rounding_precision=7)}".encode())
+    target = dest_dir / f"osm_overpass_{key.hexdigest()[:12]}.osm.pbf"
+    try:
+        download = fetch_overpass_record(area, target, overpass_url=base, progress=fetcher.progress)
+    except OverpassUnreachableError:
+        if not target.is_file():
+            raise
+        retrieved = datetime.fromtimestamp(target.stat().st_mtime, UTC).replace(microsecond=0)
+        fetcher.result.warnings.append(
+            tr(
+                f"hors ligne : le fichier Overpass du {retrieved.isoformat()} est utilisé "
+                f"({target.name})",
+                f"offline: the Overpass file of {retrieved.isoformat()} is used ({target.name})",
+            )
+        )
+        record = _file_record(
+            target,
+            f"{base}/interpreter",
+            retrieved=retrieved.isoformat(),
+            from_cache=True,
+            stale=True,
+        )
+        fetcher.result._add("overpass", target, record)
+        return
+    _remove_others(dest_dir, "osm_*.osm.pbf", keep=[target])
+    fetcher.result.warnings.extend(download.warnings)
+    record = _file_record(
+        target,
+        download.url,
+        from_cache=False,
+        osm_base=download.osm_base,
+        area_km2=round(download.area_km2, 3),
+        query_bbox=list(download.query_bounds),
+        queries=len(download.queries),
+        nodes=download.nodes,
+        ways=download.ways,
+        highway_ways=download.highway_ways,
+    )
+    fetcher.result._add("overpass", target, record)
+
+
 # --------------------------------------------------------------------------- GTFS
 
 
@@ -1481,7 +1551,7 @@ def _fetch_sirene(fetcher: _Fetcher, units: _AdminUnits, dest_dir: Path) -> None
 
 
 def _canonical_sources(sources: Sequence[str]) -> list[str]:
-    aliases = {kind: name for name, kind in SOURCE_KINDS_BY_NAME.items()}
+    aliases = {kind: name for name, kind in SOURCE_KINDS_BY_NAME.items() if name not in _NOT_IN_ALL}
     chosen: list[str] = []
     unknown: list[str] = []
     for raw in sources:
@@ -1490,7 +1560,7 @@ def _canonical_sources(sources: Sequence[str]) -> list[str]:
             if not name:
                 continue
             if name == "all":
-                chosen.extend(SOURCE_NAMES)
+                chosen.extend(n for n in SOURCE_NAMES if n not in _NOT_IN_ALL)
             elif name in SOURCE_NAMES or name in aliases:
                 chosen.append(name if name in SOURCE_NAMES else aliases[name])
             else:
@@ -1512,6 +1582,17 @@ def _canonical_sources(sources: Sequence[str]) -> list[str]:
             ),
             field="--sources",
         )
+    for first, second in _EXCLUSIVE:
+        if first in chosen and second in chosen:
+            raise InputError(
+                tr(
+                    f"choisissez « {first} » ou « {second} », pas les deux (même type de "
+                    "données ; « all » prend « osm »)",
+                    f"choose '{first}' or '{second}', not both (the same kind of data; "
+                    "'all' takes 'osm')",
+                ),
+                field="--sources",
+            )
     return [name for name in SOURCE_NAMES if name in chosen]
 
 
@@ -1535,8 +1616,9 @@ def fetch_sources(
     territory
         The territory (its perimeter plus buffer decides what is fetched).
     sources
-        Source names among :data:`SOURCE_NAMES` (or their loader kinds, or ``all``);
-        items may hold several names separated by commas.
+        Source names among :data:`SOURCE_NAMES` (or their loader kinds, or ``all``,
+        which means every source but ``overpass``); items may hold several names
+        separated by commas. ``osm`` and ``overpass`` exclude each other.
     urls
         Source addresses (default :class:`SourceUrls`, i.e. the official ones unless
         ``PARCOURS_URL_*`` says otherwise).
@@ -1564,7 +1646,8 @@ def fetch_sources(
     Raises
     ------
     InputError
-        An unknown source name, or no Geofabrik extract covering the territory.
+        An unknown source name, ``osm`` with ``overpass``, no Geofabrik extract
+        covering the territory, or a perimeter too large for Overpass.
     DownloadError
         Offline (with nothing cached), a server error or an interrupted transfer.
 
@@ -1601,6 +1684,8 @@ def fetch_sources(
                 _write_communes(fetcher, admin(), dest)
             elif name == "osm":
                 _fetch_osm(fetcher, area, dest)
+            elif name == "overpass":
+                _fetch_overpass(fetcher, area, dest)
             elif name == "gtfs":
                 _fetch_gtfs(fetcher, admin(), area, dest, include_national_gtfs)
             elif name == "sirene":
