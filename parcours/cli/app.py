@@ -167,7 +167,7 @@ def territory_fetch(
     name: Annotated[str, typer.Argument(help="Nom du territoire / territory name")],
     sources: Annotated[
         str,
-        typer.Option(help="osm,gtfs,filosofi,bpe,sirene,bnlc,qpv,communes (ou all)"),
+        typer.Option(help="osm,gtfs,filosofi,bpe,sirene,bnlc,qpv,communes, overpass (ou all)"),
     ] = "all",
     load: Annotated[
         bool, typer.Option(help="Charger ensuite les fichiers téléchargés / then load them")
