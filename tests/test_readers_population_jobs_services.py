@@ -41,9 +41,9 @@ import shapely
 from pyproj import CRS, Transformer
 
 from parcours.errors import CsvFormatError, InputError
+from parcours.geo import stream as stream_module
 from parcours.geo.crs import LAMBERT93, metric_crs_for
 from parcours.i18n import set_language
-from parcours.territories.readers import jobs as jobs_module
 from parcours.territories.readers._base import ReadContext
 from parcours.territories.readers.jobs import HEADCOUNT_JOBS, read_jobs
 from parcours.territories.readers.population import FILOSOFI_COUNTS, read_population
@@ -818,7 +818,7 @@ def test_sirene_in_chunks_gives_the_same_layer(
     stock = _write_stock(tmp_path / "stock.csv")
     geoloc = _write_geolocation(tmp_path / "geoloc.csv")
     whole = read_jobs(stock, nantes, geolocation=geoloc)[0]
-    monkeypatch.setattr(jobs_module, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(stream_module, "CHUNK_ROWS", 2)
     chunked = read_jobs(stock, nantes, geolocation=geoloc)[0]
     pd.testing.assert_frame_equal(whole.frame, chunked.frame)
     assert whole.extra == chunked.extra
@@ -858,7 +858,7 @@ def test_sirene_error_line_in_a_later_chunk(
     rows = _stock_rows()
     rows[6]["trancheEffectifsEtablissement"] = "99"
     stock = _write_stock(tmp_path / "stock.csv", rows)
-    monkeypatch.setattr(jobs_module, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(stream_module, "CHUNK_ROWS", 2)
     with pytest.raises(InputError) as exc:
         read_jobs(stock, nantes)
     assert (exc.value.row, exc.value.field) == (8, "trancheEffectifsEtablissement")
@@ -1102,7 +1102,7 @@ def test_bpe_zipped_and_chunked(
     archive = tmp_path / "BPE23_csv.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("BPE23.csv", raw)
-    monkeypatch.setattr(jobs_module, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(stream_module, "CHUNK_ROWS", 3)
     [layer] = read_services(archive, nantes)
     assert len(layer.frame) == 8 and layer.extra["unlocated"] == 1
 

@@ -12,10 +12,11 @@ match what a text editor shows unless a quoted field spans several lines.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,9 +27,12 @@ from parcours.i18n import tr
 __all__ = [
     "TextTable",
     "decode_text",
+    "find_column",
     "line_of",
     "read_text_table",
     "require_columns",
+    "require_unique",
+    "sniff_delimiter",
     "to_float",
     "to_int",
 ]
@@ -99,8 +103,11 @@ def decode_text(data: bytes, *, name: str) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
-def _sniff_delimiter(text: str) -> str:
-    header = text.split("\n", 1)[0]
+def sniff_delimiter(header: str) -> str:
+    """Return the separator of a header line: the most frequent of ``;``, ``,``, tab, ``|``.
+
+    Separators inside double quotes are not counted; ``,`` when none is found.
+    """
     counts = {d: _count_outside_quotes(header, d) for d in _DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
@@ -156,7 +163,7 @@ def read_text_table(
     text, encoding = decode_text(data, name=label)
     if not text.strip():
         raise CsvFormatError(tr("fichier vide", "empty file"), file=label)
-    sep = delimiter or _sniff_delimiter(text)
+    sep = delimiter or sniff_delimiter(text.split("\n", 1)[0])
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -208,6 +215,55 @@ def require_columns(table: TextTable | pd.DataFrame, columns: Iterable[str], *, 
                 row=1,
                 field=column,
             )
+
+
+def find_column(columns: Iterable[Any], names: Sequence[str]) -> str | None:
+    """Return the first column named like one of ``names`` (by priority), ignoring case.
+
+    Parameters
+    ----------
+    columns
+        The column names of a table (compared stripped and lower-cased).
+    names
+        Accepted names in order of preference (any case).
+
+    Returns
+    -------
+    str or None
+        The actual column name, or None when no name is present.
+
+    """
+    lower: dict[str, str] = {}
+    for column in columns:
+        lower.setdefault(str(column).strip().lower(), str(column))
+    for name in names:
+        if name.lower() in lower:
+            return lower[name.lower()]
+    return None
+
+
+def require_unique(values: pd.Series, *, name: str | PathLike[str], field: str) -> None:
+    """Raise an :class:`InputError` naming the line of the first duplicated identifier.
+
+    Parameters
+    ----------
+    values
+        The identifiers, in file order (position ``i`` is on line ``i + 2``).
+    name, field
+        The file and column, for messages.
+    """
+    duplicated = values.duplicated().to_numpy()
+    if duplicated.any():
+        i = _first_bad(duplicated)
+        raise InputError(
+            tr(
+                f"identifiant « {values.iloc[i]} » en double",
+                f"duplicate identifier '{values.iloc[i]}'",
+            ),
+            file=name,
+            row=line_of(i),
+            field=field,
+        )
 
 
 def _first_bad(mask: np.ndarray) -> int:

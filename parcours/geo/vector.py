@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterable, Sequence
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -23,18 +25,34 @@ import shapely
 
 from parcours.errors import InputError
 from parcours.geo.crs import WGS84, require_crs
-from parcours.geo.tables import line_of, read_text_table, require_columns, to_float
+from parcours.geo.tables import (
+    find_column,
+    line_of,
+    read_text_table,
+    require_columns,
+    require_unique,
+    to_float,
+)
 from parcours.i18n import tr
 
 __all__ = [
     "CSV_SUFFIXES",
+    "LONLAT_PAIRS",
+    "VECTOR_MEMBERS",
+    "lonlat_columns",
+    "lonlat_points",
     "read_points",
     "read_vector",
+    "representative_points",
+    "vector_uri",
     "write_layer",
 ]
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
-_LONLAT_PAIRS = (
+#: The vector members looked for in a zip archive, by priority.
+VECTOR_MEMBERS = (".gpkg", ".shp", ".geojson", ".json")
+#: Accepted names of WGS84 coordinate columns, by priority (any case).
+LONLAT_PAIRS = (
     ("lon", "lat"),
     ("lng", "lat"),
     ("longitude", "latitude"),
@@ -43,12 +61,33 @@ _LONLAT_PAIRS = (
 )
 
 
-def _vector_uri(path: Path) -> str:
+def vector_uri(path: Path, *, members: Sequence[str] = VECTOR_MEMBERS) -> str:
+    """Return the GDAL path of a vector file, reaching inside a zip archive.
+
+    Parameters
+    ----------
+    path
+        The file.
+    members
+        For a zip archive: the suffixes of the members to look for, by priority; the
+        first member found is read (``/vsizip/archive.zip/member``).
+
+    Returns
+    -------
+    str
+        The path to give to GDAL.
+
+    Raises
+    ------
+    InputError
+        A zip archive holding no such member.
+
+    """
     if path.suffix.lower() == ".zip":
         with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.namelist() if not m.endswith("/")]
-        for wanted in (".gpkg", ".shp", ".geojson", ".json"):
-            for member in members:
+            names = [m for m in archive.namelist() if not m.endswith("/")]
+        for wanted in members:
+            for member in names:
                 if member.lower().endswith(wanted):
                     return f"/vsizip/{path}/{member}"
         raise InputError(
@@ -101,7 +140,7 @@ def read_vector(
             ) from exc
     else:
         try:
-            frame = pyogrio.read_dataframe(_vector_uri(path), layer=layer, columns=columns)
+            frame = pyogrio.read_dataframe(vector_uri(path), layer=layer, columns=columns)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             raise InputError(
                 tr(f"fichier vectoriel illisible : {exc}", f"unreadable vector file: {exc}"),
@@ -114,12 +153,8 @@ def read_vector(
 
 def _read_csv_points(path: Path) -> gpd.GeoDataFrame:
     table = read_text_table(path)
-    lower = {c.lower(): c for c in table.frame.columns}
-    for lon_name, lat_name in _LONLAT_PAIRS:
-        if lon_name in lower and lat_name in lower:
-            lon_col, lat_col = lower[lon_name], lower[lat_name]
-            break
-    else:
+    lon_col, lat_col = lonlat_columns(table.frame.columns)
+    if lon_col is None or lat_col is None:
         raise InputError(
             tr(
                 "colonnes de coordonnées absentes : attendu lon,lat (WGS84)",
@@ -128,10 +163,53 @@ def _read_csv_points(path: Path) -> gpd.GeoDataFrame:
             file=path,
             row=1,
         )
-    lon = to_float(table.frame[lon_col], name=str(path), field=lon_col, minimum=-180, maximum=180)
-    lat = to_float(table.frame[lat_col], name=str(path), field=lat_col, minimum=-90, maximum=90)
-    attributes = table.frame.drop(columns=[lon_col, lat_col])
+    return lonlat_points(table.frame, lon_col, lat_col, name=str(path))
+
+
+def lonlat_columns(columns: Iterable[Any]) -> tuple[str | None, str | None]:
+    """Return the longitude and latitude columns (:data:`LONLAT_PAIRS`, any case), or Nones."""
+    for lon_name, lat_name in LONLAT_PAIRS:
+        lon = find_column(columns, [lon_name])
+        lat = find_column(columns, [lat_name])
+        if lon is not None and lat is not None:
+            return lon, lat
+    return None, None
+
+
+def lonlat_points(
+    frame: pd.DataFrame, lon_col: str, lat_col: str, *, name: str
+) -> gpd.GeoDataFrame:
+    """Turn a text table with WGS84 longitude and latitude columns into points.
+
+    Parameters
+    ----------
+    frame
+        The text values (as read by :func:`~parcours.geo.tables.read_text_table`).
+    lon_col, lat_col
+        The coordinate columns; values must be numbers in [-180, 180] and [-90, 90].
+    name
+        The file, for messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The other columns, with point geometries in WGS84.
+
+    """
+    lon = to_float(frame[lon_col], name=name, field=lon_col, minimum=-180, maximum=180)
+    lat = to_float(frame[lat_col], name=name, field=lat_col, minimum=-90, maximum=90)
+    attributes = frame.drop(columns=[lon_col, lat_col])
     return gpd.GeoDataFrame(attributes, geometry=gpd.points_from_xy(lon, lat), crs=WGS84)
+
+
+def representative_points(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Return points for features: points as they are, the centroid of a polygon if inside it."""
+    values = geoms.to_numpy()
+    centroids = shapely.centroid(values)
+    on_surface = shapely.point_on_surface(values)
+    inside = shapely.contains(values, centroids) | (shapely.get_type_id(values) == 0)
+    result: np.ndarray = np.where(inside, centroids, on_surface)
+    return result
 
 
 def read_points(source: str | PathLike[str], *, id_column: str = "id") -> gpd.GeoDataFrame:
@@ -161,15 +239,7 @@ def read_points(source: str | PathLike[str], *, id_column: str = "id") -> gpd.Ge
         raise InputError(
             tr("identifiant vide", "empty identifier"), file=path, row=line_of(i), field=id_column
         )
-    dup = ids.duplicated().to_numpy()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise InputError(
-            tr(f"identifiant « {ids.iloc[i]} » en double", f"duplicate identifier '{ids.iloc[i]}'"),
-            file=path,
-            row=line_of(i),
-            field=id_column,
-        )
+    require_unique(ids, name=path, field=id_column)
     geoms = frame.geometry
     missing = (geoms.is_empty | geoms.isna()).to_numpy()
     if missing.any():
@@ -177,10 +247,7 @@ def read_points(source: str | PathLike[str], *, id_column: str = "id") -> gpd.Ge
         raise InputError(
             tr("géométrie vide", "empty geometry"), file=path, row=line_of(i), field="geometry"
         )
-    points = shapely.point_on_surface(geoms.to_numpy())
-    centroids = shapely.centroid(geoms.to_numpy())
-    inside = shapely.contains(geoms.to_numpy(), centroids) | (geoms.geom_type == "Point").to_numpy()
-    points = np.where(inside, centroids, points)
+    points = representative_points(geoms)
     return gpd.GeoDataFrame({"id": ids.to_numpy()}, geometry=points, crs=frame.crs)
 
 

@@ -13,7 +13,7 @@ from pyproj import CRS
 
 from parcours.geo.crs import WGS84
 
-__all__ = ["LayerData", "ProgressFn", "ReadContext", "clip_to_area"]
+__all__ = ["LayerData", "ProgressFn", "ReadContext", "clip_to_area", "keep_in_area"]
 
 #: Progress callback: ``(label, fraction done or None)``.
 ProgressFn = Callable[[str, float | None], None]
@@ -68,9 +68,13 @@ class LayerData:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def keep_in_area(frame: gpd.GeoDataFrame, ctx: ReadContext) -> gpd.GeoDataFrame:
+    """Project to the territory CRS and keep the features meeting the area, keeping the index."""
+    projected = frame if CRS.from_user_input(frame.crs).equals(ctx.crs) else frame.to_crs(ctx.crs)
+    keep = shapely.intersects(projected.geometry.to_numpy(), ctx.area)
+    return projected.loc[keep]
+
+
 def clip_to_area(frame: gpd.GeoDataFrame, ctx: ReadContext) -> gpd.GeoDataFrame:
     """Project a layer to the territory CRS and keep the features that intersect the area."""
-    same = CRS.from_user_input(frame.crs).equals(ctx.crs)
-    projected = frame if same else frame.to_crs(ctx.crs)
-    keep = shapely.intersects(projected.geometry.to_numpy(), ctx.area)
-    return projected.loc[keep].reset_index(drop=True)
+    return keep_in_area(frame, ctx).reset_index(drop=True)

@@ -53,10 +53,17 @@ import pandas as pd
 
 from parcours.errors import InputError
 from parcours.geo.crs import WGS84
-from parcours.geo.tables import line_of, read_text_table, require_columns, to_float, to_int
+from parcours.geo.tables import (
+    line_of,
+    read_text_table,
+    require_columns,
+    require_unique,
+    to_float,
+    to_int,
+)
 from parcours.i18n import tr
 from parcours.territories.readers._base import LayerData, ReadContext, clip_to_area
-from parcours.territories.readers.communes import check_insee_codes
+from parcours.territories.readers._common import check_insee_codes
 
 __all__ = ["CARPOOL_COLUMNS", "CARPOOL_TYPES", "read_carpool"]
 
@@ -266,15 +273,7 @@ def read_carpool(path: str | PathLike[str], ctx: ReadContext) -> list[LayerData]
             row=line_of(i),
             field=id_field,
         )
-    duplicated = ids.duplicated().to_numpy()
-    if duplicated.any():
-        i = int(np.flatnonzero(duplicated)[0])
-        raise InputError(
-            tr(f"identifiant « {ids.iloc[i]} » en double", f"duplicate identifier '{ids.iloc[i]}'"),
-            file=name,
-            row=line_of(i),
-            field=id_field,
-        )
+    require_unique(ids, name=name, field=id_field)
 
     names = _required_text(col("nom_lieu"), name=name, field=columns["nom_lieu"])
     insee = check_insee_codes(col("insee"), name=name, field=columns["insee"])

@@ -16,8 +16,9 @@ Accepted inputs
 
 INSEE codes are checked (5 characters: digits, or ``2A``/``2B`` then 3 digits) and must be
 unique. A code stored as a number (``1001`` for ``01001``) is zero-padded back to 5 digits.
-The helpers :func:`check_insee_codes` and :data:`INSEE_CODE` are shared with the other
-readers of INSEE-coded data (carpool places, employment zones).
+The helpers :func:`check_insee_codes` and :data:`INSEE_CODE` (kept in the readers' shared
+module and exported here too) serve the other readers of INSEE-coded data (carpool places,
+employment zones).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,17 @@ import pandas as pd
 import pyogrio
 
 from parcours.errors import InputError
+from parcours.geo import tables
 from parcours.geo.tables import line_of
 from parcours.geo.vector import read_vector
 from parcours.i18n import tr
 from parcours.territories.readers._base import LayerData, ReadContext, clip_to_area
+from parcours.territories.readers._common import (
+    INSEE_CODE,
+    check_insee_codes,
+    check_polygons,
+    is_null,
+)
 
 __all__ = [
     "COMMUNE_COLUMNS",
@@ -50,9 +58,6 @@ __all__ = [
     "read_communes_file",
     "select_communes",
 ]
-
-#: An INSEE commune code (COG): two digits (not 20) or 2A/2B, then three digits.
-INSEE_CODE = re.compile(r"^(?:[013-9]\d|2[AB1-9])\d{3}$")
 
 #: The normalised columns of the communes layer (plus ``geometry``).
 COMMUNE_COLUMNS: tuple[str, ...] = ("insee", "name", "epci_siren", "epci_name", "population")
@@ -81,111 +86,13 @@ _SIREN = re.compile(r"^\d{9}$")
 def find_column(columns: Iterable[Any], candidates: Sequence[str]) -> str | None:
     """Return the first column named like one of ``candidates`` (case-insensitive).
 
-    Parameters
-    ----------
-    columns
-        The column names of a table.
-    candidates
-        Accepted names in order of preference, lower-case.
-
-    Returns
-    -------
-    str or None
-        The actual column name, or None when no candidate is present.
-
+    The same as :func:`parcours.geo.tables.find_column`, kept here with its parameter name.
     """
-    lower: dict[str, str] = {}
-    for column in columns:
-        lower.setdefault(str(column).strip().lower(), str(column))
-    for candidate in candidates:
-        if candidate in lower:
-            return lower[candidate]
-    return None
-
-
-def check_insee_codes(
-    values: pd.Series,
-    *,
-    name: str,
-    field: str,
-    row_of: Callable[[int], int] = line_of,
-    required: bool = True,
-) -> pd.Series:
-    """Normalise and check a column of INSEE commune codes.
-
-    Parameters
-    ----------
-    values
-        The codes as read (text, or numbers when a tool dropped the leading zero).
-    name, field
-        The file and column, for messages.
-    row_of
-        Maps the 0-based position of a value to the row number shown to the user
-        (default: a table whose header is line 1).
-    required
-        If true an empty code is an error; otherwise it becomes null.
-
-    Returns
-    -------
-    pandas.Series
-        Upper-case 5-character codes (null where empty and not required), same index.
-
-    Raises
-    ------
-    InputError
-        Naming the row of the first empty or malformed code.
-
-    """
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        numbers = pd.to_numeric(values, errors="coerce")
-        text = pd.Series(
-            [
-                "" if pd.isna(v) else (str(int(v)).zfill(5) if float(v).is_integer() else str(v))
-                for v in numbers
-            ],
-            index=values.index,
-            dtype=object,
-        )
-    else:
-        text = pd.Series(
-            ["" if _is_missing(v) else str(v).strip().upper() for v in values],
-            index=values.index,
-            dtype=object,
-        )
-    empty = (text == "").to_numpy()
-    if required and empty.any():
-        i = int(np.flatnonzero(empty)[0])
-        raise InputError(
-            tr("code INSEE vide", "empty INSEE code"), file=name, row=row_of(i), field=field
-        )
-    bad = np.array([bool(t) and INSEE_CODE.match(t) is None for t in text], dtype=bool)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            tr(
-                f"code INSEE invalide « {values.iloc[i]} » : 5 caractères attendus, "
-                "chiffres ou 2A/2B suivis de 3 chiffres (ex. 14118, 2A004)",
-                f"invalid INSEE code '{values.iloc[i]}': 5 characters expected, digits "
-                "or 2A/2B followed by 3 digits (e.g. 14118, 2A004)",
-            ),
-            file=name,
-            row=row_of(i),
-            field=field,
-        )
-    return pd.Series([None if t == "" else t for t in text], index=values.index, dtype="str")
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+    return tables.find_column(columns, candidates)
 
 
 def _text_or_none(value: Any) -> str | None:
-    if _is_missing(value):
+    if is_null(value):
         return None
     text = str(value).strip()
     return text or None
@@ -290,7 +197,7 @@ def _nested_epci(value: Any) -> dict[str, Any] | None:
 def _population(values: pd.Series, *, name: str, field: str) -> pd.Series:
     result: list[int | None] = []
     for i, value in enumerate(values):
-        if _is_missing(value) or (isinstance(value, str) and not value.strip()):
+        if is_null(value) or (isinstance(value, str) and not value.strip()):
             result.append(None)
             continue
         try:
@@ -309,28 +216,6 @@ def _population(values: pd.Series, *, name: str, field: str) -> pd.Series:
             )
         result.append(int(number))
     return pd.Series(result, index=values.index, dtype="Int64")
-
-
-def _check_polygons(frame: gpd.GeoDataFrame, *, name: str) -> None:
-    geoms = frame.geometry
-    missing = (geoms.isna() | geoms.is_empty).to_numpy()
-    if missing.any():
-        i = int(np.flatnonzero(missing)[0])
-        raise InputError(
-            tr("géométrie vide", "empty geometry"), file=name, row=line_of(i), field="geometry"
-        )
-    bad = ~geoms.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            tr(
-                f"polygone attendu, trouvé {geoms.iloc[i].geom_type}",
-                f"polygon expected, found {geoms.iloc[i].geom_type}",
-            ),
-            file=name,
-            row=line_of(i),
-            field="geometry",
-        )
 
 
 def read_communes_file(path: str | PathLike[str]) -> gpd.GeoDataFrame:
@@ -393,7 +278,7 @@ def read_communes_file(path: str | PathLike[str]) -> gpd.GeoDataFrame:
             row=line_of(i),
             field=insee_col,
         )
-    _check_polygons(frame, name=label)
+    check_polygons(frame, name=label)
 
     name_col = find_column(columns, _NAME_COLUMNS)
     names = (

@@ -32,11 +32,11 @@ import shapely
 from pyproj import CRS
 
 from parcours.errors import InputError
-from parcours.geo.tables import decode_text, line_of, read_text_table
+from parcours.geo.tables import decode_text, find_column, line_of, read_text_table
 from parcours.geo.vector import read_vector
 from parcours.i18n import tr
 from parcours.territories.readers._base import LayerData, ReadContext, clip_to_area
-from parcours.territories.readers.communes import check_insee_codes, find_column
+from parcours.territories.readers._common import check_insee_codes
 
 __all__ = ["EMPLOYMENT_ZONE_COLUMNS", "read_employment_zones"]
 

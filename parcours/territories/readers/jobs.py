@@ -61,36 +61,32 @@ file with a ``siret`` column and no jobs column is read as a SIRENE stock file.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
-import zipfile
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from pyproj import CRS
-from pyproj.exceptions import CRSError
 
-from parcours.errors import CsvFormatError, InputError
+from parcours.errors import InputError
 from parcours.geo.crs import WGS84, transformer
-from parcours.geo.tables import to_float, to_int
-from parcours.geo.vector import CSV_SUFFIXES, read_vector
+from parcours.geo.stream import CsvSource, is_table, open_csv, require_source_columns
+from parcours.geo.tables import find_column, to_float, to_int
 from parcours.i18n import tr
 from parcours.territories.readers._base import LayerData, ReadContext
-from parcours.territories.readers.population import (
+from parcours.territories.readers._common import (
+    OVERSEAS_EPSG,
     Origin,
-    check_geometries,
     checked,
-    find_column,
+    epsg_for_communes,
     float_column,
-    keep_in_area,
-    read_vector_in_area,
-    representative_points,
+    in_window,
+    optional_text,
+    project,
+    read_value_points,
     text_column,
 )
 
@@ -132,19 +128,6 @@ HEADCOUNT_JOBS: dict[str, float] = {
     "53": 10000.0,  # 10,000 and more (lower bound)
 }
 
-#: Official projected CRS of the overseas départements, by the first three digits of the
-#: commune code (used when a file gives Lambert/UTM coordinates without an EPSG column).
-OVERSEAS_EPSG: dict[str, int] = {
-    "971": 5490,  # Guadeloupe: RGAF09 / UTM 20N
-    "972": 5490,  # Martinique
-    "977": 5490,  # Saint-Barthélemy
-    "978": 5490,  # Saint-Martin
-    "973": 2972,  # Guyane: RGFG95 / UTM 22N
-    "974": 2975,  # La Réunion: RGR92 / UTM 40S
-    "975": 4467,  # Saint-Pierre-et-Miquelon: RGSPM06 / UTM 21N
-    "976": 4471,  # Mayotte: RGM04 / UTM 38S
-}
-
 #: Side of INSEE's grid cells (m) where partially diffusible establishments are placed.
 GRID_CELL_M = 200.0
 
@@ -162,12 +145,8 @@ JOBS_COLUMNS: tuple[str, ...] = (
     "source",
 )
 
-# Bytes read to detect the encoding and the delimiter; rows per chunk when streaming.
-SNIFF_BYTES = 1 << 20
-CHUNK_ROWS = 200_000
 # Margin (m) around the area's bounding box for the first, coarse filter of coordinates.
 _WINDOW_MARGIN_M = 1000.0
-_DELIMITERS = (";", ",", "\t", "|")
 _WITHHELD = ("", "[ND]")
 _SIRET = re.compile(r"^\d{14}$")
 
@@ -192,307 +171,8 @@ _GEOLOCATION_REQUIRED = ("siret", "x", "y", "epsg")
 
 
 # --------------------------------------------------------------------------------------------
-# Streaming delimited files (shared with the services reader)
+# SIRENE helpers
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CsvSource:
-    """A delimited text file opened for streaming, possibly inside a zip archive.
-
-    Attributes
-    ----------
-    path
-        The file on disk.
-    member
-        The CSV member of a zip archive, or None.
-    name
-        How to name the file in messages (``archive.zip/member.csv`` for a member).
-    encoding
-        ``utf-8-sig``, ``utf-8``, ``utf-16``, ``cp1252`` or ``latin-1``.
-    delimiter
-        The separator found in the header line.
-    raw_columns
-        The header names as the parser reads them.
-    columns
-        The same names stripped of blanks, quotes and byte-order mark.
-    size
-        The (uncompressed) size in bytes, for progress reports.
-
-    """
-
-    path: Path
-    member: str | None
-    name: str
-    encoding: str
-    delimiter: str
-    raw_columns: tuple[str, ...]
-    columns: tuple[str, ...]
-    size: int
-
-    def column(self, name: str) -> str | None:
-        """Return the column named ``name`` in any case, or None."""
-        return find_column(self.columns, [name])
-
-    @contextlib.contextmanager
-    def _binary(self) -> Iterator[IO[bytes]]:
-        with contextlib.ExitStack() as stack:
-            if self.member is None:
-                yield stack.enter_context(self.path.open("rb"))
-            else:
-                archive = stack.enter_context(zipfile.ZipFile(self.path))
-                yield stack.enter_context(archive.open(self.member))
-
-    def chunks(
-        self,
-        columns: Sequence[str],
-        *,
-        rows: int | None = None,
-        progress: Callable[[float | None], None] | None = None,
-    ) -> Iterator[pd.DataFrame]:
-        """Yield the file's rows by chunks, every value as text.
-
-        Parameters
-        ----------
-        columns
-            The (stripped) columns to read, in the order wanted.
-        rows
-            Rows per chunk (default :data:`CHUNK_ROWS`).
-        progress
-            Called after each chunk with the fraction of the file read (or None).
-
-        Yields
-        ------
-        pandas.DataFrame
-            Text values (missing values are empty strings); the index continues from chunk
-            to chunk, so record ``i`` of the file has label ``i`` (line ``i + 2``).
-
-        Raises
-        ------
-        CsvFormatError
-            A row cannot be parsed or a byte cannot be decoded.
-
-        """
-        raw_for = dict(zip(self.columns, self.raw_columns, strict=True))
-        usecols = [raw_for[c] for c in columns]
-        rename = {raw_for[c]: c for c in columns}
-        with self._binary() as stream:
-            try:
-                reader = pd.read_csv(
-                    stream,
-                    sep=self.delimiter,
-                    dtype=str,
-                    keep_default_na=False,
-                    na_filter=False,
-                    usecols=usecols,
-                    chunksize=rows or CHUNK_ROWS,
-                    encoding=self.encoding,
-                    engine="c",
-                    quotechar='"',
-                    skip_blank_lines=True,
-                )
-                for chunk in reader:
-                    yield chunk.rename(columns=rename)[list(columns)]
-                    if progress is not None:
-                        progress(_fraction(stream, self.size))
-            except UnicodeDecodeError as exc:
-                raise CsvFormatError(
-                    tr(
-                        f"encodage invalide ({self.encoding}) à l'octet {exc.start} de la partie "
-                        "lue : enregistrez le fichier en UTF-8",
-                        f"invalid encoding ({self.encoding}) at byte {exc.start} of the part "
-                        "read: save the file as UTF-8",
-                    ),
-                    file=self.name,
-                ) from exc
-            except pd.errors.ParserError as exc:
-                raise CsvFormatError(
-                    tr(f"lecture impossible : {exc}", f"cannot parse: {exc}"), file=self.name
-                ) from exc
-
-
-def _fraction(stream: IO[bytes], size: int) -> float | None:
-    try:
-        return min(1.0, stream.tell() / size) if size else None
-    except (OSError, ValueError):
-        return None
-
-
-def open_csv(path: Path) -> CsvSource:
-    """Open a delimited text file (or the single CSV of a zip archive) for streaming.
-
-    The encoding (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252/Latin-1) and
-    the delimiter (``;``, ``,``, tab, ``|``) are detected from the first megabyte.
-
-    Parameters
-    ----------
-    path
-        The file.
-
-    Returns
-    -------
-    CsvSource
-        The file's header, encoding and delimiter.
-
-    Raises
-    ------
-    InputError
-        Missing file, archive without a single CSV.
-    CsvFormatError
-        Empty or binary file (e.g. a spreadsheet renamed ``.csv``).
-
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(tr("fichier introuvable", "file not found"), file=path)
-    member: str | None = None
-    name = str(path)
-    if path.suffix.lower() == ".zip":
-        member = _csv_member(path)
-        name = f"{path}/{member}"
-        with zipfile.ZipFile(path) as archive:
-            size = archive.getinfo(member).file_size
-            with archive.open(member) as stream:
-                sample = stream.read(SNIFF_BYTES)
-    else:
-        size = path.stat().st_size
-        with path.open("rb") as stream:
-            sample = stream.read(SNIFF_BYTES)
-    encoding = _detect_encoding(sample, truncated=len(sample) >= SNIFF_BYTES, name=name)
-    text = sample.decode(encoding, errors="ignore")
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    if not header:
-        raise CsvFormatError(tr("fichier vide", "empty file"), file=name)
-    delimiter = _sniff_delimiter(header)
-    raw = pd.read_csv(io.StringIO(header + "\n"), sep=delimiter, dtype=str, nrows=0).columns
-    raw_columns = tuple(str(c) for c in raw)
-    columns = tuple(c.strip().lstrip("\ufeff").strip('"').strip() for c in raw_columns)
-    return CsvSource(path, member, name, encoding, delimiter, raw_columns, columns, size)
-
-
-def _csv_member(path: Path) -> str:
-    with zipfile.ZipFile(path) as archive:
-        members = [
-            m
-            for m in archive.namelist()
-            if m.lower().endswith(CSV_SUFFIXES) and "__MACOSX" not in m
-        ]
-    if len(members) != 1:
-        raise InputError(
-            tr(
-                f"l'archive doit contenir un seul fichier CSV (trouvés : {len(members)})",
-                f"the archive must hold exactly one CSV file (found: {len(members)})",
-            ),
-            file=path,
-        )
-    return members[0]
-
-
-def _detect_encoding(sample: bytes, *, truncated: bool, name: str) -> str:
-    if sample.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    if not sample.strip():
-        raise CsvFormatError(tr("fichier vide", "empty file"), file=name)
-    if b"\x00" in sample[:4096]:
-        raise CsvFormatError(
-            tr(
-                "fichier binaire, pas un texte délimité (CSV) : exportez le tableur en CSV",
-                "binary file, not delimited text (CSV): export a spreadsheet as CSV",
-            ),
-            file=name,
-        )
-    if truncated:  # do not judge a multi-byte character cut at the end of the sample
-        sample = sample[: sample.rfind(b"\n") + 1] or sample
-    try:
-        sample.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        sample.decode("cp1252")
-        return "cp1252"
-    except UnicodeDecodeError:
-        return "latin-1"
-
-
-def _sniff_delimiter(header: str) -> str:
-    counts: dict[str, int] = {}
-    for delimiter in _DELIMITERS:
-        n, quoted = 0, False
-        for ch in header:
-            if ch == '"':
-                quoted = not quoted
-            elif ch == delimiter and not quoted:
-                n += 1
-        counts[delimiter] = n
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > 0 else ","
-
-
-def epsg_for_communes(communes: pd.Series) -> np.ndarray:
-    """Return the EPSG code of the projected coordinates INSEE gives for each commune code.
-
-    Parameters
-    ----------
-    communes
-        Commune codes (``44109``, ``97411``, ...); null or empty means metropolitan France.
-
-    Returns
-    -------
-    numpy.ndarray
-        Int64 EPSG codes: :data:`OVERSEAS_EPSG` for the overseas départements, else 2154.
-
-    """
-    prefix = communes.fillna("").astype(str).str.strip().str[:3]
-    return np.array(prefix.map(OVERSEAS_EPSG).fillna(2154).to_numpy(dtype="int64"), copy=True)
-
-
-def project(
-    x: np.ndarray,
-    y: np.ndarray,
-    epsg: np.ndarray,
-    target: CRS,
-    *,
-    origin: Origin,
-    labels: pd.Index,
-    field: str,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Project coordinates given row by row in the CRS of their EPSG code.
-
-    Parameters
-    ----------
-    x, y
-        The coordinates.
-    epsg
-        The EPSG code of each row.
-    target
-        The CRS of the result.
-    origin, labels, field
-        Where the rows come from, for the message about an unknown EPSG code.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        The projected x and y.
-
-    """
-    out_x = np.full(len(x), np.nan)
-    out_y = np.full(len(y), np.nan)
-    for code in np.unique(epsg):
-        sel = epsg == code
-        try:
-            tf = transformer(int(code), target)
-        except CRSError:
-            raise origin.error(
-                f"code EPSG {code} inconnu",
-                f"unknown EPSG code {code}",
-                label=labels[int(np.flatnonzero(sel)[0])],
-                field=field,
-            ) from None
-        out_x[sel], out_y[sel] = tf.transform(x[sel], y[sel])
-    return out_x, out_y
 
 
 def grid_crs_for(crs: CRS) -> CRS:
@@ -537,54 +217,6 @@ def _window(ctx: ReadContext) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = ctx.area.bounds
     m = _WINDOW_MARGIN_M
     return x0 - m, y0 - m, x1 + m, y1 + m
-
-
-def _in_window(
-    x: np.ndarray, y: np.ndarray, window: tuple[float, float, float, float]
-) -> np.ndarray:
-    x0, y0, x1, y1 = window
-    with np.errstate(invalid="ignore"):
-        result: np.ndarray = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
-    return result
-
-
-def require_source_columns(source: CsvSource, names: Sequence[str]) -> dict[str, str]:
-    """Return the actual name of each required column (matched in any case), or raise.
-
-    Parameters
-    ----------
-    source
-        The opened file.
-    names
-        The required columns, as documented.
-
-    Returns
-    -------
-    dict
-        Documented name -> name in the file.
-
-    Raises
-    ------
-    InputError
-        Naming the first missing column (line 1) and listing the columns present.
-
-    """
-    found: dict[str, str] = {}
-    present = ", ".join(source.columns)
-    for wanted in names:
-        column = source.column(wanted)
-        if column is None:
-            raise InputError(
-                tr(
-                    f"colonne obligatoire absente (colonnes présentes : {present})",
-                    f"required column missing (columns present: {present})",
-                ),
-                file=source.name,
-                row=1,
-                field=wanted,
-            )
-        found[wanted] = column
-    return found
 
 
 def _withheld(values: pd.Series) -> np.ndarray:
@@ -662,22 +294,6 @@ def read_jobs(path: Path, ctx: ReadContext, *, geolocation: Path | None = None) 
     return [_read_generic(path, ctx)]
 
 
-def is_table(path: Path) -> bool:
-    """Tell whether a file is delimited text: a CSV, or a zip holding CSV but no vector layer."""
-    suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
-        return True
-    if suffix != ".zip":
-        return False
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = [m.lower() for m in archive.namelist()]
-    except zipfile.BadZipFile as exc:
-        raise InputError(tr("archive zip illisible", "unreadable zip archive"), file=path) from exc
-    has_vector = any(m.endswith((".shp", ".gpkg", ".geojson", ".json", ".fgb")) for m in names)
-    return not has_vector and any(m.endswith(CSV_SUFFIXES) for m in names)
-
-
 @dataclass(frozen=True)
 class _Geolocation:
     located: np.ndarray  # sorted unique SIRET (int64) that have coordinates
@@ -706,7 +322,7 @@ def _read_geolocation(path: Path, ctx: ReadContext) -> _Geolocation:
         epsg = checked(to_int, sub[cols["epsg"]], origin, field=cols["epsg"])
         px, py = project(x, y, epsg, ctx.crs, origin=origin, labels=sub.index, field=cols["epsg"])
         located_parts.append(sirets)
-        inside = _in_window(px, py, window)
+        inside = in_window(px, py, window)
         near_parts.append(pd.DataFrame({"x": px[inside], "y": py[inside]}, index=sirets[inside]))
     located = (
         np.unique(np.concatenate(located_parts)) if located_parts else np.empty(0, dtype="int64")
@@ -930,7 +546,7 @@ def _sirene_chunk(
     unlocated = unlocated.loc[~located].groupby("commune").sum()
 
     # Text columns are only cleaned for the establishments near the area.
-    near = located & _in_window(x, y, window)
+    near = located & in_window(x, y, window)
     kept = active.loc[near]
 
     def text(name: str) -> pd.Series:
@@ -984,42 +600,15 @@ def _jobs_layer(
 
 
 def _read_generic(path: Path, ctx: ReadContext) -> LayerData:
-    if path.suffix.lower() in CSV_SUFFIXES:
-        layer = read_vector(path)
-        origin = Origin(str(path), tabular=True)
-    else:
-        layer = read_vector_in_area(path, ctx)
-        origin = Origin(str(path), tabular=False)
-    jobs_col = find_column(layer.columns, JOBS_NAMES)
-    if jobs_col is None:
-        present = [c for c in layer.columns if c != layer.geometry.name]
-        raise origin.missing_column("jobs", JOBS_NAMES, present)
-    check_geometries(
-        layer,
-        origin,
-        allowed=("Point", "Polygon", "MultiPolygon"),
-        expected=("points (ou polygones)", "points (or polygons)"),
+    kept, origin, jobs_col = read_value_points(
+        path, ctx, names=JOBS_NAMES, field="jobs", accepted=JOBS_NAMES
     )
-    points = gpd.GeoDataFrame(
-        layer.drop(columns=layer.geometry.name),
-        geometry=representative_points(layer.geometry),
-        crs=layer.crs,
-    )
-    kept = keep_in_area(points, ctx)
     n = len(kept)
-
-    def text(names: Sequence[str]) -> np.ndarray:
-        column = find_column(kept.columns, names)
-        if column is None:
-            return np.full(n, None, dtype=object)
-        result: np.ndarray = text_column(kept[column]).to_numpy(dtype=object)
-        return result
-
     data = pd.DataFrame(
         {
-            "siret": text(["siret"]),
-            "name": text(["name", "nom"]),
-            "naf": text(["naf", "ape", "code_naf"]),
+            "siret": optional_text(kept, ["siret"]),
+            "name": optional_text(kept, ["name", "nom"]),
+            "naf": optional_text(kept, ["naf", "ape", "code_naf"]),
             "headcount_code": np.full(n, None, dtype=object),
             "jobs": float_column(kept[jobs_col], origin, field=jobs_col, minimum=0),
             "diffusion_partial": np.zeros(n, dtype=bool),

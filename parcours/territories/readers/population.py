@@ -46,26 +46,39 @@ shows) and the field. The population total is returned in ``LayerData.extra``.
 
 from __future__ import annotations
 
-import zipfile
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 from pyproj import CRS
 
 from parcours.errors import InputError
-from parcours.geo.crs import WGS84, require_crs
-from parcours.geo.tables import TextTable, line_of, read_text_table, to_float, to_int
-from parcours.geo.vector import CSV_SUFFIXES, read_vector
+from parcours.geo.crs import WGS84
+from parcours.geo.tables import TextTable, find_column, read_text_table, to_int
+from parcours.geo.vector import (
+    CSV_SUFFIXES,
+    lonlat_columns,
+    lonlat_points,
+    representative_points,
+)
 from parcours.i18n import tr
-from parcours.territories.readers._base import LayerData, ReadContext
+from parcours.territories.readers._base import LayerData, ReadContext, keep_in_area
+from parcours.territories.readers._common import (
+    Origin,
+    check_geometries,
+    check_unique,
+    checked,
+    float_column,
+    read_vector_in_area,
+    text_column,
+    text_ids,
+    vector_uri,
+)
 
 __all__ = [
     "FILOSOFI_COUNTS",
@@ -139,309 +152,7 @@ POPULATION_COLUMNS: tuple[str, ...] = (
 )
 
 _ID_NAMES = ("cell_id", "id", "idcar_200m", "idinspire", "gid")
-_LONLAT_PAIRS = (
-    ("lon", "lat"),
-    ("lng", "lat"),
-    ("longitude", "latitude"),
-    ("xlong", "ylat"),
-    ("x", "y"),
-)
 _INSPIRE_ID = r"^CRS(\d+)RES(\d+)mN(\d+)E(\d+)$"
-# Margin (m) around the area's bounding box when reading a vector file through a bbox filter.
-_BBOX_MARGIN_M = 500.0
-_VECTOR_MEMBERS = (".gpkg", ".shp", ".geojson", ".json", ".fgb")
-
-T = TypeVar("T")
-
-
-# --------------------------------------------------------------------------------------------
-# Helpers shared with the jobs and services readers
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where the rows of a frame come from, to locate a bad value in messages.
-
-    Attributes
-    ----------
-    name
-        The file, as named in messages.
-    tabular
-        True for a delimited text file: index labels are 0-based records and are reported
-        as lines (the header is line 1). False for a vector file: labels are feature ids
-        (FID), reported in the message.
-
-    """
-
-    name: str
-    tabular: bool
-
-    def error(self, fr: str, en: str, *, label: Any, field: str | None) -> InputError:
-        """Build the error for a bad value of the row ``label``."""
-        if self.tabular:
-            return InputError(tr(fr, en), file=self.name, row=line_of(int(label)), field=field)
-        return InputError(
-            tr(f"entité (FID) {label} : {fr}", f"feature (FID) {label}: {en}"),
-            file=self.name,
-            field=field,
-        )
-
-    def missing_column(
-        self, field: str, names: Sequence[str], present: Sequence[Any]
-    ) -> InputError:
-        """Build the error for a missing column, listing the accepted names and those present."""
-        accepted = ", ".join(names)
-        found = ", ".join(map(str, present))
-        return InputError(
-            tr(
-                f"colonne absente : attendu l'une de {accepted} (colonnes présentes : {found})",
-                f"column missing: expected one of {accepted} (columns present: {found})",
-            ),
-            file=self.name,
-            row=1 if self.tabular else None,
-            field=field,
-        )
-
-
-def checked(convert: Callable[..., T], values: pd.Series, origin: Origin, **kwargs: Any) -> T:
-    """Run a converter of :mod:`parcours.geo.tables` on a subset of rows, keeping their location.
-
-    ``to_float`` and ``to_int`` report the position in the series they get; this runs them
-    on ``values`` renumbered from 0 and maps a reported position back to the row's label.
-
-    Parameters
-    ----------
-    convert
-        :func:`~parcours.geo.tables.to_float` or :func:`~parcours.geo.tables.to_int`.
-    values
-        Text values whose index labels are the rows' labels (records or FIDs).
-    origin
-        The file the rows come from.
-    **kwargs
-        Passed to ``convert`` (``field``, ``minimum``, ...); ``name`` is set from ``origin``.
-
-    Returns
-    -------
-    object
-        What ``convert`` returns.
-
-    """
-    try:
-        return convert(values.reset_index(drop=True), name=origin.name, **kwargs)
-    except InputError as exc:
-        if exc.row is None or exc.row < 2:
-            raise
-        label = values.index[exc.row - 2]
-        if origin.tabular:
-            raise type(exc)(
-                exc.message, file=exc.file, row=line_of(int(label)), field=exc.field
-            ) from None
-        raise type(exc)(
-            tr(f"entité (FID) {label} : {exc.message}", f"feature (FID) {label}: {exc.message}"),
-            file=exc.file,
-            field=exc.field,
-        ) from None
-
-
-def float_column(
-    values: pd.Series,
-    origin: Origin,
-    *,
-    field: str,
-    required: bool = True,
-    minimum: float | None = None,
-) -> np.ndarray:
-    """Convert a column of text or numbers to float64, reporting the first bad value.
-
-    Parameters
-    ----------
-    values
-        Text (decimal commas accepted) or numeric values; index labels locate the rows.
-    origin
-        The file the rows come from.
-    field
-        The column, for messages.
-    required
-        If true an empty value (or NaN) is an error; otherwise it becomes NaN.
-    minimum
-        Inclusive lower bound.
-
-    Returns
-    -------
-    numpy.ndarray
-        Float64 values.
-
-    """
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
-        if required and np.isnan(numbers).any():
-            label = values.index[int(np.flatnonzero(np.isnan(numbers))[0])]
-            raise origin.error("valeur vide", "empty value", label=label, field=field)
-        if minimum is not None:
-            with np.errstate(invalid="ignore"):
-                below = numbers < minimum
-            if below.any():
-                i = int(np.flatnonzero(below)[0])
-                raise origin.error(
-                    f"valeur {numbers[i]:g} inférieure au minimum {minimum:g}",
-                    f"value {numbers[i]:g} below the minimum {minimum:g}",
-                    label=values.index[i],
-                    field=field,
-                )
-        return numbers
-    text = text_column(values).fillna("")
-    result: np.ndarray = checked(
-        to_float, text, origin, field=field, required=required, minimum=minimum
-    )
-    return result
-
-
-def text_column(values: pd.Series) -> pd.Series:
-    """Return values as stripped text, with null for missing, empty or ``[ND]`` (not diffused)."""
-    cleaned = [None if _is_missing(v) else str(v).strip() for v in values.to_numpy(dtype=object)]
-    out = np.array([None if v in ("", "[ND]") else v for v in cleaned], dtype=object)
-    return pd.Series(out, index=values.index, dtype="str")
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
-
-
-def find_column(columns: Iterable[Any], names: Sequence[str]) -> str | None:
-    """Return the first column whose lower-cased name is in ``names`` (by priority), or None."""
-    lower: dict[str, str] = {}
-    for column in columns:
-        lower.setdefault(str(column).strip().lower(), str(column))
-    for name in names:
-        if name.lower() in lower:
-            return lower[name.lower()]
-    return None
-
-
-def vector_uri(path: Path) -> str:
-    """Return the GDAL path of a vector file, reaching inside a zip archive."""
-    if path.suffix.lower() != ".zip":
-        return str(path)
-    with zipfile.ZipFile(path) as archive:
-        members = [m for m in archive.namelist() if not m.endswith("/")]
-    for wanted in _VECTOR_MEMBERS:
-        for member in members:
-            if member.lower().endswith(wanted):
-                return f"/vsizip/{path}/{member}"
-    raise InputError(
-        tr(
-            "archive sans couche vectorielle (.gpkg, .shp, .geojson)",
-            "archive holds no vector layer (.gpkg, .shp, .geojson)",
-        ),
-        file=path,
-    )
-
-
-def read_vector_in_area(path: Path, ctx: ReadContext) -> gpd.GeoDataFrame:
-    """Read the features of a vector file near the area, indexed by their FID.
-
-    Only the features whose bounding box meets the area's (plus a margin) are read, so a
-    national layer is not loaded whole. The CRS must be declared.
-
-    Parameters
-    ----------
-    path
-        GeoPackage, shapefile (or a zip of one), GeoJSON, FlatGeobuf or GeoParquet.
-    ctx
-        The territory (its CRS and area).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        The features in the file's CRS, index = FID (row position for GeoParquet).
-
-    Raises
-    ------
-    InputError
-        Missing or unreadable file, no CRS declared.
-
-    """
-    if not path.exists():
-        raise InputError(tr("fichier introuvable", "file not found"), file=path)
-    if path.suffix.lower() == ".parquet":
-        return read_vector(path)
-    uri = vector_uri(path)
-    try:
-        info = pyogrio.read_info(uri)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(
-            tr(f"fichier vectoriel illisible : {exc}", f"unreadable vector file: {exc}"), file=path
-        ) from exc
-    if info.get("crs") is None:
-        require_crs(gpd.GeoDataFrame(geometry=[], crs=None), name=str(path))
-    file_crs = CRS.from_user_input(info["crs"])
-    area = gpd.GeoSeries([ctx.area], crs=ctx.crs).to_crs(file_crs).iloc[0]
-    x0, y0, x1, y1 = area.bounds
-    # Degrees for a geographic CRS (about 111 km per degree of latitude).
-    margin = _BBOX_MARGIN_M / 111_000.0 if file_crs.is_geographic else _BBOX_MARGIN_M
-    try:
-        frame = pyogrio.read_dataframe(
-            uri, bbox=(x0 - margin, y0 - margin, x1 + margin, y1 + margin), fid_as_index=True
-        )
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(
-            tr(f"fichier vectoriel illisible : {exc}", f"unreadable vector file: {exc}"), file=path
-        ) from exc
-    if not isinstance(frame, gpd.GeoDataFrame):
-        raise InputError(tr("aucune géométrie", "no geometry"), file=path)
-    return require_crs(frame, name=str(path))
-
-
-def keep_in_area(frame: gpd.GeoDataFrame, ctx: ReadContext) -> gpd.GeoDataFrame:
-    """Project to the territory CRS and keep the features meeting the area, keeping the index."""
-    projected = frame if CRS.from_user_input(frame.crs).equals(ctx.crs) else frame.to_crs(ctx.crs)
-    keep = shapely.intersects(projected.geometry.to_numpy(), ctx.area)
-    return projected.loc[keep]
-
-
-def check_geometries(
-    frame: gpd.GeoDataFrame, origin: Origin, *, allowed: Sequence[str], expected: tuple[str, str]
-) -> None:
-    """Refuse null or empty geometries and geometry types not in ``allowed``.
-
-    Parameters
-    ----------
-    frame
-        The features.
-    origin
-        The file they come from.
-    allowed
-        Accepted geometry types (``Polygon``, ``Point``, ...).
-    expected
-        What to say is expected, in French and English.
-
-    """
-    geoms = frame.geometry
-    missing = (geoms.isna() | geoms.is_empty).to_numpy()
-    if missing.any():
-        label = frame.index[int(np.flatnonzero(missing)[0])]
-        raise origin.error("géométrie vide", "empty geometry", label=label, field="geometry")
-    types = geoms.geom_type.to_numpy()
-    bad = ~np.isin(types, list(allowed))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise origin.error(
-            f"géométrie de type {types[i]} : {expected[0]} attendus",
-            f"geometry of type {types[i]}: {expected[1]} expected",
-            label=frame.index[i],
-            field="geometry",
-        )
-
-
-def representative_points(geoms: gpd.GeoSeries) -> np.ndarray:
-    """Return points for features: points as they are, the centroid of a polygon if inside it."""
-    values = geoms.to_numpy()
-    centroids = shapely.centroid(values)
-    on_surface = shapely.point_on_surface(values)
-    inside = shapely.contains(values, centroids) | (shapely.get_type_id(values) == 0)
-    result: np.ndarray = np.where(inside, centroids, on_surface)
-    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -606,7 +317,7 @@ def _filosofi_frame(
             "i_est_200", ["i_est_200", "I_est_200", "I_est_cr"], list(kept.columns)
         )
     ids = text_column(kept[id_col])
-    _check_unique(ids, origin, id_col)
+    check_unique(ids, origin, id_col)
     imputed_values = kept[imputed_col]
     if pd.api.types.is_numeric_dtype(imputed_values):
         imputed_values = imputed_values.astype("float64").map(
@@ -649,7 +360,7 @@ def _points_or_hexagons_from_csv(
         layer = gpd.GeoDataFrame(frame, geometry=hexagons, crs=WGS84)
         kept = keep_in_area(layer, ctx)
         return _generic_values(kept, origin, ctx, source="hexgrid", id_col=id_col), "h3"
-    lon_col, lat_col = _lonlat_columns(frame.columns)
+    lon_col, lat_col = lonlat_columns(frame.columns)
     if lon_col is None or lat_col is None:
         raise InputError(
             tr(
@@ -661,22 +372,9 @@ def _points_or_hexagons_from_csv(
             file=origin.name,
             row=1,
         )
-    lon = to_float(frame[lon_col], name=origin.name, field=lon_col, minimum=-180, maximum=180)
-    lat = to_float(frame[lat_col], name=origin.name, field=lat_col, minimum=-90, maximum=90)
-    layer = gpd.GeoDataFrame(
-        frame.drop(columns=[lon_col, lat_col]), geometry=gpd.points_from_xy(lon, lat), crs=WGS84
-    )
+    layer = lonlat_points(frame, lon_col, lat_col, name=origin.name)
     kept = keep_in_area(layer, ctx)
     return _generic_values(kept, origin, ctx, source="generic", id_col=id_col), "points"
-
-
-def _lonlat_columns(columns: Iterable[Any]) -> tuple[str | None, str | None]:
-    for lon_name, lat_name in _LONLAT_PAIRS:
-        lon = find_column(columns, [lon_name])
-        lat = find_column(columns, [lat_name])
-        if lon is not None and lat is not None:
-            return lon, lat
-    return None, None
 
 
 def _looks_like_h3(ids: pd.Series) -> bool:
@@ -723,13 +421,7 @@ def _generic_values(
         )
     hh_col = find_column(kept.columns, HOUSEHOLD_NAMES)
     if id_col is not None:
-        ids = text_column(kept[id_col])
-        empty = ids.isna().to_numpy()
-        if empty.any():
-            label = kept.index[int(np.flatnonzero(empty)[0])]
-            raise origin.error("identifiant vide", "empty identifier", label=label, field=id_col)
-        _check_unique(ids, origin, id_col)
-        cell_ids = ids.to_numpy()
+        cell_ids = text_ids(kept[id_col], origin, id_col).to_numpy()
     else:
         cell_ids = np.array([str(label) for label in kept.index], dtype=object)
     n = len(kept)
@@ -753,18 +445,6 @@ def _generic_values(
 # --------------------------------------------------------------------------------------------
 # Common
 # --------------------------------------------------------------------------------------------
-
-
-def _check_unique(ids: pd.Series, origin: Origin, field: str) -> None:
-    dup = ids.duplicated().to_numpy() & ids.notna().to_numpy()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise origin.error(
-            f"identifiant « {ids.iloc[i]} » en double",
-            f"duplicate identifier '{ids.iloc[i]}'",
-            label=ids.index[i],
-            field=field,
-        )
 
 
 def _layer(data: dict[str, Any], geometry: np.ndarray, ctx: ReadContext) -> gpd.GeoDataFrame:

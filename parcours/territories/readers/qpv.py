@@ -21,16 +21,15 @@ from os import PathLike
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
 from parcours.errors import InputError
-from parcours.geo.tables import line_of
+from parcours.geo.tables import find_column, line_of
 from parcours.geo.vector import read_vector
 from parcours.i18n import tr
 from parcours.territories.readers._base import LayerData, ReadContext, clip_to_area
-from parcours.territories.readers.communes import find_column
+from parcours.territories.readers._common import check_polygons
 
 __all__ = ["QPV_COLUMNS", "read_qpv"]
 
@@ -128,25 +127,8 @@ def read_qpv(path: str | PathLike[str], ctx: ReadContext) -> list[LayerData]:
                 row=line_of(i),
                 field=name_col,
             )
+    check_polygons(frame, name=label)
     geoms = frame.geometry
-    missing = (geoms.isna() | geoms.is_empty).to_numpy()
-    if missing.any():
-        i = int(np.flatnonzero(missing)[0])
-        raise InputError(
-            tr("géométrie vide", "empty geometry"), file=label, row=line_of(i), field="geometry"
-        )
-    not_polygon = ~geoms.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
-    if not_polygon.any():
-        i = int(np.flatnonzero(not_polygon)[0])
-        raise InputError(
-            tr(
-                f"polygone attendu, trouvé {geoms.iloc[i].geom_type}",
-                f"polygon expected, found {geoms.iloc[i].geom_type}",
-            ),
-            file=label,
-            row=line_of(i),
-            field="geometry",
-        )
 
     # One row per neighbourhood: merge the per-commune pieces of QP 2024.
     order: dict[str, list[int]] = {}

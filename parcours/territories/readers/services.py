@@ -37,7 +37,6 @@ ones. ``source`` is ``user``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,27 +45,20 @@ import numpy as np
 import pandas as pd
 
 from parcours.errors import InputError
-from parcours.geo.tables import line_of, to_float, to_int
-from parcours.geo.vector import CSV_SUFFIXES, read_vector
+from parcours.geo.stream import CsvSource, is_table, open_csv, require_source_columns
+from parcours.geo.tables import find_column, line_of, to_float, to_int
 from parcours.i18n import get_language, tr
 from parcours.territories.readers._base import LayerData, ReadContext
-from parcours.territories.readers.jobs import (
-    CsvSource,
-    epsg_for_communes,
-    is_table,
-    open_csv,
-    project,
-    require_source_columns,
-)
-from parcours.territories.readers.population import (
+from parcours.territories.readers._common import (
     Origin,
-    check_geometries,
     checked,
-    find_column,
-    keep_in_area,
-    read_vector_in_area,
-    representative_points,
+    epsg_for_communes,
+    in_window,
+    optional_text,
+    project,
+    read_value_points,
     text_column,
+    text_ids,
 )
 
 __all__ = ["BPE_CATEGORIES", "CATEGORIES", "SERVICES_COLUMNS", "category_label", "read_services"]
@@ -254,7 +246,6 @@ def _read_bpe(source: CsvSource, ctx: ReadContext) -> LayerData:
     epsg_col = source.column("EPSG")
     name_col = source.column("NOMRS")
     wanted_cols = [cols[c] for c in _BPE_REQUIRED] + [c for c in (epsg_col, name_col) if c]
-    x0, y0, x1, y1 = ctx.area.bounds
     stem = source.path.stem
     parts: list[pd.DataFrame] = []
     unlocated_parts: list[pd.Series] = []
@@ -290,8 +281,7 @@ def _read_bpe(source: CsvSource, ctx: ReadContext) -> LayerData:
             labels=sub.index,
             field=epsg_col or "EPSG",
         )
-        with np.errstate(invalid="ignore"):
-            near = (px >= x0) & (px <= x1) & (py >= y0) & (py <= y1)
+        near = in_window(px, py, ctx.area.bounds)
         if not near.any():
             continue
         kept = sub.loc[near]
@@ -347,29 +337,13 @@ def _read_bpe(source: CsvSource, ctx: ReadContext) -> LayerData:
 
 
 def _read_user(path: Path, ctx: ReadContext) -> LayerData:
-    if path.suffix.lower() in CSV_SUFFIXES:
-        layer = read_vector(path)
-        origin = Origin(str(path), tabular=True)
-    else:
-        layer = read_vector_in_area(path, ctx)
-        origin = Origin(str(path), tabular=False)
-    category_col = find_column(layer.columns, ["category", "categorie", "catégorie"])
-    if category_col is None:
-        present = [c for c in layer.columns if c != layer.geometry.name]
-        raise origin.missing_column("category", ["TYPEQU (BPE)", "category", "categorie"], present)
-    check_geometries(
-        layer,
-        origin,
-        allowed=("Point", "Polygon", "MultiPolygon"),
-        expected=("points (ou polygones)", "points (or polygons)"),
+    kept, origin, category_col = read_value_points(
+        path,
+        ctx,
+        names=["category", "categorie", "catégorie"],
+        field="category",
+        accepted=["TYPEQU (BPE)", "category", "categorie"],
     )
-    points = gpd.GeoDataFrame(
-        layer.drop(columns=layer.geometry.name),
-        geometry=representative_points(layer.geometry),
-        crs=layer.crs,
-    )
-    kept = keep_in_area(points, ctx)
-    n = len(kept)
     slugs = text_column(kept[category_col]).str.lower()
     bad = ~slugs.isin(list(CATEGORIES)).to_numpy()
     if bad.any():
@@ -388,38 +362,16 @@ def _read_user(path: Path, ctx: ReadContext) -> LayerData:
         )
     id_col = find_column(kept.columns, ["service_id", "id"])
     if id_col is not None:
-        ids = text_column(kept[id_col])
-        empty = ids.isna().to_numpy()
-        if empty.any():
-            label = kept.index[int(np.flatnonzero(empty)[0])]
-            raise origin.error("identifiant vide", "empty identifier", label=label, field=id_col)
-        dup = ids.duplicated().to_numpy()
-        if dup.any():
-            i = int(np.flatnonzero(dup)[0])
-            raise origin.error(
-                f"identifiant « {ids.iloc[i]} » en double",
-                f"duplicate identifier '{ids.iloc[i]}'",
-                label=kept.index[i],
-                field=id_col,
-            )
-        service_ids = ids.to_numpy(dtype=object)
+        service_ids = text_ids(kept[id_col], origin, id_col).to_numpy(dtype=object)
     else:
         refs = [line_of(i) for i in kept.index] if origin.tabular else list(kept.index)
         service_ids = np.array([f"{path.stem}:{r}" for r in refs], dtype=object)
-
-    def text(names: Sequence[str]) -> np.ndarray:
-        column = find_column(kept.columns, names)
-        if column is None:
-            return np.full(n, None, dtype=object)
-        result: np.ndarray = text_column(kept[column]).to_numpy(dtype=object)
-        return result
-
     table = pd.DataFrame(
         {
             "service_id": service_ids,
             "category": slugs.to_numpy(dtype=object),
-            "code": text(["code"]),
-            "name": text(["name", "nom"]),
+            "code": optional_text(kept, ["code"]),
+            "name": optional_text(kept, ["name", "nom"]),
         }
     )
     frame = _services_layer(table, kept.geometry.to_numpy(), ctx, source="user")
