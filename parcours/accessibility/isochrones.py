@@ -11,6 +11,10 @@ edge whose far end is too far, cut in proportion of the remaining time) are buff
 r5py returns isolines around a 100 m grid of reached points; for a 5-minute walk in
 Helsinki, parcours' polygon covers R5's and is about 2.5 times its area (the street
 buffers reach into the blocks). Polygons are what a map of "who can get there" needs.
+
+With ``engine="r5"``, r5py's ``Isochrones`` computes them (one call per origin, since
+r5py merges several origins into one area) and ``normalise_r5py_isochrones`` (in
+:mod:`parcours.accessibility.r5`) turns its boundary lines into the same schema.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import shapely
 from shapely import ops
 
 from parcours.accessibility.matrix import MatrixInputs, NetworkLike, make_params, resolve_network
-from parcours.accessibility.params import TransportMode
+from parcours.accessibility.network import PointSet
+from parcours.accessibility.params import QueryParams, TransportMode
 from parcours.accessibility.streets import StreetGraph
 from parcours.accessibility.transit import combine_egress, percentiles_r5, raptor_range
 from parcours.errors import InputError
@@ -127,6 +133,7 @@ def isochrones(
     cutoffs: Sequence[int] = DEFAULT_CUTOFFS_MIN,
     buffer_m: float = 50.0,
     min_hole_m2: float = 10_000.0,
+    engine: str = "native",
     **kwargs: Any,
 ) -> gpd.GeoDataFrame:
     """Areas reachable from each origin within each cut-off, as polygons.
@@ -143,6 +150,10 @@ def isochrones(
         Width kept on each side of a reached street, metres.
     min_hole_m2
         Holes smaller than this are filled, square metres.
+    engine
+        ``"native"`` (default) or ``"r5"`` (r5py's ``Isochrones``: areas around its
+        100 m grid of reached points; ``buffer_m`` does not apply, ``wheelchair`` is
+        refused).
     **kwargs
         The parameters of :func:`~parcours.accessibility.travel_time_matrix`
         (``modes``, ``departure``, ``departure_time_window``, ``percentiles`` (the first
@@ -162,6 +173,12 @@ def isochrones(
         )
     kwargs.setdefault("max_time", dt.timedelta(minutes=cuts[-1] + 1))
     params = make_params(**kwargs)
+    if engine == "r5":
+        return _r5_isochrones(network, origins, cuts, params, min_hole_m2)
+    if engine != "native":
+        raise InputError(
+            tr("moteur inconnu (native ou r5)", "unknown engine (native or r5)"), field="engine"
+        )
     inputs = MatrixInputs.prepare(resolve_network(network), origins, None, params)
     times = node_travel_times_s(inputs)
     rows: list[dict[str, Any]] = []
@@ -188,3 +205,54 @@ def isochrones(
     result = frame.to_crs(WGS84)
     result.attrs["unsnapped_origins"] = unsnapped
     return result
+
+
+def _r5_isochrones(
+    network: NetworkLike,
+    origins: gpd.GeoDataFrame,
+    cuts: list[int],
+    params: QueryParams,
+    min_hole_m2: float,
+) -> gpd.GeoDataFrame:
+    from parcours.accessibility.matrix import _network_files
+    from parcours.accessibility.r5 import (
+        import_r5py,
+        normalise_r5py_isochrones,
+        r5py_arguments,
+        refuse_wheelchair,
+    )
+
+    refuse_wheelchair(params)
+    points = PointSet.from_frame(origins, WGS84, name="origins")
+    r5py = import_r5py()
+    osm, gtfs = _network_files(network)
+    arguments = r5py_arguments(params)
+    # Isochrones sets max_time to the largest cut-off itself (passing it is a TypeError)
+    # and uses one percentile.
+    del arguments["max_time"]
+    arguments["percentiles"] = arguments["percentiles"][:1]
+    arguments["transport_modes"] = [
+        getattr(r5py.TransportMode, m) for m in arguments["transport_modes"]
+    ]
+    transport_network = r5py.TransportNetwork(osm, gtfs)
+    frames = []
+    for origin_id, lon, lat in zip(points.ids, points.lon, points.lat, strict=True):
+        origin = gpd.GeoDataFrame(
+            {"id": [str(origin_id)]}, geometry=[shapely.Point(lon, lat)], crs=WGS84
+        )
+        result = r5py.Isochrones(transport_network, origin, isochrones=list(cuts), **arguments)
+        frames.append(
+            normalise_r5py_isochrones(
+                result, cuts, origin_id=str(origin_id), min_hole_m2=min_hole_m2
+            )
+        )
+    frame = (
+        gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=WGS84)
+        if frames
+        else normalise_r5py_isochrones(
+            gpd.GeoDataFrame({"travel_time": []}, geometry=[], crs=WGS84), []
+        )
+    )
+    frame.attrs["engine"] = "r5"
+    frame.attrs["unsnapped_origins"] = []
+    return frame

@@ -5,6 +5,11 @@ given time (earliest arrival) or arriving by a given time (latest departure): wa
 bike, car or walk + public transport, with times, waits, route short names, stop names
 and geometries. Street legs follow the street graph (the same costs as the matrices);
 public-transport legs are drawn through their stops (shapes are not kept).
+
+With ``engine="r5"``, r5py's ``DetailedItineraries`` finds the trip (leave-at only: R5
+has no arrive-by search) and ``normalise_r5py_itinerary`` (in
+:mod:`parcours.accessibility.r5`) brings its fastest option to the same legs, named
+from the network's GTFS layers.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ import shapely
 from shapely import ops
 
 from parcours.accessibility.matrix import MatrixInputs, NetworkLike, make_params, resolve_network
-from parcours.accessibility.params import TransportMode
+from parcours.accessibility.network import PointSet
+from parcours.accessibility.params import QueryParams, TransportMode
 from parcours.accessibility.streets import SnappedPoints, StreetGraph
 from parcours.accessibility.transit import Journey, earliest_arrival, latest_departure
-from parcours.errors import InputError
+from parcours.errors import InputError, ParcoursError
 from parcours.geo.crs import WGS84
 from parcours.i18n import tr
 
@@ -161,6 +167,7 @@ def itinerary(
     *,
     departure: dt.datetime | None = None,
     arrive_by: dt.datetime | None = None,
+    engine: str = "native",
     **kwargs: Any,
 ) -> gpd.GeoDataFrame:
     """The legs of the best trip for one person.
@@ -175,6 +182,11 @@ def itinerary(
         Leave at this local time: the earliest arrival is searched.
     arrive_by
         Arrive by this local time: the latest departure is searched (give one of the two).
+    engine
+        ``"native"`` (default) or ``"r5"`` (r5py's ``DetailedItineraries``; no
+        ``arrive_by``, no ``wheelchair``; the option arriving first is kept; route and
+        stop names come from the network's GTFS layers, built once for a
+        ``(osm_pbf, [gtfs, ...])`` pair).
     **kwargs
         ``modes`` (default walk + transit), speeds, ``max_time``, ``wheelchair``...
 
@@ -199,9 +211,15 @@ def itinerary(
     when = departure or arrive_by
     assert when is not None
     params = make_params(departure=when, departure_time_window=dt.timedelta(minutes=1), **kwargs)
-    net = resolve_network(network)
     o = _as_frame(origin, "origin")
     d = _as_frame(destination, "destination")
+    if engine == "r5":
+        return _r5_itinerary(network, o, d, params, arrive=arrive_by is not None)
+    if engine != "native":
+        raise InputError(
+            tr("moteur inconnu (native ou r5)", "unknown engine (native or r5)"), field="engine"
+        )
+    net = resolve_network(network)
     inputs = MatrixInputs.prepare(net, o, d, params)
     graph = inputs.graph
     for points, label in (
@@ -221,6 +239,71 @@ def itinerary(
     else:
         frame = _transit_itinerary(inputs, when, arrive=arrive_by is not None)
     del graph
+    return frame
+
+
+def _r5_itinerary(
+    network: NetworkLike,
+    origin: gpd.GeoDataFrame,
+    destination: gpd.GeoDataFrame,
+    params: QueryParams,
+    *,
+    arrive: bool,
+) -> gpd.GeoDataFrame:
+    from parcours.accessibility.matrix import _network_files
+    from parcours.accessibility.r5 import (
+        import_r5py,
+        normalise_r5py_itinerary,
+        r5py_arguments,
+        refuse_wheelchair,
+    )
+
+    if arrive:
+        raise InputError(
+            tr(
+                "R5 n'a pas de recherche « arriver avant » : utilisez --departure, ou le "
+                "moteur natif (engine='native') pour --arrive-by",
+                "R5 has no arrive-by search: use --departure, or the native engine "
+                "(engine='native') for --arrive-by",
+            ),
+            field="--arrive-by",
+        )
+    refuse_wheelchair(params)
+    ends = []
+    for frame, name in ((origin, "origin"), (destination, "destination")):
+        point = PointSet.from_frame(frame, WGS84, name=name)  # checks the CRS and geometry
+        ends.append(
+            gpd.GeoDataFrame(
+                {"id": [name]}, geometry=[shapely.Point(point.lon[0], point.lat[0])], crs=WGS84
+            )
+        )
+    r5py = import_r5py()
+    osm, gtfs = _network_files(network)
+    arguments = r5py_arguments(params)
+    arguments["transport_modes"] = [
+        getattr(r5py.TransportMode, m) for m in arguments["transport_modes"]
+    ]
+    transport_network = r5py.TransportNetwork(osm, gtfs)
+    result = r5py.DetailedItineraries(
+        transport_network, origins=ends[0], destinations=ends[1], **arguments
+    )
+    tables: dict[str, pd.DataFrame] | None = None
+    names_missing = None
+    if "route_id" in result.columns and result["route_id"].notna().any():
+        try:  # the GTFS layers name the routes and stops
+            tables = resolve_network(network)._tables
+        except ParcoursError as exc:
+            names_missing = str(exc)
+    frame = normalise_r5py_itinerary(
+        result,
+        departure=params.departure,
+        gtfs=tables,
+        max_time=params.max_time,
+        from_id="origin",
+        to_id="destination",
+    )
+    if names_missing is not None:
+        frame.attrs["names_missing"] = names_missing
     return frame
 
 
@@ -248,9 +331,11 @@ def _empty(reason: str) -> gpd.GeoDataFrame:
     return frame
 
 
-def _finish(rows: list[dict[str, Any]], crs: Any) -> gpd.GeoDataFrame:
+def _finish(rows: list[dict[str, Any]], crs: Any, *, measure: bool = True) -> gpd.GeoDataFrame:
+    """The legs in the itinerary schema, WGS84; ``measure``: distances from the geometries."""
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
-    frame["distance_m"] = frame.geometry.length.round(0)
+    if measure:
+        frame["distance_m"] = frame.geometry.length.round(0)
     frame = frame.to_crs(WGS84)
     for column in _LEG_COLUMNS:
         if column not in frame.columns:

@@ -345,16 +345,14 @@ def _r5_matrix(
     destinations: gpd.GeoDataFrame | None,
     params: QueryParams,
 ) -> pd.DataFrame:
-    from parcours.accessibility.r5 import import_r5py, normalise_r5py_matrix, r5py_arguments
+    from parcours.accessibility.r5 import (
+        import_r5py,
+        normalise_r5py_matrix,
+        r5py_arguments,
+        refuse_wheelchair,
+    )
 
-    if params.wheelchair:
-        raise InputError(
-            tr(
-                "wheelchair n'est disponible qu'avec le moteur natif",
-                "wheelchair is only available with the native engine",
-            ),
-            field="wheelchair",
-        )
+    refuse_wheelchair(params)
     r5py = import_r5py()
     osm, gtfs = _network_files(network)
     arguments = r5py_arguments(params)

@@ -180,7 +180,8 @@ def _report_quality(frame: Any) -> None:
         if ids:
             shown = ", ".join(ids[:10]) + (" …" if len(ids) > 10 else "")
             err_console.print(
-                f"[yellow]{tr('Attention', 'Warning')}[/] : {len(ids)} {tr(fr, en)} : {shown}"
+                f"[yellow]{tr('Attention', 'Warning')}[/]{tr(' :', ':')} "
+                f"{len(ids)} {tr(fr, en)}{tr(' :', ':')} {shown}"
             )
     if "wheelchair_unknown_stops" in frame.attrs:
         stops = frame.attrs["wheelchair_unknown_stops"]
@@ -289,6 +290,7 @@ def isochrones_command(
     speed_walking: SpeedWalkOpt = 3.6,
     speed_cycling: SpeedBikeOpt = 12.0,
     max_rides: RidesOpt = 8,
+    engine: EngineOpt = "native",
     wheelchair: WheelchairOpt = False,
 ) -> None:
     """Isochrones (polygones) depuis un ou plusieurs points."""
@@ -323,9 +325,15 @@ def isochrones_command(
             wheelchair,
         )
         with progress_bar() as progress:
-            network = _network(territory, osm, gtfs, progress)
+            network = (
+                (osm, list(gtfs or []))
+                if engine == "r5" and osm
+                else _network(territory, osm, gtfs, progress)
+            )
             progress(tr("calcul des isochrones", "computing isochrones"), None)
-            result = isochrones(network, frame, cutoffs=cuts, departure=start, **options)
+            result = isochrones(
+                network, frame, cutoffs=cuts, departure=start, engine=engine, **options
+            )
         path = write_layer(result, out, layer="isochrones")
         for row in result.itertuples():
             console.print(
@@ -353,6 +361,7 @@ def itinerary_command(
     speed_walking: SpeedWalkOpt = 3.6,
     speed_cycling: SpeedBikeOpt = 12.0,
     max_rides: RidesOpt = 8,
+    engine: EngineOpt = "native",
     wheelchair: WheelchairOpt = False,
 ) -> None:
     """Itinéraire d'une personne, étape par étape (partir à… / arriver avant…)."""
@@ -369,7 +378,13 @@ def itinerary_command(
         options.pop("departure_time_window")
         options.pop("percentiles")
         with progress_bar() as progress:
-            network = _network(territory, osm, gtfs, progress)
+            # r5 with --osm: the native network (route and stop names) is built only
+            # when the trip rides public transport.
+            network = (
+                (osm, list(gtfs or []))
+                if engine == "r5" and osm
+                else _network(territory, osm, gtfs, progress)
+            )
             progress(tr("recherche de l'itinéraire", "searching the itinerary"), None)
             legs = itinerary(
                 network,
@@ -377,6 +392,7 @@ def itinerary_command(
                 _lonlat(destination, "--to"),
                 departure=_when(departure, "--departure"),
                 arrive_by=_when(arrive_by, "--arrive-by"),
+                engine=engine,
                 **options,
             )
         if legs.empty:
