@@ -76,6 +76,15 @@ def _run(target: Any) -> tuple[float, int, float]:
     return elapsed, rows, maxrss_kib / 1024.0
 
 
+def _cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     """Run the benchmark and print a table of medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -87,7 +96,7 @@ def main() -> None:
         ("baseline pandas.read_csv stop_times.txt only", _pandas_stop_times),
     ]
     print(
-        f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} cores, "
+        f"machine: {_cpu_model()}, {mp.cpu_count()} cores, "
         f"Python {platform.python_version()}; median of {args.repeat} runs, fresh process each"
     )
     print(f"{'case':<50} {'seconds':>8} {'rows':>10} {'rows/s':>12} {'peak MiB':>9}")
