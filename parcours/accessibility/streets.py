@@ -961,21 +961,25 @@ class StreetGraph:
         d_u, d_v = self._u[d_chain], self._v[d_chain]
 
         rows, cols, times = self._adjacency
-        if len(d_index) < len(o_index):
+        # Points snapped to the same place of the same chain share one search; their
+        # off-street legs are added afterwards (a constant per point).
+        o_first, o_inverse = _unique_places(o_chain, o_fraction)
+        d_first, d_inverse = _unique_places(d_chain, d_fraction)
+        if len(d_first) < len(o_first):
             # fewer destinations: search backwards from them, on the reversed graph
             block = _search(
                 (cols, rows, times, self.n_nodes),
-                (d_u, d_v, in_u + d_snap_s, in_v + d_snap_s),
+                (d_u[d_first], d_v[d_first], in_u[d_first], in_v[d_first]),
                 (o_u, o_v, out_u, out_v, o_snap_s),
                 max_time_s,
-            ).T
+            ).T[:, d_inverse] + d_snap_s[None, :]
         else:
             block = _search(
                 (rows, cols, times, self.n_nodes),
-                (o_u, o_v, out_u + o_snap_s, out_v + o_snap_s),
+                (o_u[o_first], o_v[o_first], out_u[o_first], out_v[o_first]),
                 (d_u, d_v, in_u, in_v, d_snap_s),
                 max_time_s,
-            )
+            )[o_inverse] + o_snap_s[:, None]
         result[np.ix_(o_index, d_index)] = block
         self._same_chain(
             result,
@@ -1138,6 +1142,13 @@ class StreetGraph:
             chain_name=name,
             chain_geometry=geometry,
         )
+
+
+def _unique_places(chain: IntArray, fraction: FloatArray) -> tuple[IntArray, IntArray]:
+    """Indices of the first point of each distinct (chain, fraction), and the inverse map."""
+    keys = np.stack((chain.astype(np.float64), fraction.astype(np.float64)), axis=1)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return first.astype(np.int64), np.asarray(inverse, dtype=np.int64).reshape(-1)
 
 
 def _search(
