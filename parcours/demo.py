@@ -112,36 +112,50 @@ def build_demo(
     return DemoResult(info=info, message=message, outputs=[summary, access_path], access=access)
 
 
+#: INSEE's statistical-secret threshold: no published figure over fewer households.
+MIN_HOUSEHOLDS = 11
+
+
 def shift_access_table(
     territory: Territory, destination: shapely.Point, *, day: dt.date = DEMO_DAY
 ) -> pd.DataFrame:
     """Share of residents who can reach a place by each shift start, by mode.
 
-    From every populated cell of the territory to ``destination`` (in the territory's
-    CRS), the latest departure arriving by each of :data:`SHIFT_STARTS` is computed by
-    walking, cycling, driving and public transport (walk + transit); the time to set
-    aside is the deadline minus that departure. The table gives, for each start time,
-    mode and threshold of :data:`THRESHOLDS_MIN`, the number and share of residents
-    (cell population) who can make it within that time. Driving assumes a car and a
-    licence, which many of the people a platform follows do not have.
+    From every populated cell inside the territory's perimeter (not its buffer) to
+    ``destination`` (in the territory's CRS), the latest departure arriving by each of
+    :data:`SHIFT_STARTS` is computed by walking, cycling, driving and public transport
+    (walk + transit); the time to set aside is the deadline minus that departure. The
+    table gives, for each start time, mode and threshold of :data:`THRESHOLDS_MIN`, the
+    number and share of residents (cell population) who can make it within that time.
+    Driving assumes a car and a licence, which many of the people a platform follows do
+    not have.
+
+    Statistical secret: a figure resting on fewer than :data:`MIN_HOUSEHOLDS` households
+    (those who make it, or those who do not, when there are some) is not given: its
+    residents and share are empty and ``secret`` is true.
 
     Returns
     -------
     pandas.DataFrame
         Columns (French, or English with ``--lang en``): start time, mode, threshold in
-        minutes, residents, share.
+        minutes, residents, share, secret.
     """
     network = TransportNetwork(territory)
     cells = territory.layer("population")
-    cells = cells[cells["population"] > 0].reset_index(drop=True)
+    points = cells.geometry.representative_point()
+    inside = points.within(territory.perimeter.union_all()).to_numpy()
+    keep = inside & (cells["population"].to_numpy(dtype=float) > 0)
+    cells = cells.loc[keep].reset_index(drop=True)
     origins = gpd.GeoDataFrame(
         {"id": cells["cell_id"].astype(str)},
-        geometry=cells.geometry.representative_point(),
+        geometry=points.loc[keep].to_numpy(),
         crs=cells.crs,
     )
     target = gpd.GeoDataFrame({"id": ["destination"]}, geometry=[destination], crs=territory.crs)
     people = cells["population"].to_numpy(dtype=float)
-    total = float(people.sum())
+    households = cells["households"].fillna(0).to_numpy(dtype=float)
+    total_people = float(people.sum())
+    total_households = float(households.sum())
     labels = {
         "walk": tr("marche", "walk"),
         "bike": tr("vélo", "bike"),
@@ -162,14 +176,24 @@ def shift_access_table(
             )
             minutes = frame["travel_time"].to_numpy(dtype=float)
             for threshold in THRESHOLDS_MIN:
-                ok = float(people[np.nan_to_num(minutes, nan=np.inf) <= threshold].sum())
+                ok = np.nan_to_num(minutes, nan=np.inf) <= threshold
+                reached = float(households[ok].sum())
+                missed = total_households - reached
+                secret = 0 < reached < MIN_HOUSEHOLDS or 0 < missed < MIN_HOUSEHOLDS
+                residents = float(people[ok].sum())
                 rows.append(
                     {
                         tr("arrivee_avant", "arrive_by"): start.strftime("%H:%M"),
                         tr("mode", "mode"): labels[mode],
                         tr("en_moins_de_min", "within_min"): threshold,
-                        tr("habitants", "residents"): round(ok),
-                        tr("part", "share"): round(ok / total, 4) if total else 0.0,
+                        tr("habitants", "residents"): None if secret else round(residents),
+                        tr("part", "share"): None
+                        if secret or not total_people
+                        else round(residents / total_people, 4),
+                        tr("secret", "secret"): secret,
                     }
                 )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    residents_col = tr("habitants", "residents")
+    table[residents_col] = table[residents_col].astype("Int64")
+    return table

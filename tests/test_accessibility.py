@@ -196,3 +196,59 @@ def test_bad_parameters_are_input_errors(
         travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE, percentiles=[0])
     with pytest.raises(InputError, match="moteur inconnu"):
         travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE, engine="otp")
+
+
+def test_departure_outside_the_feeds_is_refused(
+    nantes: TransportNetwork, points: gpd.GeoDataFrame
+) -> None:
+    with pytest.raises(InputError, match=r"2014-04-07 au 2014-07-11"):
+        travel_time_matrix(
+            nantes, points, modes=["transit"], departure=dt.datetime(2014, 7, 12, 8, 0)
+        )
+    # Walking needs no timetable: any date is fine.
+    walk = travel_time_matrix(
+        nantes, points.iloc[:2], modes=["walk"], departure=dt.datetime(2020, 1, 1, 8, 0)
+    )
+    assert walk["travel_time"].notna().all()
+
+
+def test_same_id_in_two_files_is_not_zero(nantes: TransportNetwork) -> None:
+    origin = gpd.GeoDataFrame({"id": ["1"]}, geometry=[shapely.Point(-1.5536, 47.2173)], crs=4326)
+    other = gpd.GeoDataFrame({"id": ["1"]}, geometry=[shapely.Point(-1.5450, 47.2100)], crs=4326)
+    matrix = travel_time_matrix(nantes, origin, other, modes=["walk"], departure=DEPARTURE)
+    assert matrix["travel_time"].iloc[0] > 10
+    itself = travel_time_matrix(nantes, origin, origin.copy(), modes=["walk"], departure=DEPARTURE)
+    assert itself["travel_time"].iloc[0] == 0
+
+
+def test_zero_walking_limit_is_refused(nantes: TransportNetwork, points: gpd.GeoDataFrame) -> None:
+    with pytest.raises(InputError, match="au moins 1 minute"):
+        travel_time_matrix(
+            nantes, points, modes=["walk"], departure=DEPARTURE, max_time_walking=dt.timedelta(0)
+        )
+
+
+def test_arrive_by_window_reaching_back_to_the_day_before(
+    nantes: TransportNetwork, points: gpd.GeoDataFrame
+) -> None:
+    """A search window that starts the evening before still sees the morning's trips."""
+    deadline = dt.datetime(2014, 5, 14, 9, 0)
+    origins, targets = points.iloc[:4], points.iloc[20:22]
+    short = latest_departure_matrix(
+        nantes,
+        origins,
+        targets,
+        arrive_by=deadline,
+        modes=["transit"],
+        max_time=dt.timedelta(minutes=540),
+    )
+    long = latest_departure_matrix(
+        nantes,
+        origins,
+        targets,
+        arrive_by=deadline,
+        modes=["transit"],
+        max_time=dt.timedelta(minutes=600),
+    )
+    assert short["departure"].notna().all()
+    assert (long["departure"] == short["departure"]).all()

@@ -69,9 +69,20 @@ def test_demo_runs_offline_and_loads_every_layer(demo: tuple[Path, Path, Any]) -
 def test_demo_access_table_shows_the_early_shift_gap(demo: tuple[Path, Path, Any]) -> None:
     _, out, result = demo
     access = pd.read_csv(out / "acces.csv")
-    assert list(access.columns) == ["arrivee_avant", "mode", "en_moins_de_min", "habitants", "part"]
+    assert list(access.columns) == [
+        "arrivee_avant",
+        "mode",
+        "en_moins_de_min",
+        "habitants",
+        "part",
+        "secret",
+    ]
     assert len(access) == 2 * 4 * 3
-    share = access.set_index(["arrivee_avant", "mode", "en_moins_de_min"])["part"]
+    # Statistical secret: a figure over fewer than 11 households is not published.
+    hidden = access[access["secret"]]
+    assert hidden["habitants"].isna().all() and hidden["part"].isna().all()
+    assert access.loc[~access["secret"], "habitants"].notna().all()
+    share = access.set_index(["arrivee_avant", "mode", "en_moins_de_min"])["part"].fillna(0.0)
     for start in ("05:30", "08:30"):
         for threshold in (30, 45, 60):
             assert share[(start, "voiture", threshold)] >= share[(start, "vélo", threshold)]

@@ -30,7 +30,14 @@ import pandas as pd
 import shapely
 from shapely import ops
 
-from parcours.accessibility.matrix import MatrixInputs, NetworkLike, make_params, resolve_network
+from parcours.accessibility.matrix import (
+    MatrixInputs,
+    NetworkLike,
+    make_params,
+    resolve_network,
+    seconds_of_day,
+    transit_legs,
+)
 from parcours.accessibility.network import PointSet
 from parcours.accessibility.params import QueryParams, TransportMode
 from parcours.accessibility.streets import StreetGraph
@@ -62,43 +69,40 @@ def node_travel_times_s(inputs: MatrixInputs) -> FloatArray:
     if TransportMode.TRANSIT not in p.modes:
         times = graph.travel_times_s(inputs.snapped_origins, nodes, max_time_s=limit)
         return np.where(times < p.max_time.total_seconds(), times, np.inf)
-    network = inputs.network
-    service_date = p.departure.date()
-    tt = network.timetable(service_date, wheelchair=p.wheelchair)
-    transfers = network.transfers(
-        service_date, speed_walking_kmh=p.speed_walking, wheelchair=p.wheelchair
+    departure_s = seconds_of_day(p.departure)
+    window_s = p.window_minutes * 60
+    max_s = int(p.max_time.total_seconds())
+    legs = transit_legs(
+        inputs, p.departure.date(), until_s=departure_s + window_s + max_s, destinations=nodes
     )
-    stops = network.snapped_stops(tt, graph)
-    access = graph.travel_times_s(inputs.snapped_origins, stops, max_time_s=limit)
-    a_origin, a_stop = np.nonzero(access <= limit)
-    egress = graph.travel_times_s(stops, nodes, max_time_s=limit)
-    e_stop, e_node = np.nonzero(egress <= limit)
-    walk_only = graph.travel_times_s(inputs.snapped_origins, nodes, max_time_s=limit)
-    walk_only = np.where(walk_only <= limit, walk_only, np.inf)
-    departure_s = p.departure.hour * 3600 + p.departure.minute * 60 + p.departure.second
-    arrivals = raptor_range(
-        tt,
-        transfers,
-        a_stop.astype(np.int64),
-        np.ceil(access[a_origin, a_stop]).astype(np.int64),
-        a_origin.astype(np.int64),
-        len(inputs.origins),
-        departure_s,
-        p.window_minutes * 60,
-        max_rides=p.max_public_transport_rides,
-        max_time_s=int(p.max_time.total_seconds()),
-    )
-    per_minute = combine_egress(
-        arrivals,
-        e_stop.astype(np.int64),
-        e_node.astype(np.int64),
-        np.ceil(egress[e_stop, e_node]).astype(np.int64),
-        graph.n_nodes,
-        departure_s,
-        walk_only,
-        max_time_s=p.max_time.total_seconds(),
-    )
-    return np.asarray(percentiles_r5(per_minute, p.percentiles[:1])[0], dtype=np.float64)
+    inputs.warnings.extend(legs.warnings)
+    result = np.empty((len(inputs.origins), graph.n_nodes))
+    for origin in range(len(inputs.origins)):  # one origin at a time: minutes x nodes
+        keep = legs.access_origin == origin
+        arrivals = raptor_range(
+            legs.timetable,
+            legs.transfers,
+            legs.access_stop[keep],
+            legs.access_s[keep],
+            np.zeros(int(keep.sum()), dtype=np.int64),
+            1,
+            departure_s,
+            window_s,
+            max_rides=p.max_public_transport_rides,
+            max_time_s=max_s,
+        )
+        per_minute = combine_egress(
+            arrivals,
+            legs.egress_stop,
+            legs.egress_dest,
+            legs.egress_s,
+            graph.n_nodes,
+            departure_s,
+            legs.walk_only_s[origin : origin + 1],
+            max_time_s=float(max_s),
+        )
+        result[origin] = percentiles_r5(per_minute, p.percentiles[:1])[0, 0]
+    return result
 
 
 def _reachable_lines(graph: StreetGraph, times_s: FloatArray, cutoff_s: float) -> list[Any]:
@@ -204,6 +208,7 @@ def isochrones(
     unsnapped = [str(x) for x in inputs.origins.ids[~inputs.snapped_origins.ok]]
     result = frame.to_crs(WGS84)
     result.attrs["unsnapped_origins"] = unsnapped
+    result.attrs["warnings"] = list(dict.fromkeys(inputs.warnings))
     return result
 
 

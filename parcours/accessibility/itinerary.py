@@ -26,7 +26,14 @@ import pandas as pd
 import shapely
 from shapely import ops
 
-from parcours.accessibility.matrix import MatrixInputs, NetworkLike, make_params, resolve_network
+from parcours.accessibility.matrix import (
+    MatrixInputs,
+    NetworkLike,
+    make_params,
+    resolve_network,
+    seconds_of_day,
+    transit_legs,
+)
 from parcours.accessibility.network import PointSet
 from parcours.accessibility.params import QueryParams, TransportMode
 from parcours.accessibility.streets import SnappedPoints, StreetGraph
@@ -62,10 +69,6 @@ _LEG_COLUMNS = [
 class _Path:
     time_s: float
     geometry: Any  # LineString in the graph CRS
-
-
-def _snap_one(graph: StreetGraph, x: float, y: float) -> SnappedPoints:
-    return graph.snap(np.array([x]), np.array([y]))
 
 
 def _street_path(graph: StreetGraph, a: SnappedPoints, b: SnappedPoints) -> _Path | None:
@@ -366,47 +369,40 @@ def _transit_itinerary(
 ) -> gpd.GeoDataFrame:
     net, p, graph = inputs.network, inputs.params, inputs.graph
     service_date = when.date()
-    tt = net.timetable(service_date, wheelchair=p.wheelchair)
-    transfers = net.transfers(
-        service_date, speed_walking_kmh=p.speed_walking, wheelchair=p.wheelchair
-    )
+    seconds = seconds_of_day(when)
+    max_s = int(p.max_time.total_seconds())
+    legs = transit_legs(inputs, service_date, until_s=seconds if arrive else seconds + max_s)
+    tt = legs.timetable
     stops = net.snapped_stops(tt, graph)
-    limit = min(p.max_time_walking_s, p.max_time.total_seconds())
-    access = graph.travel_times_s(inputs.snapped_origins, stops, max_time_s=limit)[0]
-    egress = graph.travel_times_s(stops, inputs.snapped_destinations, max_time_s=limit)[:, 0]
-    walk = float(
-        graph.travel_times_s(inputs.snapped_origins, inputs.snapped_destinations, max_time_s=limit)[
-            0, 0
-        ]
-    )
-    a_stop = np.flatnonzero(access <= limit)
-    e_stop = np.flatnonzero(egress <= limit)
-    seconds = when.hour * 3600 + when.minute * 60 + when.second
+    walk = float(legs.walk_only_s[0, 0])
     common: dict[str, Any] = {
-        "walk_only_s": walk if np.isfinite(walk) and walk <= limit else None,
+        "walk_only_s": walk if np.isfinite(walk) else None,
         "max_rides": p.max_public_transport_rides,
-        "max_time_s": int(p.max_time.total_seconds()),
+        "max_time_s": max_s,
     }
     args = (
         tt,
-        transfers,
-        a_stop.astype(np.int64),
-        np.ceil(access[a_stop]).astype(np.int64),
-        e_stop.astype(np.int64),
-        np.ceil(egress[e_stop]).astype(np.int64),
+        legs.transfers,
+        legs.access_stop,
+        legs.access_s,
+        legs.egress_stop,
+        legs.egress_s,
         seconds,
     )
     journey: Journey | None = (
         latest_departure(*args, **common) if arrive else earliest_arrival(*args, **common)
     )
     if journey is None:
-        return _empty(
+        frame = _empty(
             tr(
                 "aucun trajet possible dans le temps maximal",
                 "no trip possible within the maximum time",
             )
         )
-    return _journey_frame(inputs, journey, service_date, stops)
+    else:
+        frame = _journey_frame(inputs, journey, service_date, stops)
+    frame.attrs["warnings"] = legs.warnings
+    return frame
 
 
 def _journey_frame(

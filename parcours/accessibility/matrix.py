@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -26,6 +26,8 @@ from parcours.accessibility.network import PointSet, TransportNetwork
 from parcours.accessibility.params import QueryParams, TransportMode, parse_modes
 from parcours.accessibility.streets import SnappedPoints, StreetGraph, StreetMode
 from parcours.accessibility.transit import (
+    Timetable,
+    Transfers,
     combine_egress,
     raptor_range,
     travel_time_percentiles,
@@ -114,6 +116,7 @@ class MatrixInputs:
     graph: StreetGraph
     snapped_origins: SnappedPoints
     snapped_destinations: SnappedPoints
+    warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def prepare(
@@ -164,14 +167,26 @@ def _street_graph(network: TransportNetwork, params: QueryParams) -> StreetGraph
     )
 
 
-def _seconds_of_day(when: dt.datetime) -> int:
-    return when.hour * 3600 + when.minute * 60 + when.second
-
-
 @dataclass
-class _TransitLegs:
-    """Access, egress and walk-only times of a transit query (sparse triplets)."""
+class TransitLegs:
+    """What a transit search needs besides the timetable (walks as sparse triplets).
 
+    Attributes
+    ----------
+    timetable, transfers
+        The service day's timetable and the walks between its stops.
+    access_stop, access_s, access_origin
+        Walks from the origins to the stops (stop index, whole seconds, origin index).
+    egress_stop, egress_dest, egress_s
+        Walks from the stops to the destinations.
+    walk_only_s
+        Walking times origin x destination without transit (inf when too long).
+    warnings
+        Facts to tell the user (a day without service).
+    """
+
+    timetable: Timetable
+    transfers: Transfers
     access_stop: npt.NDArray[np.int64]
     access_s: npt.NDArray[np.int64]
     access_origin: npt.NDArray[np.int64]
@@ -179,34 +194,83 @@ class _TransitLegs:
     egress_dest: npt.NDArray[np.int64]
     egress_s: npt.NDArray[np.int64]
     walk_only_s: FloatArray
+    warnings: list[str]
 
 
-def _transit_legs(inputs: MatrixInputs, service_date: dt.date) -> tuple[Any, Any, _TransitLegs]:
-    network, params = inputs.network, inputs.params
-    tt = network.timetable(service_date, wheelchair=params.wheelchair)
+#: Stops per block when walking from the stops to many destinations (bounds memory).
+_EGRESS_BLOCK_CELLS = 20_000_000
+
+
+def _walks(
+    graph: StreetGraph, sources: SnappedPoints, targets: SnappedPoints, limit_s: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Walks within ``limit_s`` as (source, target, whole seconds), block by block."""
+    block = max(1, _EGRESS_BLOCK_CELLS // max(1, len(targets)))
+    src: list[npt.NDArray[np.int64]] = []
+    dst: list[npt.NDArray[np.int64]] = []
+    sec: list[npt.NDArray[np.int64]] = []
+    for first in range(0, len(sources), block):
+        part = sources.take(slice(first, first + block))
+        times = graph.travel_times_s(part, targets, max_time_s=limit_s)
+        i, j = np.nonzero(times <= limit_s)
+        src.append((i + first).astype(np.int64))
+        dst.append(j.astype(np.int64))
+        sec.append(np.ceil(times[i, j]).astype(np.int64))
+    if not src:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    return np.concatenate(src), np.concatenate(dst), np.concatenate(sec)
+
+
+def transit_legs(
+    inputs: MatrixInputs,
+    service_date: dt.date,
+    *,
+    until_s: int,
+    destinations: SnappedPoints | None = None,
+) -> TransitLegs:
+    """Timetable, transfers, access and egress walks of a transit query.
+
+    Parameters
+    ----------
+    inputs
+        The snapped origins and destinations, on the walk graph.
+    service_date
+        The service day.
+    until_s
+        The latest time the search may reach (seconds after the day's midnight).
+    destinations
+        Other targets than ``inputs``' destinations (e.g. every graph node, for
+        isochrones).
+    """
+    network, params, graph = inputs.network, inputs.params, inputs.graph
+    targets = inputs.snapped_destinations if destinations is None else destinations
+    tt = network.timetable(service_date, wheelchair=params.wheelchair, until_s=until_s)
     transfers = network.transfers(
         service_date, speed_walking_kmh=params.speed_walking, wheelchair=params.wheelchair
     )
-    stops = network.snapped_stops(tt, inputs.graph)
-    walk_limit = min(params.max_time_walking_s, params.max_time.total_seconds())
-    access = inputs.graph.travel_times_s(inputs.snapped_origins, stops, max_time_s=walk_limit)
-    o_idx, s_idx = np.nonzero(access <= walk_limit)
-    egress = inputs.graph.travel_times_s(stops, inputs.snapped_destinations, max_time_s=walk_limit)
-    e_stop, e_dest = np.nonzero(egress <= walk_limit)
-    walk_only = inputs.graph.travel_times_s(
-        inputs.snapped_origins, inputs.snapped_destinations, max_time_s=walk_limit
+    stops = network.snapped_stops(tt, graph)
+    limit = min(params.max_time_walking_s, params.max_time.total_seconds())
+    a_origin, a_stop, a_s = _walks(graph, inputs.snapped_origins, stops, limit)
+    e_stop, e_dest, e_s = _walks(graph, stops, targets, limit)
+    walk_only = graph.travel_times_s(inputs.snapped_origins, targets, max_time_s=limit)
+    return TransitLegs(
+        timetable=tt,
+        transfers=transfers,
+        access_stop=a_stop,
+        access_s=a_s,
+        access_origin=a_origin,
+        egress_stop=e_stop,
+        egress_dest=e_dest,
+        egress_s=e_s,
+        walk_only_s=np.where(walk_only <= limit, walk_only, np.inf),
+        warnings=network.service_warnings(tt),
     )
-    walk_only = np.where(walk_only <= walk_limit, walk_only, np.inf)
-    legs = _TransitLegs(
-        access_stop=s_idx.astype(np.int64),
-        access_s=np.ceil(access[o_idx, s_idx]).astype(np.int64),
-        access_origin=o_idx.astype(np.int64),
-        egress_stop=e_stop.astype(np.int64),
-        egress_dest=e_dest.astype(np.int64),
-        egress_s=np.ceil(egress[e_stop, e_dest]).astype(np.int64),
-        walk_only_s=walk_only,
-    )
-    return tt, transfers, legs
+
+
+def seconds_of_day(when: dt.datetime) -> int:
+    """Seconds after midnight of ``when``'s day."""
+    return when.hour * 3600 + when.minute * 60 + when.second
 
 
 def _native_percentiles(inputs: MatrixInputs) -> FloatArray:
@@ -221,11 +285,14 @@ def _native_percentiles(inputs: MatrixInputs) -> FloatArray:
         )
         times = np.where(times < min(limit + 1e-9, max_s), times, np.inf)
         return np.broadcast_to(times, (len(p.percentiles), n_o, n_d)).copy()
-    tt, transfers, legs = _transit_legs(inputs, p.departure.date())
+    departure_s = seconds_of_day(p.departure)
+    window_s = p.window_minutes * 60
+    legs = transit_legs(inputs, p.departure.date(), until_s=departure_s + window_s + int(max_s))
+    inputs.warnings.extend(legs.warnings)
     return np.asarray(
         travel_time_percentiles(
-            tt,
-            transfers,
+            legs.timetable,
+            legs.transfers,
             legs.access_stop,
             legs.access_s,
             legs.access_origin,
@@ -234,8 +301,8 @@ def _native_percentiles(inputs: MatrixInputs) -> FloatArray:
             legs.egress_dest,
             legs.egress_s,
             n_d,
-            _seconds_of_day(p.departure),
-            p.window_minutes * 60,
+            departure_s,
+            window_s,
             p.percentiles,
             max_rides=p.max_public_transport_rides,
             max_time_s=int(max_s),
@@ -261,7 +328,13 @@ def _frame(
             "to_id": np.tile(destinations.ids, n_o).astype(str),
         }
     )
-    same = frame["from_id"].to_numpy() == frame["to_id"].to_numpy()
+    # A point to itself is 0 min (r5py's rule): same id and same place, never two
+    # different places that happen to share an id in two files.
+    same = (
+        (frame["from_id"].to_numpy() == frame["to_id"].to_numpy())
+        & (np.abs(np.repeat(origins.x_m, n_d) - np.tile(destinations.x_m, n_o)) < 1e-6)
+        & (np.abs(np.repeat(origins.y_m, n_d) - np.tile(destinations.y_m, n_o)) < 1e-6)
+    )
     for name, values in columns.items():
         flat = np.asarray(values, dtype=np.float64).reshape(-1).copy()
         flat[same] = 0.0
@@ -271,6 +344,21 @@ def _frame(
 
 def _attach_quality(frame: pd.DataFrame, inputs: MatrixInputs) -> pd.DataFrame:
     frame.attrs["engine"] = "native"
+    warnings = list(dict.fromkeys(inputs.warnings))
+    for points, label in (
+        (inputs.snapped_origins, tr("origines", "origins")),
+        (inputs.snapped_destinations, tr("destinations", "destinations")),
+    ):
+        if len(points) and not points.ok.any():
+            warnings.append(
+                tr(
+                    f"aucune des {label} n'est à moins de 1,6 km d'une rue : vérifiez les "
+                    "coordonnées (longitude et latitude inversées ?) et le territoire",
+                    f"none of the {label} lies within 1.6 km of a street: check the "
+                    "coordinates (longitude and latitude swapped?) and the territory",
+                )
+            )
+    frame.attrs["warnings"] = warnings
     frame.attrs["unsnapped_origins"] = [
         str(i) for i in inputs.origins.ids[~inputs.snapped_origins.ok]
     ]
@@ -425,7 +513,7 @@ def latest_departure_matrix(
     kwargs = {**kwargs, "departure_time_window": max_time}
     inputs = _arrive_depart_inputs(network, origins, destinations, start, kwargs)
     p = inputs.params
-    deadline_s = _seconds_of_day(arrive_by) + (arrive_by.date() - start.date()).days * 86400
+    deadline_s = seconds_of_day(arrive_by) + (arrive_by.date() - start.date()).days * 86400
     if TransportMode.TRANSIT not in p.modes:
         times = inputs.graph.travel_times_s(
             inputs.snapped_origins, inputs.snapped_destinations, max_time_s=inputs.street_limit_s()
@@ -448,9 +536,11 @@ def _transit_latest(inputs: MatrixInputs, start: dt.datetime, deadline_s: int) -
     """Seconds between the latest feasible departure minute and the deadline (inf: none)."""
     p = inputs.params
     n_o, n_d = len(inputs.origins), len(inputs.destinations)
-    tt, transfers, legs = _transit_legs(inputs, start.date())
-    departure_s = _seconds_of_day(start)
+    departure_s = seconds_of_day(start)
     window_s = int(p.max_time.total_seconds())
+    legs = transit_legs(inputs, start.date(), until_s=deadline_s)
+    inputs.warnings.extend(legs.warnings)
+    tt, transfers = legs.timetable, legs.transfers
     result = np.full((n_o, n_d), np.inf)
     batch = max(1, 2_000_000 // max(1, (window_s // 60) * max(tt.n_stops, n_d)))
     for first in range(0, n_o, batch):

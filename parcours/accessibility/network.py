@@ -153,7 +153,7 @@ class TransportNetwork:
         self.territory = territory
         self.crs: CRS = territory.crs
         self._graphs: dict[tuple[str, float | None, bool], StreetGraph] = {}
-        self._timetables: dict[tuple[dt.date, bool], Timetable] = {}
+        self._timetables: dict[tuple[dt.date, bool, int], Timetable] = {}
         self._transfers: dict[tuple[dt.date, bool, float], Transfers] = {}
         #: Facts worth telling the user (e.g. the files the network was built from).
         self.sources: dict[str, Any] = {}
@@ -255,15 +255,73 @@ class TransportNetwork:
                 field="--modes",
             )
 
-    def timetable(self, service_date: dt.date, *, wheelchair: bool = False) -> Timetable:
-        """The timetable of a service day (with the previous day's trips past midnight)."""
+    @cached_property
+    def service_period(self) -> tuple[dt.date, dt.date] | None:
+        """First and last dates with service over all feeds (None when unknown)."""
+        if not self.territory.has_layer("feeds"):
+            return None
+        feeds = self.territory.layer("feeds")
+        starts = pd.to_datetime(feeds["start_date"]).dropna()
+        ends = pd.to_datetime(feeds["end_date"]).dropna()
+        if starts.empty or ends.empty:
+            return None
+        return starts.min().date(), ends.max().date()
+
+    def check_service_day(self, service_date: dt.date) -> None:
+        """Refuse a date outside the feeds' service period (walk-only times otherwise)."""
+        period = self.service_period
+        if period is None or period[0] <= service_date <= period[1]:
+            return
+        raise InputError(
+            tr(
+                f"le {service_date.isoformat()} est hors de la période des réseaux GTFS "
+                f"({period[0].isoformat()} au {period[1].isoformat()}) : choisissez une date "
+                "dans cette période",
+                f"{service_date.isoformat()} is outside the GTFS feeds' service period "
+                f"({period[0].isoformat()} to {period[1].isoformat()}): choose a date in it",
+            ),
+            field="--departure",
+        )
+
+    def timetable(
+        self, service_date: dt.date, *, wheelchair: bool = False, until_s: int | None = None
+    ) -> Timetable:
+        """The timetable of a service day, with the trips past midnight around it.
+
+        Parameters
+        ----------
+        service_date
+            The service day; times are seconds after its midnight.
+        wheelchair
+            Leave out the stops and trips marked not accessible.
+        until_s
+            The latest time the search may reach, seconds after the service day's
+            midnight; past 30:00 (06:00 the next day) the next day's trips are kept up to
+            that time.
+        """
         self.require_transit()
-        key = (service_date, wheelchair)
+        self.check_service_day(service_date)
+        next_day = max(6 * 3600, int(until_s or 0) - 86400 + 1)
+        key = (service_date, wheelchair, next_day)
         if key not in self._timetables:
             self._timetables[key] = Timetable.build(
-                self._tables, service_date, wheelchair=wheelchair
+                self._tables, service_date, wheelchair=wheelchair, next_day_until_s=next_day
             )
         return self._timetables[key]
+
+    def service_warnings(self, timetable: Timetable) -> list[str]:
+        """Warnings worth telling the user about a timetable (no trip on that day)."""
+        if int((timetable.trip_day_offset_s == 0).sum()) == 0:
+            day = timetable.service_date.isoformat()
+            return [
+                tr(
+                    f"aucune course ne circule le {day} (jour sans service, ex. dimanche ou "
+                    "férié) : seules la marche et les courses de nuit des jours voisins comptent",
+                    f"no trip runs on {day} (a day without service, e.g. Sunday or a public "
+                    "holiday): only walking and the night trips of the days around count",
+                )
+            ]
+        return []
 
     def stop_points(
         self, timetable: Timetable
@@ -335,11 +393,3 @@ class TransportNetwork:
         )
         self._transfers[key] = transfers
         return transfers
-
-    @cached_property
-    def timezone(self) -> str | None:
-        """The feeds' agency timezone (departures are local times in it)."""
-        if not self.territory.has_layer("feeds"):
-            return None
-        zones = self.territory.layer("feeds")["agency_timezone"].dropna().unique()
-        return str(zones[0]) if len(zones) else None

@@ -158,6 +158,18 @@ class QueryParams:
                 "number of transit rides between 1 and 20",
             ),
         )
+        for limit, name in (
+            (self.max_time_walking, "max_time_walking"),
+            (self.max_time_cycling, "max_time_cycling"),
+        ):
+            if limit is not None and limit < dt.timedelta(minutes=1):
+                raise InputError(
+                    tr(
+                        "les durées maximales de marche et de vélo durent au moins 1 minute",
+                        "the maximum walking and cycling times last at least 1 minute",
+                    ),
+                    field=name,
+                )
         for ok, name, fr, en in checks:
             if not ok:
                 raise InputError(tr(fr, en), field=name)
@@ -165,12 +177,14 @@ class QueryParams:
     @property
     def max_time_walking_s(self) -> float:
         """Longest walk, seconds."""
-        return (self.max_time_walking or self.max_time).total_seconds()
+        limit = self.max_time if self.max_time_walking is None else self.max_time_walking
+        return limit.total_seconds()
 
     @property
     def max_time_cycling_s(self) -> float:
         """Longest ride, seconds."""
-        return (self.max_time_cycling or self.max_time).total_seconds()
+        limit = self.max_time if self.max_time_cycling is None else self.max_time_cycling
+        return limit.total_seconds()
 
     @property
     def window_minutes(self) -> int:

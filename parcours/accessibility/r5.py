@@ -210,8 +210,12 @@ def r5py_arguments(params: QueryParams) -> dict[str, Any]:
         "departure_time_window": params.departure_time_window,
         "percentiles": list(params.percentiles),
         "max_time": params.max_time,
-        "max_time_walking": params.max_time_walking or params.max_time,
-        "max_time_cycling": params.max_time_cycling or params.max_time,
+        "max_time_walking": params.max_time
+        if params.max_time_walking is None
+        else params.max_time_walking,
+        "max_time_cycling": params.max_time
+        if params.max_time_cycling is None
+        else params.max_time_cycling,
         "speed_walking": params.speed_walking,
         "speed_cycling": params.speed_cycling,
         "max_public_transport_rides": params.max_public_transport_rides,

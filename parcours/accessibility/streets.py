@@ -375,6 +375,19 @@ class SnappedPoints:
         """Return the number of points."""
         return len(self.edge)
 
+    def take(self, index: IntArray | slice) -> SnappedPoints:
+        """The points at ``index`` (an index array or a slice), in that order."""
+        return SnappedPoints(
+            edge=self.edge[index],
+            fraction=self.fraction[index],
+            snap_distance_m=self.snap_distance_m[index],
+            ok=self.ok[index],
+            point_x=self.point_x[index],
+            point_y=self.point_y[index],
+            snapped_x=self.snapped_x[index],
+            snapped_y=self.snapped_y[index],
+        )
+
     @property
     def n_unsnapped(self) -> int:
         """The number of points that found no street within the snapping distance."""
@@ -967,19 +980,25 @@ class StreetGraph:
         d_first, d_inverse = _unique_places(d_chain, d_fraction)
         if len(d_first) < len(o_first):
             # fewer destinations: search backwards from them, on the reversed graph
-            block = _search(
-                (cols, rows, times, self.n_nodes),
-                (d_u[d_first], d_v[d_first], in_u[d_first], in_v[d_first]),
-                (o_u, o_v, out_u, out_v, o_snap_s),
-                max_time_s,
-            ).T[:, d_inverse] + d_snap_s[None, :]
+            block = (
+                _search(
+                    (cols, rows, times, self.n_nodes),
+                    (d_u[d_first], d_v[d_first], in_u[d_first], in_v[d_first]),
+                    (o_u, o_v, out_u, out_v, o_snap_s),
+                    max_time_s,
+                ).T[:, d_inverse]
+                + d_snap_s[None, :]
+            )
         else:
-            block = _search(
-                (rows, cols, times, self.n_nodes),
-                (o_u[o_first], o_v[o_first], out_u[o_first], out_v[o_first]),
-                (d_u, d_v, in_u, in_v, d_snap_s),
-                max_time_s,
-            )[o_inverse] + o_snap_s[:, None]
+            block = (
+                _search(
+                    (rows, cols, times, self.n_nodes),
+                    (o_u[o_first], o_v[o_first], out_u[o_first], out_v[o_first]),
+                    (d_u, d_v, in_u, in_v, d_snap_s),
+                    max_time_s,
+                )[o_inverse]
+                + o_snap_s[:, None]
+            )
         result[np.ix_(o_index, d_index)] = block
         self._same_chain(
             result,

@@ -198,6 +198,7 @@ class Timetable:
         wheelchair: bool = False,
         frequency_draws: int | None = None,
         seed: int = 0,
+        next_day_until_s: int = _NEXT_DAY_UNTIL_S,
     ) -> Timetable:
         """Build the timetable of one service day from the GTFS layers.
 
@@ -216,6 +217,10 @@ class Timetable:
             N seeded Monte Carlo draws of their phases (R5's method).
         seed
             Seed of the Monte Carlo draws.
+        next_day_until_s
+            Trips of the next service day are kept when they leave before this time of
+            that day (default 06:00); a search running later into the next day (an
+            arrive-by at 09:00 whose window starts the evening before) needs more.
 
         Returns
         -------
@@ -228,7 +233,9 @@ class Timetable:
             stop, or no trip runs on ``service_date``.
 
         """
-        return _build_timetable(tables, service_date, wheelchair, frequency_draws, seed)
+        return _build_timetable(
+            tables, service_date, wheelchair, frequency_draws, seed, next_day_until_s
+        )
 
     # ------------------------------------------------------------------ helpers
 
@@ -350,6 +357,7 @@ def _build_timetable(
     wheelchair: bool,
     frequency_draws: int | None,
     seed: int,
+    next_day_until_s: int = _NEXT_DAY_UNTIL_S,
 ) -> Timetable:
     if frequency_draws is not None and frequency_draws < 1:
         raise ValueError("frequency_draws must be None or >= 1")
@@ -454,7 +462,7 @@ def _build_timetable(
         if offset == -1:
             keep &= last_arr + shift >= 0
         elif offset == 1:
-            keep &= first_dep < _NEXT_DAY_UNTIL_S
+            keep &= first_dep < next_day_until_s
         rows = np.flatnonzero(keep)
         inst.trip_row.extend(rows.tolist())
         inst.delta_s.extend([shift] * len(rows))
@@ -492,7 +500,7 @@ def _build_timetable(
                 start, end, headway = int(f_start[j]), int(f_end[j]), int(f_headway[j])
                 if offset == -1 and end + span + shift < 0:
                     continue
-                if offset == 1 and start >= _NEXT_DAY_UNTIL_S:
+                if offset == 1 and start >= next_day_until_s:
                     continue
                 if f_exact[j] == 1 or phases is not None:
                     draws = [(-1, 0)] if f_exact[j] == 1 else list(enumerate(phases[j]))  # type: ignore[index]
@@ -501,7 +509,7 @@ def _build_timetable(
                         if offset == -1:
                             starts = starts[starts + span + shift >= 0]
                         elif offset == 1:
-                            starts = starts[starts < _NEXT_DAY_UNTIL_S]
+                            starts = starts[starts < next_day_until_s]
                         inst.trip_row.extend([row] * len(starts))
                         inst.delta_s.extend((starts - first_dep[row] + shift).tolist())
                         inst.draw.extend([draw] * len(starts))

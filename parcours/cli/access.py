@@ -163,7 +163,31 @@ def _common(
     }
 
 
+_OUTPUTS = (".parquet", ".gpkg", ".geojson", ".csv")
+
+
+def _check_out(out: Path | None, allowed: tuple[str, ...] = _OUTPUTS) -> None:
+    """Refuse an output extension before any work is done."""
+    if out is not None and out.suffix.lower() not in allowed:
+        raise InputError(
+            tr(
+                f"extension de sortie inconnue « {out.suffix} » : {', '.join(allowed)}",
+                f"unknown output extension '{out.suffix}': {', '.join(allowed)}",
+            ),
+            field="--out",
+        )
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ("native", "r5"):
+        raise InputError(
+            tr("moteur inconnu (native ou r5)", "unknown engine (native or r5)"), field="--engine"
+        )
+
+
 def _report_quality(frame: Any) -> None:
+    for warning in frame.attrs.get("warnings", []):
+        err_console.print(f"[yellow]{tr('Attention', 'Warning')}[/]{tr(' :', ':')} {warning}")
     for key, fr, en in (
         (
             "unsnapped_origins",
@@ -231,6 +255,18 @@ def matrix(
                     "give --departure or --arrive-by (one of them)",
                 ),
                 field="--departure",
+            )
+        _check_engine(engine)
+        _check_out(out)
+        if deadline is not None and (engine != "native" or window != 10 or percentiles != "50"):
+            raise InputError(
+                tr(
+                    "--arrive-by cherche le dernier départ possible avec le moteur natif : "
+                    "sans --engine r5, --window ni --percentiles",
+                    "--arrive-by searches the latest possible departure with the native "
+                    "engine: without --engine r5, --window or --percentiles",
+                ),
+                field="--arrive-by",
             )
         o = read_points(origins)
         d = read_points(destinations) if destinations is not None else None
@@ -312,7 +348,17 @@ def isochrones_command(
             geometry=[shapely.Point(p) for p in points],
             crs=4326,
         )
+        _check_engine(engine)
+        _check_out(out, (".gpkg", ".geojson", ".parquet"))
         cuts = _ints(cutoffs, "--cutoffs")
+        if not cuts or min(cuts) <= 0 or max(cuts) > 24 * 60:
+            raise InputError(
+                tr(
+                    "--cutoffs attend des minutes entre 1 et 1440, ex. 15,30,45,60",
+                    "--cutoffs expects minutes between 1 and 1440, e.g. 15,30,45,60",
+                ),
+                field="--cutoffs",
+            )
         options = _common(
             modes,
             window,
@@ -334,6 +380,16 @@ def isochrones_command(
             result = isochrones(
                 network, frame, cutoffs=cuts, departure=start, engine=engine, **options
             )
+        _report_quality(result)
+        for point_id in result.attrs.get("unsnapped_origins", []):
+            err_console.print(
+                tr(
+                    f"[yellow]Attention[/] : le point {point_id} est à plus de 1,6 km de toute "
+                    "rue : pas d'isochrone",
+                    f"[yellow]Warning[/]: point {point_id} is more than 1.6 km from any "
+                    "street: no isochrone",
+                )
+            )
         path = write_layer(result, out, layer="isochrones")
         for row in result.itertuples():
             console.print(
@@ -351,7 +407,7 @@ def itinerary_command(
     destination: Annotated[str, typer.Option("--to", help="LON,LAT (WGS84)")],
     departure: DepartureOpt = None,
     arrive_by: ArriveByOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help=".gpkg, .geojson, .csv")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help=".gpkg, .geojson, .parquet")] = None,
     territory: TerritoryOpt = None,
     osm: OsmOpt = None,
     gtfs: GtfsOpt = None,
@@ -372,6 +428,8 @@ def itinerary_command(
         from parcours.accessibility import itinerary
         from parcours.geo import write_layer
 
+        _check_engine(engine)
+        _check_out(out, (".gpkg", ".geojson", ".parquet"))
         options = _common(
             modes, 1, "50", max_time, max_walk, speed_walking, speed_cycling, max_rides, wheelchair
         )
@@ -395,6 +453,7 @@ def itinerary_command(
                 engine=engine,
                 **options,
             )
+        _report_quality(legs)
         if legs.empty:
             console.print(legs.attrs.get("reason", tr("aucun trajet", "no trip")))
             raise typer.Exit(0)

@@ -262,7 +262,7 @@ def _print_access(access: Any) -> None:
     from rich.table import Table
 
     columns = list(access.columns)
-    start_col, mode_col, within_col, _, share_col = columns
+    start_col, mode_col, within_col, _, share_col, secret_col = columns
     thresholds = sorted(access[within_col].unique())
     table = Table(
         title=tr(
@@ -276,7 +276,12 @@ def _print_access(access: Any) -> None:
         table.add_column(tr(f"≤ {threshold} min", f"≤ {threshold} min"), justify="right")
     for (start, mode), group in access.groupby([start_col, mode_col], sort=False):
         shares = group.set_index(within_col)[share_col]
-        table.add_row(str(start), str(mode), *(f"{shares[t]:.0%}" for t in thresholds))
+        secret = group.set_index(within_col)[secret_col]
+        table.add_row(
+            str(start),
+            str(mode),
+            *(tr("< 11 mén.", "< 11 hh.") if secret[t] else f"{shares[t]:.0%}" for t in thresholds),
+        )
     console.print(table)
 
 
