@@ -17,8 +17,10 @@ __all__ = [
     "DownloadError",
     "GtfsError",
     "InputError",
+    "LayerNotFoundError",
     "OsmError",
     "ParcoursError",
+    "TerritoryNotFoundError",
     "WorkspaceError",
 ]
 
@@ -80,8 +82,20 @@ class OsmError(InputError):
     """An OpenStreetMap file cannot be read or holds nothing usable."""
 
 
+class TerritoryNotFoundError(InputError, LookupError):
+    """The territory named does not exist in the workspace (bad input: exit code 2)."""
+
+
+class LayerNotFoundError(InputError, LookupError):
+    """The territory has no such layer loaded (bad input: exit code 2)."""
+
+
 class WorkspaceError(ParcoursError, OSError):
-    """The workspace (``PARCOURS_HOME``) is missing a territory or cannot be written."""
+    """The workspace (``PARCOURS_HOME``) cannot be read or written, or is locked.
+
+    A missing territory or layer is bad input, not a workspace failure: see
+    :class:`TerritoryNotFoundError` and :class:`LayerNotFoundError`.
+    """
 
 
 class DownloadError(ParcoursError, ConnectionError):

@@ -249,4 +249,4 @@ def test_access_on_unknown_territory_and_bad_points(tmp_path: Path) -> None:
         home=tmp_path / "h",
         lang="en",
     )
-    assert result.returncode == 1 and "territory 'nowhere' not found" in result.stderr
+    assert result.returncode == 2 and "territory 'nowhere' not found" in result.stderr

@@ -747,7 +747,11 @@ def test_sirene_with_geolocation(tmp_path: Path, nantes: ReadContext) -> None:
         tmp_path / "GeolocalisationEtablissement_Sirene_pour_etudes_statistiques_utf8.csv"
     )
     [layer] = read_jobs(stock, nantes, geolocation=geoloc)
-    frame = gpd.GeoDataFrame(layer.frame).set_index("siret")
+    # The partially diffusible establishment has no SIRET in the layer (privacy): it is the
+    # only null one, indexed here under its SIRET for the checks below.
+    assert layer.frame["siret"].isna().tolist() == [False, False, True, False, False]
+    assert layer.frame.loc[layer.frame["diffusion_partial"], "siret"].isna().all()
+    frame = gpd.GeoDataFrame(layer.frame).set_index(layer.frame["siret"].fillna(PARTIAL))
     assert list(layer.frame.columns) == [
         "siret",
         "name",
@@ -975,6 +979,58 @@ def test_generic_jobs_geojson_and_errors(tmp_path: Path, nantes: ReadContext) ->
     with pytest.raises(InputError) as exc:
         read_jobs(no_jobs, nantes)
     assert (exc.value.row, exc.value.field) == (1, "jobs")
+
+
+def test_generic_jobs_honour_the_diffusion_status(tmp_path: Path, nantes: ReadContext) -> None:
+    # A jobs layer carrying SIRENE's statutDiffusionEtablissement (O public, P partial).
+    x, y = 356_371.9, 6_688_301.4
+    lon, lat = L93_TO_WGS.transform(x, y)
+    path = _write_csv(
+        tmp_path / "emplois.csv",
+        ["siret", "statutDiffusionEtablissement", "name", "jobs", "lon", "lat"],
+        [
+            [HOSPITAL, "O", "CHU DE NANTES HOTEL DIEU", 1499.5, -1.5536, 47.2117],
+            [PARTIAL, "P", "DUPONT MARIE", 1.5, f"{lon:.7f}", f"{lat:.7f}"],
+        ],
+        sep=",",
+    )
+    [layer] = read_jobs(path, nantes)
+    frame = layer.frame
+    assert frame["diffusion_partial"].tolist() == [False, True]
+    assert frame["siret"].tolist()[0] == HOSPITAL and pd.isna(frame["siret"].iloc[1])
+    assert frame["name"].tolist()[0] == "CHU DE NANTES HOTEL DIEU" and pd.isna(
+        frame["name"].iloc[1]
+    )
+    point = frame.geometry.iloc[1]
+    assert (point.x, point.y) == pytest.approx(_cell_centre_93(x, y), abs=1e-6)
+    assert point.distance(shapely.Point(x, y)) > 1.0
+    assert frame["jobs"].tolist() == [1499.5, 1.5]
+    assert layer.extra["partially_diffusible"] == 1
+
+    bad = _write_csv(
+        tmp_path / "bad.csv",
+        ["siret", "statutDiffusionEtablissement", "jobs", "lon", "lat"],
+        [[HOSPITAL, "O", 3, -1.5536, 47.2117], [PARTIAL, "N", 1, -1.55, 47.21]],
+        sep=",",
+    )
+    with pytest.raises(InputError) as exc:
+        read_jobs(bad, nantes)
+    assert (exc.value.row, exc.value.field) == (3, "statutDiffusionEtablissement")
+    assert "« N »" in _message(exc)
+
+
+def test_jobs_module_exports_its_own_names() -> None:
+    from parcours.territories.readers import communes, jobs
+
+    assert "grid_crs_for" in jobs.__all__
+    for name in jobs.__all__:
+        value = getattr(jobs, name)
+        if callable(value):
+            assert value.__module__ == jobs.__name__, name
+    borrowed = {"CsvSource", "open_csv", "project", "is_table", "require_source_columns"}
+    assert not borrowed & set(jobs.__all__)
+    assert not {"OVERSEAS_EPSG", "epsg_for_communes"} & set(jobs.__all__)
+    assert "find_column" not in communes.__all__
 
 
 def test_headcount_midpoints() -> None:

@@ -12,8 +12,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from parcours.errors import InputError, WorkspaceError
-from parcours.geo.crs import LAMBERT93
+from parcours.errors import (
+    InputError,
+    LayerNotFoundError,
+    TerritoryNotFoundError,
+    WorkspaceError,
+)
+from parcours.geo.crs import LAMBERT93, metric_crs_for
 from parcours.i18n import set_language
 from parcours.territories import Workspace, create_territory
 from parcours.territories.perimeter import parse_bbox, parse_communes
@@ -52,6 +57,27 @@ def test_create_from_bbox_chooses_lambert93(home: Path) -> None:
 
 def test_create_overseas_uses_local_crs(home: Path) -> None:
     territory = create_territory(Workspace(), "stbarth", bbox="-62.95,17.86,-62.78,17.97")
+    assert territory.crs.to_epsg() == 5490
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "epsg"),
+    [
+        (-61.02, 14.62, 5490),  # Martinique, Saint-Esprit
+        (-61.23, 14.39, 5490),  # Martinique, south-west tip
+        (-60.81, 14.88, 5490),  # Martinique, Presqu'île de la Caravelle / north
+        (-61.53, 16.24, 5490),  # Guadeloupe, Pointe-à-Pitre
+        (-61.27, 15.87, 5490),  # Marie-Galante
+        (-63.05, 18.07, 5490),  # Saint-Martin
+        (-60.98, 13.91, 32620),  # Saint Lucia: not French, UTM 20N
+    ],
+)
+def test_antilles_crs(lon: float, lat: float, epsg: int) -> None:
+    assert metric_crs_for(lon, lat).to_epsg() == epsg
+
+
+def test_create_martinique_uses_rgaf09(home: Path) -> None:
+    territory = create_territory(Workspace(), "fdf", bbox="-61.10,14.58,-61.02,14.66")
     assert territory.crs.to_epsg() == 5490
 
 
@@ -123,12 +149,16 @@ def test_layer_in_wrong_crs_is_refused(home: Path) -> None:
 
 
 def test_missing_territory_and_layer(home: Path) -> None:
+    # Bad input (exit code 2 in the CLI), also a LookupError for Python callers.
     workspace = Workspace()
-    with pytest.raises(WorkspaceError, match="parcours territory create nowhere"):
+    with pytest.raises(TerritoryNotFoundError, match="parcours territory create nowhere") as exc:
         workspace.open("nowhere")
+    assert isinstance(exc.value, InputError) and isinstance(exc.value, LookupError)
+    assert not isinstance(exc.value, WorkspaceError)
     create_territory(workspace, "t", bbox=NANTES_BBOX)
-    with pytest.raises(WorkspaceError, match="pas de couche « stops »"):
+    with pytest.raises(LayerNotFoundError, match="pas de couche « stops »") as layer_exc:
         workspace.open("t").layer("stops")
+    assert isinstance(layer_exc.value, InputError) and isinstance(layer_exc.value, LookupError)
     table = pd.DataFrame({"a": [1]})
     with workspace.transaction("t") as tx:
         tx.write_layer("plain", table, sources=[], reader="test")
@@ -146,7 +176,8 @@ def test_cli_create_info_and_exit_codes(home: Path) -> None:
     assert bad.returncode == 2
     assert "--bbox" in bad.stderr and "Traceback" not in bad.stderr
     missing = run_cli("territory", "info", "absent", home=home, lang="en")
-    assert missing.returncode == 1
+    assert missing.returncode == 2
     assert "territory 'absent' not found" in missing.stderr
+    assert "Traceback" not in missing.stderr
     english = run_cli("--lang", "en", "territory", "create", "x", "--bbox", "1,2,3", home=home)
     assert "four numbers" in english.stderr

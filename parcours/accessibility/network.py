@@ -35,7 +35,7 @@ from parcours.accessibility.transit import Timetable, Transfers
 from parcours.errors import InputError, OsmError
 from parcours.geo.crs import WGS84
 from parcours.i18n import tr
-from parcours.territories import Territory, Workspace, create_territory, load_sources
+from parcours.territories import Territory, Workspace, create_and_load
 from parcours.territories.workspace import default_home, file_digest
 
 __all__ = ["MAX_TRANSFER_WALK_M", "PointSet", "TransportNetwork"]
@@ -188,17 +188,19 @@ class TransportNetwork:
         name = f"files-{key}"
         if not workspace.exists(name) or not workspace.open(name).has_layer("streets"):
             bbox = _pbf_bbox(paths[0])
-            create_territory(
-                workspace,
-                name,
-                bbox=",".join(f"{v:.7f}" for v in bbox),
-                buffer_km=0.0,
-                replace=True,
-            )
             sources: dict[str, list[Path]] = {"osm": [paths[0]]}
             if gtfs:
                 sources["gtfs"] = paths[1:]
-            load_sources(workspace, name, sources, progress=progress)
+            # A failed load leaves no half-built network behind.
+            create_and_load(
+                workspace,
+                name,
+                bbox=",".join(f"{v:.7f}" for v in bbox),
+                sources=sources,
+                progress=progress,
+                buffer_km=0.0,
+                replace=True,
+            )
         network = cls(workspace.open(name))
         network.sources = {"osm": str(paths[0]), "gtfs": [str(p) for p in paths[1:]]}
         return network

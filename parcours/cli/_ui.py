@@ -21,6 +21,7 @@ __all__ = [
     "err_console",
     "fail",
     "guarded",
+    "os_error_message",
     "progress_bar",
 ]
 
@@ -37,15 +38,33 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+def os_error_message(exc: OSError) -> str:
+    """One line for a system error: what failed, on which path (``exc.filename``)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    if not paths:
+        return tr(f"erreur système : {reason}", f"system error: {reason}")
+    where = " -> ".join(paths)
+    return tr(f"erreur système sur {where} : {reason}", f"system error on {where}: {reason}")
+
+
 @contextlib.contextmanager
 def guarded() -> Iterator[None]:
-    """Turn parcours errors into a message and an exit code (2 bad input, 1 failure)."""
+    """Turn errors into a message and an exit code (2 bad input, 1 failure).
+
+    Parcours errors print their message; any other ``OSError`` that escapes (permission
+    denied, disk full, a file where a folder is expected) prints one line with the path
+    concerned and exits with code 1: never a traceback.
+    """
     try:
         yield
     except InputError as exc:
         fail(str(exc).replace("[", r"\["), EXIT_BAD_INPUT)
     except ParcoursError as exc:
         fail(str(exc).replace("[", r"\["), EXIT_FAILURE)
+    except OSError as exc:
+        # A backstop: permission denied, disk full, not a folder... one line, no traceback.
+        fail(os_error_message(exc).replace("[", r"\["), EXIT_FAILURE)
     except KeyboardInterrupt:
         fail(tr("interrompu", "interrupted"), EXIT_FAILURE)
 

@@ -122,7 +122,7 @@ def territory_load(
     carpool: Annotated[list[Path] | None, typer.Option(help="Aires de covoiturage BNLC")] = None,
     qpv: Annotated[list[Path] | None, typer.Option(help="Contours des QPV")] = None,
     bikeshare: Annotated[
-        list[Path] | None, typer.Option(help="GBFS station_information.json")
+        list[Path] | None, typer.Option(help="GBFS station_information.json (ou son dossier)")
     ] = None,
     communes_file: Annotated[
         Path | None, typer.Option(help="Contours des communes avec EPCI")

@@ -30,7 +30,9 @@ LAMBERT93 = CRS.from_epsg(2154)
 # (min lon, min lat, max lon, max lat) -> official metric CRS of the French territories.
 _FRENCH_AREAS: tuple[tuple[tuple[float, float, float, float], int], ...] = (
     ((-5.5, 41.0, 10.0, 51.5), 2154),  # metropolitan France and Corsica: Lambert-93
-    ((-63.2, 15.8, -60.8, 18.2), 5490),  # Antilles: RGAF09 / UTM 20N
+    # Antilles: RGAF09 / UTM 20N. Martinique (lat 14.39-14.88, lon -61.23 to -60.81),
+    # Guadeloupe (15.83-16.52), Saint-Barthélemy and Saint-Martin (17.87-18.13).
+    ((-63.2, 14.3, -60.7, 18.2), 5490),
     ((-54.7, 2.0, -51.5, 6.0), 2972),  # Guyane: RGFG95 / UTM 22N
     ((55.1, -21.5, 55.9, -20.8), 2975),  # La Réunion: RGR92 / UTM 40S
     ((44.9, -13.1, 45.4, -12.5), 4471),  # Mayotte: RGM04 / UTM 38S

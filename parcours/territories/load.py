@@ -1,16 +1,38 @@
-"""Loading source files into a territory: read and validate everything, then write atomically."""
+"""Loading source files into a territory: read and validate everything, then write atomically.
+
+Several files of one kind (``--population A --population B``) are concatenated after each
+is read. The same file may not be given twice (same content), and the layers' keys must not
+repeat across files: ``cell_id`` (population), ``id_lieu`` (carpool), ``code_qp`` (qpv),
+``station_id`` within a ``system`` (bikeshare); a repeated key is an
+:class:`~parcours.errors.InputError` naming the second file, the field and the value. The
+``service_id`` of services is renumbered instead, and the ``cell_id`` that the population
+reader makes up for files without an id column (record numbers) is prefixed with the file's
+number (``2:17``).
+
+A ``population`` or ``jobs`` source of which no feature lies in the perimeter plus its buffer
+is refused (wrong coordinates, CRS, or columns swapped): such a layer cannot legitimately be
+empty. The other layers may (no QPV, no bike share in a rural territory): a warning is given.
+
+The readers' facts (``LayerData.extra``: population total, jobs total, establishments
+partially diffusible or without coordinates...) are recorded in the manifest's layer entry
+under ``summary``, with JSON values only (for several files: ``{"files": [one per file]}``,
+in the order of ``sources``).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from parcours.errors import InputError
+from parcours.geo.vector import CSV_SUFFIXES
 from parcours.i18n import tr
 from parcours.territories.readers._base import LayerData, ProgressFn, ReadContext, _no_progress
 from parcours.territories.workspace import Territory, Workspace, file_digest
@@ -46,6 +68,23 @@ GTFS_LAYERS: tuple[str, ...] = (
 
 _MULTI_FILE_KINDS = {"gtfs", "services", "bikeshare", "carpool", "qpv", "population"}
 
+# The kinds whose source may be a folder (an unzipped GTFS feed, a GBFS folder).
+_FOLDER_KINDS = {"gtfs", "bikeshare"}
+
+# The key of each multi-file layer: columns that must not repeat across files, the field
+# named in messages.
+_LAYER_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "population": (("cell_id",), "cell_id"),
+    "carpool": (("id_lieu",), "id_lieu"),
+    "qpv": (("code_qp",), "code_qp"),
+    "bikeshare": (("system", "station_id"), "station_id"),
+}
+
+# Layers that cannot legitimately be empty: no feature in the area is an input error.
+_NEVER_EMPTY = {"population", "jobs"}
+# Layers that may be empty in a rural territory: a warning only.
+_MAYBE_EMPTY = {"services", "carpool", "qpv", "bikeshare"}
+
 
 @dataclass
 class LoadReport:
@@ -70,19 +109,100 @@ def read_context(territory: Territory, progress: ProgressFn | None = None) -> Re
     )
 
 
+def _option(kind: str) -> str:
+    return f"--{kind.replace('_', '-')}"
+
+
 def _check_files(kind: str, paths: Sequence[Path]) -> None:
     if len(paths) > 1 and kind not in _MULTI_FILE_KINDS:
         raise InputError(
             tr(f"une seule source « {kind} » à la fois", f"only one '{kind}' source at a time"),
-            field=f"--{kind.replace('_', '-')}",
+            field=_option(kind),
         )
     for path in paths:
-        if not Path(path).exists():
+        path = Path(path)
+        if not path.exists():
             raise InputError(
-                tr("fichier introuvable", "file not found"),
-                file=path,
-                field=f"--{kind.replace('_', '-')}",
+                tr("fichier introuvable", "file not found"), file=path, field=_option(kind)
             )
+        if path.is_dir() and kind not in _FOLDER_KINDS:
+            raise InputError(
+                tr(
+                    "c'est un dossier : donnez le fichier lui-même",
+                    "this is a folder: give the file itself",
+                ),
+                file=path,
+                field=_option(kind),
+            )
+        if not path.is_dir() and not path.is_file():
+            raise InputError(
+                tr("ni un fichier ni un dossier", "neither a file nor a folder"),
+                file=path,
+                field=_option(kind),
+            )
+
+
+def _check_same_file(kind: str, paths: Sequence[Path], digests: Sequence[dict[str, Any]]) -> None:
+    """Refuse the same source (same content) given twice for one kind."""
+    seen: dict[str, int] = {}
+    for number, (path, digest) in enumerate(zip(paths, digests, strict=True)):
+        first = seen.setdefault(digest["sha256"], number)
+        if first != number:
+            raise InputError(
+                tr(
+                    f"même contenu que {paths[first]} : chaque source ne se donne qu'une fois",
+                    f"same content as {paths[first]}: give each source once",
+                ),
+                file=path,
+                field=_option(kind),
+            )
+
+
+def _check_keys(kind: str, parts: list[LayerData], paths: Sequence[Path]) -> None:
+    """Refuse a key of a multi-file layer found in two files (counted twice otherwise)."""
+    if kind not in _LAYER_KEYS or len(parts) < 2:
+        return
+    columns, field_name = _LAYER_KEYS[kind]
+    first_file: dict[tuple[Any, ...], int] = {}
+    for number, part in enumerate(parts):
+        frame = part.frame
+        if any(c not in frame.columns for c in columns):
+            continue
+        keys = list(zip(*(frame[c].tolist() for c in columns), strict=True))
+        for key in dict.fromkeys(keys):  # within a file the readers already check
+            if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in key):
+                continue
+            previous = first_file.setdefault(key, number)
+            if previous != number:
+                value = key[-1]
+                where = f" ({columns[0]} {key[0]})" if len(key) > 1 else ""
+                raise InputError(
+                    tr(
+                        f"« {value} »{where} figure déjà dans {paths[previous]} : les fichiers "
+                        f"d'une même couche ne doivent pas se recouvrir (il serait compté "
+                        f"deux fois)",
+                        f"'{value}'{where} is already in {paths[previous]}: the files of one "
+                        f"layer must not overlap (it would be counted twice)",
+                    ),
+                    file=paths[number],
+                    field=field_name,
+                )
+
+
+def _number_generated_ids(parts: list[LayerData]) -> None:
+    """Prefix the population ids made up from record numbers with the file's number."""
+    if len(parts) < 2:
+        return
+    for number, part in enumerate(parts, start=1):
+        if part.extra.get("cell_ids_generated"):
+            part.frame["cell_id"] = [f"{number}:{v}" for v in part.frame["cell_id"]]
+
+
+def _merge_extra(extras: list[dict[str, Any]]) -> dict[str, Any]:
+    """Combine the readers' facts of several files: one entry per file, in the sources' order."""
+    if len(extras) == 1:
+        return dict(extras[0])
+    return {"files": [dict(e) for e in extras]}
 
 
 def _concat(parts: list[LayerData]) -> LayerData:
@@ -93,7 +213,77 @@ def _concat(parts: list[LayerData]) -> LayerData:
     if isinstance(frames[0], gpd.GeoDataFrame):
         merged = gpd.GeoDataFrame(merged, geometry=frames[0].geometry.name, crs=frames[0].crs)
     warnings = [w for p in parts for w in p.warnings]
-    return LayerData(name=parts[0].name, frame=merged, warnings=warnings)
+    extra = _merge_extra([p.extra for p in parts])
+    return LayerData(name=parts[0].name, frame=merged, warnings=warnings, extra=extra)
+
+
+class _Unserialisable:
+    """Marks a value that JSON cannot hold (a table, a geometry): left out of the summary."""
+
+
+_SKIP = _Unserialisable()
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with JSON types only (numpy scalars unwrapped, NaN as null), or ``_SKIP``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        items = {str(k): _json_safe(v) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v is not _SKIP}
+    if isinstance(value, list | tuple):
+        return [v for v in map(_json_safe, value) if v is not _SKIP]
+    return _SKIP
+
+
+def _summary(layer: LayerData) -> dict[str, Any]:
+    """The JSON-serialisable facts of a layer (``LayerData.extra``), for the manifest."""
+    if layer.name == "feeds":  # already recorded as the manifest's "feeds"
+        return {}
+    summary = _json_safe(layer.extra)
+    return summary if isinstance(summary, dict) else {}
+
+
+def _empty_layer_error(kind: str, paths: Sequence[Path]) -> InputError:
+    """The error for a population or jobs source with no feature in the area."""
+    csv = any(Path(p).suffix.lower() in CSV_SUFFIXES for p in paths)
+    hint_fr = hint_en = ""
+    if csv:
+        hint_fr = (
+            " ; pour un CSV lon,lat (WGS84), les colonnes sont peut-être inversées "
+            "(lon = longitude, est-ouest ; lat = latitude, nord-sud)"
+        )
+        hint_en = (
+            "; for a lon,lat CSV (WGS84), the columns may be swapped (lon = longitude, "
+            "east-west; lat = latitude, north-south)"
+        )
+    return InputError(
+        tr(
+            f"aucune entité « {kind} » dans le périmètre du territoire ni dans son tampon : "
+            f"vérifiez que le fichier couvre le territoire, ses coordonnées et son système de "
+            f"coordonnées (CRS){hint_fr} ; la couche existante est conservée",
+            f"no '{kind}' feature lies in the territory's perimeter or its buffer: check that "
+            f"the file covers the territory, its coordinates and its coordinate reference "
+            f"system (CRS){hint_en}; the existing layer is kept",
+        ),
+        file=paths[0] if len(paths) == 1 else ", ".join(str(p) for p in paths),
+        field=_option(kind),
+    )
+
+
+def _empty_layer_warning(kind: str) -> str:
+    return tr(
+        f"aucune entité « {kind} » dans le périmètre ni dans son tampon : la couche est vide "
+        "(normal si le territoire n'en a pas ; sinon vérifiez les coordonnées du fichier)",
+        f"no '{kind}' feature in the perimeter or its buffer: the layer is empty (expected if "
+        "the territory has none; otherwise check the file's coordinates)",
+    )
 
 
 def _read_kind(
@@ -128,6 +318,9 @@ def _read_kind(
         "communes": readers.read_communes,
     }[kind]
     parts = [reader(path, ctx)[0] for path in paths]
+    if kind == "population":
+        _number_generated_ids(parts)
+    _check_keys(kind, parts, paths)
     merged = _concat(parts)
     if kind == "services" and len(parts) > 1 and merged.frame["service_id"].duplicated().any():
         merged.frame["service_id"] = [f"{i}" for i in range(1, len(merged.frame) + 1)]
@@ -184,8 +377,20 @@ def load_sources(
         _check_files(kind, paths)
     if jobs_geolocation is not None:
         _check_files("jobs", [jobs_geolocation])
-
     ctx = read_context(territory, progress)
+    ctx.progress(tr("empreinte des fichiers", "hashing the files"), None)
+    digests: dict[Path, dict[str, Any]] = {}
+    for paths in chosen.values():
+        for path in paths:
+            digest = file_digest(path)
+            digest.update((provenance or {}).get(str(path.resolve()), {}))
+            digests[path] = digest
+    if jobs_geolocation is not None:
+        digests[jobs_geolocation] = file_digest(jobs_geolocation)
+        digests[jobs_geolocation].update(
+            (provenance or {}).get(str(jobs_geolocation.resolve()), {})
+        )
+
     produced: list[tuple[str, LayerData, list[dict[str, Any]]]] = []
     new_communes: gpd.GeoDataFrame | None = None
     for kind in SOURCE_KINDS:
@@ -201,14 +406,15 @@ def load_sources(
             new_communes=new_communes,
             jobs_geolocation=jobs_geolocation,
         )
+        # After the readers, which name a repeated key (and its value) more precisely.
+        _check_same_file(kind, paths, [digests[p] for p in paths])
         files = list(paths) + ([jobs_geolocation] if kind == "jobs" and jobs_geolocation else [])
-        digests = []
-        for path in files:
-            digest = file_digest(path)
-            digest.update((provenance or {}).get(str(path.resolve()), {}))
-            digests.append(digest)
         for layer in layers:
-            produced.append((kind, layer, digests))
+            if layer.frame.empty and layer.name in _NEVER_EMPTY:
+                raise _empty_layer_error(layer.name, paths)
+            if layer.frame.empty and layer.name in _MAYBE_EMPTY:
+                layer.warnings.append(_empty_layer_warning(layer.name))
+            produced.append((kind, layer, [digests[p] for p in files]))
             if layer.name == "communes":
                 new_communes = layer.frame
 
@@ -218,9 +424,14 @@ def load_sources(
         if "gtfs" in chosen:
             for layer_name in GTFS_LAYERS:
                 tx.remove_layer(layer_name)
-        for kind, layer, digests in produced:
+        for kind, layer, layer_sources in produced:
             tx.write_layer(
-                layer.name, layer.frame, sources=digests, reader=kind, warnings=layer.warnings
+                layer.name,
+                layer.frame,
+                sources=layer_sources,
+                reader=kind,
+                warnings=layer.warnings,
+                summary=_summary(layer),
             )
             report.layers[layer.name] = len(layer.frame)
             report.warnings.extend(layer.warnings)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 
-from parcours.errors import InputError
+from parcours.errors import InputError, ParcoursError
 from parcours.i18n import tr
+from parcours.territories.load import LoadReport, load_sources
 from parcours.territories.perimeter import (
     Perimeter,
     parse_bbox,
@@ -17,9 +23,10 @@ from parcours.territories.perimeter import (
     perimeter_from_communes,
     perimeter_from_file,
 )
+from parcours.territories.readers._base import ProgressFn
 from parcours.territories.workspace import Territory, Workspace
 
-__all__ = ["create_territory", "export_geopackage"]
+__all__ = ["create_and_load", "create_territory", "export_geopackage"]
 
 
 def create_territory(
@@ -100,6 +107,69 @@ def create_territory(
     )
 
 
+def create_and_load(
+    workspace: Workspace,
+    name: str,
+    *,
+    bbox: str | Sequence[float],
+    sources: Mapping[str, Sequence[Path]],
+    progress: ProgressFn | None = None,
+    buffer_km: float = 5.0,
+    replace: bool = False,
+) -> tuple[Territory, LoadReport]:
+    """Create a territory from a bounding box and load sources into it, or leave nothing.
+
+    If the load fails (bad file, interruption), the territory's folder is removed before
+    the error propagates, so no half-built territory (a perimeter without layers) stays
+    behind to be taken for a complete one later. With ``replace=True`` a territory of that
+    name is replaced as soon as the new one is created: a failed load then leaves none.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    name
+        The territory's name.
+    bbox
+        ``minlon,minlat,maxlon,maxlat`` in WGS84, as text or four numbers.
+    sources
+        Source kind -> files, as for :func:`~parcours.territories.load.load_sources`.
+    progress
+        Progress callback.
+    buffer_km
+        Buffer kept around the perimeter by the readers, in km.
+    replace
+        Replace an existing territory of that name.
+
+    Returns
+    -------
+    tuple
+        The territory (opened after the load) and the load report.
+    """
+    text = bbox if isinstance(bbox, str) else ",".join(f"{float(v):.7f}" for v in bbox)
+    create_territory(workspace, name, bbox=text, buffer_km=buffer_km, replace=replace)
+    try:
+        report = load_sources(workspace, name, sources, progress=progress)
+    except BaseException:
+        # The load's error is the one to report, not a failure to clean up after it.
+        with contextlib.suppress(ParcoursError, OSError):
+            workspace.remove(name)
+        raise
+    return workspace.open(name), report
+
+
+def _is_sequence(value: Any) -> bool:
+    # Parquet list columns come back from pandas as numpy arrays, not lists.
+    return isinstance(value, list | tuple | np.ndarray)
+
+
+def _joined(value: Any) -> str | None:
+    if not _is_sequence(value):
+        missing = value is None or (isinstance(value, float) and math.isnan(value))
+        return None if missing else str(value)
+    return " ".join(str(v.item() if isinstance(v, np.generic) else v) for v in value)
+
+
 def export_geopackage(territory: Territory, destination: Path) -> Path:
     """Write the territory's spatial layers (and its perimeter) into one GeoPackage.
 
@@ -112,7 +182,8 @@ def export_geopackage(territory: Territory, destination: Path) -> Path:
             tr("l'export attend un fichier .gpkg", "export expects a .gpkg file"), field="--out"
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.with_name(f".{destination.name}.tmp")
+    # A hidden name that keeps the .gpkg suffix, so that GDAL knows the format.
+    tmp = destination.with_name(f".{destination.stem}.tmp.gpkg")
     tmp.unlink(missing_ok=True)
     try:
         pyogrio.write_dataframe(territory.perimeter, tmp, layer="perimeter", driver="GPKG")
@@ -123,10 +194,10 @@ def export_geopackage(territory: Territory, destination: Path) -> Path:
             list_columns = [
                 c
                 for c in frame.columns
-                if c != frame.geometry.name and frame[c].map(type).eq(list).any()
+                if c != frame.geometry.name and frame[c].map(_is_sequence).any()
             ]
-            for column in list_columns:  # GeoPackage has no list type
-                frame[column] = frame[column].map(lambda v: " ".join(map(str, v)))
+            for column in list_columns:  # GeoPackage has no list type: space-separated text
+                frame[column] = frame[column].map(_joined)
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=True)
         tmp.replace(destination)
     finally:

@@ -14,17 +14,27 @@ Writes are atomic: a :class:`Transaction` copies the territory (hard links, so i
 cheap) into a staging folder, writes there, and swaps the folders with renames only
 when everything succeeded. A failed load leaves the previous territory as it was.
 
+Writes are also serialised: a transaction (and the creation or removal of a territory)
+holds an exclusive lock, ``fcntl.flock`` on ``$PARCOURS_HOME/.locks/NAME.lock``, from the
+copy to the swap. Two loads of the same territory therefore run one after the other, the
+second starting from what the first wrote; a process that cannot get the lock within
+``lock_timeout_s`` (default 300 s, or ``PARCOURS_LOCK_TIMEOUT``) gives up with a
+:class:`~parcours.errors.WorkspaceError`.
+
 Personal data (a platform's caseload) never goes in a territory folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import re
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,7 +47,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 from pyproj import CRS
 
-from parcours.errors import InputError, WorkspaceError
+from parcours.errors import (
+    InputError,
+    LayerNotFoundError,
+    TerritoryNotFoundError,
+    WorkspaceError,
+)
 from parcours.geo.crs import WGS84
 from parcours.i18n import tr
 
@@ -52,6 +67,16 @@ __all__ = [
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MANIFEST = "manifest.json"
 META = "territory.json"
+LOCKS = ".locks"
+
+#: How long a write waits for another process's lock on the same territory, in seconds.
+DEFAULT_LOCK_TIMEOUT_S = 300.0
+
+# Locks held by this process: (lock file, thread id). flock does not nest across file
+# descriptions, so a second transaction on the same territory in the same thread would wait
+# for itself; it is refused at once instead.
+_HELD: set[tuple[str, int]] = set()
+_HELD_GUARD = threading.Lock()
 
 
 def default_home() -> Path:
@@ -69,18 +94,65 @@ def _software_version() -> str:
     return __version__
 
 
-def file_digest(path: Path) -> dict[str, Any]:
-    """Describe a source file for the manifest: path, size, sha256 and modification date."""
-    h = hashlib.sha256()
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).replace(microsecond=0).isoformat()
+
+
+def _hash_file(path: Path, h: Any) -> None:
     with path.open("rb") as stream:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             h.update(chunk)
+
+
+def _folder_files(folder: Path) -> list[tuple[str, Path]]:
+    """The regular files under a folder, as (relative POSIX path, path), sorted by that path."""
+    found: list[tuple[str, Path]] = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for file_name in files:
+            path = Path(root) / file_name
+            if path.is_file():
+                found.append((path.relative_to(folder).as_posix(), path))
+    return sorted(found)
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    """Describe a source for the manifest: path, size, sha256 and modification date.
+
+    A folder (an unzipped GTFS feed, a GBFS folder) is described by its files: the sha256
+    runs over each member file's relative POSIX path and content, in sorted path order
+    (each path and content prefixed by its length, so no two folders collide by
+    concatenation); ``size_bytes`` is the total of the files, ``modified`` the latest
+    modification date, and ``files`` their number.
+    """
+    path = Path(path)
+    h = hashlib.sha256()
+    if path.is_dir():
+        members = _folder_files(path)
+        total = 0
+        latest = path.stat().st_mtime
+        for relative, member in members:
+            stat = member.stat()
+            encoded = relative.encode("utf-8")
+            h.update(len(encoded).to_bytes(8, "big") + encoded)
+            h.update(stat.st_size.to_bytes(8, "big"))
+            _hash_file(member, h)
+            total += stat.st_size
+            latest = max(latest, stat.st_mtime)
+        return {
+            "path": str(path.resolve()),
+            "size_bytes": total,
+            "sha256": h.hexdigest(),
+            "modified": _iso(latest),
+            "files": len(members),
+        }
+    _hash_file(path, h)
     stat = path.stat()
     return {
         "path": str(path.resolve()),
         "size_bytes": stat.st_size,
         "sha256": h.hexdigest(),
-        "modified": datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0).isoformat(),
+        "modified": _iso(stat.st_mtime),
     }
 
 
@@ -139,12 +211,13 @@ class Territory:
 
         Raises
         ------
-        WorkspaceError
-            When the layer is not loaded (the message says which ``load`` option adds it).
+        LayerNotFoundError
+            When the layer is not loaded (the message says how to load it); an
+            :class:`~parcours.errors.InputError`, so the CLI exits with code 2.
         """
         path = self.path / "layers" / f"{name}.parquet"
         if not path.exists():
-            raise WorkspaceError(
+            raise LayerNotFoundError(
                 tr(
                     f"le territoire « {self.name} » n'a pas de couche « {name} » : chargez-la "
                     f"avec « parcours territory load {self.name} »",
@@ -190,10 +263,78 @@ class Workspace:
     ----------
     home
         The folder; defaults to :func:`default_home`.
+    lock_timeout_s
+        How long a write waits for another process's lock on the same territory, in
+        seconds; defaults to ``PARCOURS_LOCK_TIMEOUT`` or :data:`DEFAULT_LOCK_TIMEOUT_S`.
     """
 
-    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, home: str | os.PathLike[str] | None = None, *, lock_timeout_s: float | None = None
+    ) -> None:
         self.home = Path(home) if home is not None else default_home()
+        if lock_timeout_s is None:
+            lock_timeout_s = _env_timeout()
+        self.lock_timeout_s = float(lock_timeout_s)
+
+    def _check_home(self) -> None:
+        """Refuse a ``PARCOURS_HOME`` that exists but is not a folder."""
+        if self.home.exists() and not self.home.is_dir():
+            raise WorkspaceError(
+                tr(
+                    f"PARCOURS_HOME ({self.home}) n'est pas un dossier : donnez un dossier "
+                    "(il est créé s'il n'existe pas)",
+                    f"PARCOURS_HOME ({self.home}) is not a folder: give a folder "
+                    "(it is created if missing)",
+                )
+            )
+
+    @contextlib.contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Hold the exclusive write lock of a territory (``.locks/NAME.lock``).
+
+        Waits up to ``lock_timeout_s`` for another process to release it.
+
+        Raises
+        ------
+        WorkspaceError
+            When the lock cannot be created, is still held after the timeout, or is
+            already held by this thread (a transaction inside another one).
+        """
+        self.path_of(name)  # validates the name: it is part of the lock file's name
+        self._check_home()
+        lock_path = self.home / LOCKS / f"{name}.lock"
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise WorkspaceError(
+                tr(
+                    f"verrou impossible à créer ({lock_path}) : {exc.strerror or exc}",
+                    f"cannot create the lock {lock_path}: {exc.strerror or exc}",
+                )
+            ) from exc
+        key = (str(lock_path.resolve()), threading.get_ident())
+        try:
+            with _HELD_GUARD:
+                if key in _HELD:
+                    raise WorkspaceError(
+                        tr(
+                            f"le territoire « {name} » est déjà en cours de modification "
+                            "(transaction imbriquée)",
+                            f"territory '{name}' is already being modified (nested transaction)",
+                        )
+                    )
+            _acquire(fd, lock_path, name, self.lock_timeout_s)
+            with _HELD_GUARD:
+                _HELD.add(key)
+            try:
+                yield
+            finally:
+                with _HELD_GUARD:
+                    _HELD.discard(key)
+                _release(fd)
+        finally:
+            os.close(fd)
 
     def path_of(self, name: str) -> Path:
         """The folder of a territory (checking the name is a plain folder name)."""
@@ -210,12 +351,14 @@ class Workspace:
 
     def names(self) -> list[str]:
         """The territories present."""
+        self._check_home()
         if not self.home.exists():
             return []
         return sorted(p.name for p in self.home.iterdir() if (p / META).exists())
 
     def exists(self, name: str) -> bool:
         """Whether a territory exists."""
+        self._check_home()
         return (self.path_of(name) / META).exists()
 
     def open(self, name: str) -> Territory:
@@ -223,13 +366,17 @@ class Workspace:
 
         Raises
         ------
+        TerritoryNotFoundError
+            When it does not exist (the message says how to create it); an
+            :class:`~parcours.errors.InputError`, so the CLI exits with code 2.
         WorkspaceError
-            When it does not exist (the message says how to create it).
+            When ``PARCOURS_HOME`` is not a folder.
         """
         path = self.path_of(name)
+        self._check_home()
         meta_path = path / META
         if not meta_path.exists():
-            raise WorkspaceError(
+            raise TerritoryNotFoundError(
                 tr(
                     f"territoire « {name} » introuvable dans {self.home} : créez-le avec "
                     f"« parcours territory create {name} »",
@@ -274,17 +421,61 @@ class Workspace:
             Replace an existing territory of that name (its layers are dropped).
         """
         path = self.path_of(name)
-        if (path / META).exists() and not replace:
-            raise InputError(
-                tr(
-                    f"le territoire « {name} » existe déjà (option --replace pour le remplacer)",
-                    f"territory '{name}' already exists (use --replace to replace it)",
-                ),
-                field="NAME",
+        with self.lock(name):
+            if (path / META).exists() and not replace:
+                raise InputError(
+                    tr(
+                        f"le territoire « {name} » existe déjà (option --replace pour le "
+                        "remplacer)",
+                        f"territory '{name}' already exists (use --replace to replace it)",
+                    ),
+                    field="NAME",
+                )
+            self._write_new(
+                name, path, perimeter, crs=crs, buffer_m=buffer_m, definition=definition
             )
+        return self.open(name)
+
+    def remove(self, name: str) -> None:
+        """Delete a territory's folder (under its lock); nothing happens if it does not exist."""
+        path = self.path_of(name)
+        with self.lock(name):
+            if not path.exists():
+                return
+            trash = self.home / ".staging" / f"{name}.removed.{uuid.uuid4().hex[:8]}"
+            try:
+                trash.parent.mkdir(parents=True, exist_ok=True)
+                path.rename(trash)
+            except OSError as exc:
+                raise WorkspaceError(
+                    tr(
+                        f"suppression impossible de {path} : {exc.strerror or exc}",
+                        f"cannot remove {path}: {exc.strerror or exc}",
+                    )
+                ) from exc
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def _write_new(
+        self,
+        name: str,
+        path: Path,
+        perimeter: gpd.GeoDataFrame,
+        *,
+        crs: CRS,
+        buffer_m: float,
+        definition: Mapping[str, Any],
+    ) -> None:
         staging = self._staging_dir(name)
         try:
-            staging.mkdir(parents=True)
+            try:
+                staging.mkdir(parents=True)
+            except OSError as exc:
+                raise WorkspaceError(
+                    tr(
+                        f"écriture impossible dans {staging.parent} : {exc.strerror or exc}",
+                        f"cannot write in {staging.parent}: {exc.strerror or exc}",
+                    )
+                ) from exc
             outline = perimeter.to_crs(crs)[["geometry"]].reset_index(drop=True)
             outline.to_parquet(staging / "perimeter.parquet", index=False)
             meta = {
@@ -310,7 +501,6 @@ class Workspace:
             self._swap(staging, path)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return self.open(name)
 
     @contextlib.contextmanager
     def transaction(self, name: str) -> Iterator[Transaction]:
@@ -322,19 +512,23 @@ class Workspace:
                 tx.write_layer("stops", stops, sources=[...])
 
         Everything written inside the block becomes visible at once when the block
-        exits normally; on an exception nothing changes.
+        exits normally; on an exception nothing changes. The territory's lock is held
+        for the whole block (see :meth:`lock`), so concurrent transactions on the same
+        territory run one after the other and none loses the other's layers.
         """
-        territory = self.open(name)
-        staging = self._staging_dir(name)
-        try:
-            # The routing cache is keyed by input hashes, so it may be kept as it is.
-            shutil.copytree(territory.path, staging, copy_function=_link_or_copy)
-            tx = Transaction(territory=territory, staging=staging)
-            yield tx
-            tx._commit()
-            self._swap(staging, territory.path)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        self.open(name)  # fails fast (no lock file) when the territory does not exist
+        with self.lock(name):
+            territory = self.open(name)
+            staging = self._staging_dir(name)
+            try:
+                # The routing cache is keyed by input hashes, so it may be kept as it is.
+                shutil.copytree(territory.path, staging, copy_function=_link_or_copy)
+                tx = Transaction(territory=territory, staging=staging)
+                yield tx
+                tx._commit()
+                self._swap(staging, territory.path)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
 
     def _staging_dir(self, name: str) -> Path:
         return self.home / ".staging" / f"{name}.{uuid.uuid4().hex[:8]}"
@@ -353,6 +547,62 @@ class Workspace:
                 tr(f"écriture impossible dans {target} : {exc}", f"cannot write {target}: {exc}")
             ) from exc
         shutil.rmtree(trash, ignore_errors=True)
+
+
+def _env_timeout() -> float:
+    raw = os.environ.get("PARCOURS_LOCK_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(
+            tr("nombre de secondes attendu", "a number of seconds expected"),
+            field="PARCOURS_LOCK_TIMEOUT",
+        ) from None
+    return max(value, 0.0)
+
+
+def _acquire(fd: int, path: Path, name: str, timeout_s: float) -> None:
+    """Take an exclusive flock on ``fd``, polling until ``timeout_s`` has passed."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: writes are not serialised
+        return
+    deadline = time.monotonic() + timeout_s
+    delay = 0.02
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                raise WorkspaceError(
+                    tr(
+                        f"verrou impossible ({path}) : {exc.strerror or exc}",
+                        f"cannot lock {path}: {exc.strerror or exc}",
+                    )
+                ) from exc
+        if time.monotonic() >= deadline:
+            raise WorkspaceError(
+                tr(
+                    f"le territoire « {name} » est en cours de modification par un autre "
+                    f"processus depuis plus de {timeout_s:g} s (verrou {path}) : réessayez plus "
+                    "tard",
+                    f"territory '{name}' has been locked by another process for more than "
+                    f"{timeout_s:g} s (lock {path}): try again later",
+                )
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def _release(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover
+        return
+    fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _link_or_copy(src: str, dst: str) -> str:
@@ -381,6 +631,7 @@ class Transaction:
         sources: list[dict[str, Any]],
         reader: str,
         warnings: list[str] | None = None,
+        summary: Mapping[str, Any] | None = None,
     ) -> None:
         """Write (or replace) one layer.
 
@@ -396,6 +647,9 @@ class Transaction:
             Which reader produced it (recorded in the manifest).
         warnings
             Non-fatal problems found while reading, recorded in the manifest.
+        summary
+            Facts the reader computed (totals, counts), JSON-serialisable, recorded in
+            the manifest under ``summary``.
         """
         layers = self.staging / "layers"
         layers.mkdir(exist_ok=True)
@@ -409,6 +663,8 @@ class Transaction:
             "software_version": _software_version(),
             "warnings": list(warnings or []),
         }
+        if summary:
+            entry["summary"] = dict(summary)
         if isinstance(frame, gpd.GeoDataFrame):
             if frame.crs is None or not CRS.from_user_input(frame.crs).equals(self.territory.crs):
                 raise WorkspaceError(

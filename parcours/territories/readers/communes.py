@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -37,8 +37,7 @@ import pandas as pd
 import pyogrio
 
 from parcours.errors import InputError
-from parcours.geo import tables
-from parcours.geo.tables import line_of
+from parcours.geo.tables import find_column, line_of
 from parcours.geo.vector import read_vector
 from parcours.i18n import tr
 from parcours.territories.readers._base import LayerData, ReadContext, clip_to_area
@@ -53,7 +52,6 @@ __all__ = [
     "COMMUNE_COLUMNS",
     "INSEE_CODE",
     "check_insee_codes",
-    "find_column",
     "read_communes",
     "read_communes_file",
     "select_communes",
@@ -81,14 +79,6 @@ _EPCI_NAME_COLUMNS = ("epci_name", "nom_epci", "lib_epci", "libepci", "epci_nom"
 _POPULATION_COLUMNS = ("population", "pmun", "pop", "ptot")
 _NO_EPCI = {"", "NC", "ZZZZZZZZZ", "NAN", "NONE", "NULL"}
 _SIREN = re.compile(r"^\d{9}$")
-
-
-def find_column(columns: Iterable[Any], candidates: Sequence[str]) -> str | None:
-    """Return the first column named like one of ``candidates`` (case-insensitive).
-
-    The same as :func:`parcours.geo.tables.find_column`, kept here with its parameter name.
-    """
-    return tables.find_column(columns, candidates)
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -24,6 +24,7 @@ together; the default feed id is a slug of the file name.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 import zipfile
@@ -293,8 +294,25 @@ def _feed_ids(paths: Sequence[Path], given: Sequence[str] | None) -> list[str]:
 # --------------------------------------------------------------------------- feed source
 
 
+def _folder_members(folder: Path, max_depth: int = 3) -> list[str]:
+    """The files of an unzipped feed, as relative POSIX paths (subfolders up to ``max_depth``)."""
+    names: list[str] = []
+    for root, dirs, files in os.walk(folder):
+        depth = len(Path(root).relative_to(folder).parts)
+        if depth >= max_depth:
+            dirs.clear()
+        dirs.sort()
+        for file_name in sorted(files):
+            names.append((Path(root) / file_name).relative_to(folder).as_posix())
+    return names
+
+
 class _Source:
-    """A GTFS feed on disk: a zip archive or a folder of ``.txt`` files."""
+    """A GTFS feed on disk: a zip archive or a folder of ``.txt`` files.
+
+    As in a zip archive, the files may sit at the root of the folder or in a subfolder
+    (``feed/stops.txt``): the shallowest folder holding ``stops.txt`` is used.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -302,9 +320,7 @@ class _Source:
         self._zip: zipfile.ZipFile | None = None
         self._members: dict[str, str] = {}
         if path.is_dir():
-            for child in sorted(path.iterdir()):
-                if child.is_file():
-                    self._members[child.name] = child.name
+            self._members = self._members_of(_folder_members(path))
         elif path.is_file():
             try:
                 self._zip = zipfile.ZipFile(path)

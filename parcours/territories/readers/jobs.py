@@ -22,7 +22,7 @@ Coordinates come, in this order, from
    ``epsg`` (2154 in metropolitan France, the local UTM CRS overseas);
 2. the stock file's ``coordonneeLambert*`` columns when filled (same projections: Lambert-93,
    or the official CRS of the overseas département given by ``codeCommuneEtablissement``,
-   see :data:`OVERSEAS_EPSG`);
+   see :data:`~parcours.territories.readers._common.OVERSEAS_EPSG`);
 3. ``longitude``/``latitude`` columns (WGS84), as in Etalab's geocoded per-département
    extracts of the stock file.
 
@@ -48,15 +48,21 @@ self-employed are not counted) and places them where the establishment is regist
 Partially diffusible establishments
 -----------------------------------
 ``statutDiffusionEtablissement`` = ``P`` marks an establishment whose details are only partly
-public. Its jobs are counted, but ``name`` is null and its point is moved to the centre of the
-INSEE 200 m grid cell that holds it (the LAEA grid, EPSG:3035, of the Filosofi data; the local
-CRS of the overseas territories): no exact position of such an establishment is ever stored.
+public. Its jobs are counted, but ``name`` and ``siret`` are null (so that no stored row can be
+tied back to the establishment) and its point is moved to the centre of the INSEE 200 m grid
+cell that holds it (the LAEA grid, EPSG:3035, of the Filosofi data; the local CRS of the
+overseas territories): no exact position of such an establishment is ever stored. A cell
+centre that falls outside the area is dropped. This holds for both SIRENE files and generic
+layers that carry a ``statutDiffusionEtablissement`` column (values ``O`` or ``P``, any other
+value is an error).
 
 Generic layers
 --------------
 Any point (or polygon: a point inside is used) layer, or CSV ``lon,lat`` in WGS84, with a
-jobs column (:data:`JOBS_NAMES`, case-insensitive); ``source`` is ``generic``. A delimited
-file with a ``siret`` column and no jobs column is read as a SIRENE stock file.
+jobs column (:data:`JOBS_NAMES`, case-insensitive); ``source`` is ``generic``. Optional
+columns ``siret``, ``name`` (or ``nom``), ``naf`` and ``statutDiffusionEtablissement`` (see
+above). A delimited file with a ``siret`` column and no jobs column is read as a SIRENE stock
+file.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS
 
 from parcours.errors import InputError
@@ -95,14 +102,8 @@ __all__ = [
     "HEADCOUNT_JOBS",
     "JOBS_COLUMNS",
     "JOBS_NAMES",
-    "OVERSEAS_EPSG",
-    "CsvSource",
-    "epsg_for_communes",
-    "is_table",
-    "open_csv",
-    "project",
+    "grid_crs_for",
     "read_jobs",
-    "require_source_columns",
     "siret_numbers",
     "snap_to_cell_centres",
 ]
@@ -211,6 +212,22 @@ def snap_to_cell_centres(
     cy = np.floor(np.asarray(gy) / cell_m) * cell_m + cell_m / 2
     bx, by = transformer(grid, crs).transform(cx, cy)
     return np.asarray(bx, dtype="float64"), np.asarray(by, dtype="float64")
+
+
+def _partially_diffusible(status: pd.Series, origin: Origin, field: str) -> np.ndarray:
+    """Read ``statutDiffusionEtablissement``: True for ``P``, False for ``O``, else an error."""
+    text = status.astype(object).where(status.notna(), "").astype(str).str.strip().str.upper()
+    bad = ~text.isin(["O", "P"]).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise origin.error(
+            f"statut de diffusion « {text.iloc[i]} » inconnu (attendu : O ou P)",
+            f"unknown diffusion status '{text.iloc[i]}' (expected: O or P)",
+            label=status.index[i],
+            field=field,
+        )
+    result: np.ndarray = (text == "P").to_numpy(dtype=bool)
+    return result
 
 
 def _window(ctx: ReadContext) -> tuple[float, float, float, float]:
@@ -477,17 +494,7 @@ def _sirene_chunk(
     sirets = siret_numbers(active[cols["siret"]], origin, cols["siret"])
 
     status_col = cols["statutDiffusionEtablissement"]
-    status = active[status_col].str.strip().str.upper()
-    bad_status = ~status.isin(["O", "P"]).to_numpy()
-    if bad_status.any():
-        i = int(np.flatnonzero(bad_status)[0])
-        raise origin.error(
-            f"statut de diffusion « {status.iloc[i]} » inconnu (attendu : O ou P)",
-            f"unknown diffusion status '{status.iloc[i]}' (expected: O or P)",
-            label=active.index[i],
-            field=status_col,
-        )
-    partial = (status == "P").to_numpy()
+    partial = _partially_diffusible(active[status_col], origin, status_col)
 
     band_col = cols["trancheEffectifsEtablissement"]
     bands = active[band_col].str.strip()
@@ -566,7 +573,7 @@ def _sirene_chunk(
     codes = bands[near]
     part = pd.DataFrame(
         {
-            "siret": kept[cols["siret"]].str.strip().to_numpy(),
+            "siret": kept[cols["siret"]].str.strip().where(~partial[near], None).to_numpy(),
             "name": name.to_numpy(),
             "naf": text("activitePrincipaleEtablissement").to_numpy(),
             "headcount_code": codes.where(codes != "", None).to_numpy(),
@@ -604,21 +611,40 @@ def _read_generic(path: Path, ctx: ReadContext) -> LayerData:
         path, ctx, names=JOBS_NAMES, field="jobs", accepted=JOBS_NAMES
     )
     n = len(kept)
+    status_col = find_column(kept.columns, ["statutDiffusionEtablissement"])
+    partial = (
+        _partially_diffusible(kept[status_col], origin, status_col)
+        if status_col is not None
+        else np.zeros(n, dtype=bool)
+    )
+    siret = optional_text(kept, ["siret"])
+    name = optional_text(kept, ["name", "nom"])
+    siret[partial] = None
+    name[partial] = None
     data = pd.DataFrame(
         {
-            "siret": optional_text(kept, ["siret"]),
-            "name": optional_text(kept, ["name", "nom"]),
+            "siret": siret,
+            "name": name,
             "naf": optional_text(kept, ["naf", "ape", "code_naf"]),
             "headcount_code": np.full(n, None, dtype=object),
             "jobs": float_column(kept[jobs_col], origin, field=jobs_col, minimum=0),
-            "diffusion_partial": np.zeros(n, dtype=bool),
+            "diffusion_partial": partial,
         }
     )
-    frame = _jobs_layer(data, kept.geometry.to_numpy(), ctx, source="generic")
+    points = kept.geometry.to_numpy()
+    if partial.any():
+        x = shapely.get_x(points).astype("float64")
+        y = shapely.get_y(points).astype("float64")
+        x[partial], y[partial] = snap_to_cell_centres(x[partial], y[partial], ctx.crs)
+        points = gpd.points_from_xy(x, y, crs=ctx.crs).to_numpy()
+        # As for SIRENE: a cell centre outside the area is dropped.
+        inside = shapely.intersects(points, ctx.area)
+        data, points = data.loc[inside].reset_index(drop=True), points[inside]
+    frame = _jobs_layer(data, points, ctx, source="generic")
     extra: dict[str, Any] = {
         "establishments": len(frame),
         "jobs_total": float(frame["jobs"].sum()),
-        "partially_diffusible": 0,
+        "partially_diffusible": int(frame["diffusion_partial"].sum()),
         "unlocated": 0,
         "unlocated_jobs": 0.0,
     }

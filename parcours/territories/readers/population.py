@@ -33,7 +33,9 @@ secret); the other counts of :data:`FILOSOFI_COUNTS` are kept, lower-cased.
 
 **Any other layer**: polygons (grid cells, blocks) or points, a vector file declaring its CRS
 or a CSV ``lon,lat`` (WGS84), with a population column (:data:`POPULATION_NAMES`,
-case-insensitive) and optionally a households column. ``source`` is ``generic``.
+case-insensitive) and optionally a households column. ``source`` is ``generic``. Without an
+id column (``cell_id``, ``id``, ``gid``...) the ``cell_id`` is the record number (CSV, from
+0) or the FID, and ``extra["cell_ids_generated"]`` says so.
 
 Checks and locations
 --------------------
@@ -216,6 +218,7 @@ def read_population(path: Path, ctx: ReadContext) -> list[LayerData]:
         "cells": len(frame),
         "source": frame["source"].iloc[0] if len(frame) else None,
         "schema": schema,
+        "cell_ids_generated": bool(frame.attrs.get("cell_ids_generated", False)),
     }
     warnings: list[str] = []
     if frame.empty:
@@ -439,7 +442,11 @@ def _generic_values(
         "imputed": np.zeros(n, dtype=bool),
         "source": source,
     }
-    return _layer(data, kept.geometry.to_numpy(), ctx)
+    frame = _layer(data, kept.geometry.to_numpy(), ctx)
+    # Without an id column the ids are the file's record numbers (or FIDs): unique in the
+    # file only, so a load of several files renumbers them (see territories.load).
+    frame.attrs["cell_ids_generated"] = id_col is None
+    return frame
 
 
 # --------------------------------------------------------------------------------------------

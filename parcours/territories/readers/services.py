@@ -10,7 +10,7 @@ QUALITE_XY;EPSG;...``; older ones (``bpe21_ensemble_xy``, ...) have ``REG;DEP;DE
 TYPEQU;LAMBERT_X;LAMBERT_Y;QUALITE_XY``. Required: ``TYPEQU``, ``LAMBERT_X``, ``LAMBERT_Y``,
 ``DEPCOM``. The coordinates are in the CRS of the ``EPSG`` column when there is one, else in
 Lambert-93 (or, overseas, the official CRS of the département of ``DEPCOM``,
-:data:`parcours.territories.readers.jobs.OVERSEAS_EPSG`). Equipments without coordinates in
+:data:`parcours.territories.readers._common.OVERSEAS_EPSG`). Equipments without coordinates in
 the territory's communes are counted in a warning. The national file is streamed, so it can
 be given as it is (zipped or not).
 
