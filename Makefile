@@ -27,8 +27,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check parcours tests bench
 	$(BIN)/mypy
 
+## Benchmarks (peers for bench/engines.py: see the top of that file).
 bench: $(STAMP)
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/engines.py
 
 clean:
 	rm -rf $(VENV) out parcours-data .pytest_cache .mypy_cache .ruff_cache
