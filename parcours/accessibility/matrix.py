@@ -322,19 +322,26 @@ def _frame(
     origins: PointSet, destinations: PointSet, columns: dict[str, FloatArray]
 ) -> pd.DataFrame:
     n_o, n_d = len(origins), len(destinations)
+    o_index = np.repeat(np.arange(n_o), n_d)
+    d_index = np.tile(np.arange(n_d), n_o)
     frame = pd.DataFrame(
         {
-            "from_id": np.repeat(origins.ids, n_d).astype(str),
-            "to_id": np.tile(destinations.ids, n_o).astype(str),
+            "from_id": pd.Series(origins.ids.astype(str)).take(o_index).reset_index(drop=True),
+            "to_id": pd.Series(destinations.ids.astype(str)).take(d_index).reset_index(drop=True),
         }
     )
     # A point to itself is 0 min (r5py's rule): same id and same place, never two
     # different places that happen to share an id in two files.
-    same = (
-        (frame["from_id"].to_numpy() == frame["to_id"].to_numpy())
-        & (np.abs(np.repeat(origins.x_m, n_d) - np.tile(destinations.x_m, n_o)) < 1e-6)
-        & (np.abs(np.repeat(origins.y_m, n_d) - np.tile(destinations.y_m, n_o)) < 1e-6)
-    )
+    position = {str(v): i for i, v in enumerate(origins.ids)}
+    same: list[int] = []
+    for j, value in enumerate(destinations.ids):
+        i = position.get(str(value))
+        if (
+            i is not None
+            and abs(origins.x_m[i] - destinations.x_m[j]) < 1e-6
+            and abs(origins.y_m[i] - destinations.y_m[j]) < 1e-6
+        ):
+            same.append(i * n_d + j)
     for name, values in columns.items():
         flat = np.asarray(values, dtype=np.float64).reshape(-1).copy()
         flat[same] = 0.0
