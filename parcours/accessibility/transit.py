@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -70,6 +70,7 @@ from numba import njit, prange
 
 from parcours.errors import GtfsError
 from parcours.i18n import tr
+from parcours.territories.readers._base import ProgressFn
 
 __all__ = [
     "INF",
@@ -98,8 +99,6 @@ _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "su
 _BY_RIDE = 1  # reached by a ride (or by the access walk in round 0): see the ride parents
 _BY_WALK = 2  # reached by a walk from another stop's ride label
 _BY_COPY = 3  # same label as the previous round
-
-ProgressFn = Callable[[str, float | None], None]
 
 
 # --------------------------------------------------------------------------- timetable

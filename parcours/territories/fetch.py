@@ -97,7 +97,7 @@ from parcours import __version__
 from parcours.errors import DownloadError, InputError
 from parcours.geo.crs import WGS84
 from parcours.i18n import tr
-from parcours.territories.readers._base import ProgressFn
+from parcours.territories.readers._base import ProgressFn, _no_progress
 from parcours.territories.workspace import Territory, default_home
 
 __all__ = [
@@ -235,10 +235,6 @@ def default_cache_dir(home: Path | None = None) -> Path:
 
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
-
-
-def _no_progress(label: str, fraction: float | None) -> None:
-    """Ignore progress reports."""
 
 
 # --------------------------------------------------------------------------- download

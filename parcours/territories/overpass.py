@@ -99,7 +99,7 @@ from parcours import __version__
 from parcours.errors import DownloadError, InputError
 from parcours.geo.crs import WGS84, metric_crs_for, transformer
 from parcours.i18n import tr
-from parcours.territories.readers._base import ProgressFn
+from parcours.territories.readers._base import ProgressFn, _no_progress
 from parcours.territories.readers.osm import POI_KEYS, POI_RAILWAY, POI_TAGS, STREET_TAGS
 
 __all__ = [
@@ -456,10 +456,6 @@ def _check_area(area_wgs84: shapely.Geometry, max_area_km2: float) -> float:
             field="--sources",
         )
     return km2
-
-
-def _no_progress(label: str, fraction: float | None) -> None:
-    """Ignore progress reports."""
 
 
 def fetch_overpass_record(
