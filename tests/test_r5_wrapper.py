@@ -29,7 +29,7 @@ import shapely
 
 import parcours.accessibility.r5 as r5_module
 from parcours.accessibility import TransportNetwork, travel_time_matrix
-from parcours.accessibility.matrix import make_params
+from parcours.accessibility.query import make_params
 from parcours.accessibility.r5 import (
     R5Unavailable,
     import_r5py,

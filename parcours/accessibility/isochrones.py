@@ -30,16 +30,16 @@ import pandas as pd
 import shapely
 from shapely import ops
 
-from parcours.accessibility.matrix import (
+from parcours.accessibility.legs import transit_legs
+from parcours.accessibility.network import PointSet
+from parcours.accessibility.params import QueryParams, TransportMode
+from parcours.accessibility.query import (
     MatrixInputs,
     NetworkLike,
     make_params,
     resolve_network,
     seconds_of_day,
-    transit_legs,
 )
-from parcours.accessibility.network import PointSet
-from parcours.accessibility.params import QueryParams, TransportMode
 from parcours.accessibility.streets import StreetGraph
 from parcours.accessibility.transit import combine_egress, percentiles_r5, raptor_range
 from parcours.errors import InputError

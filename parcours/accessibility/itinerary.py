@@ -26,16 +26,16 @@ import pandas as pd
 import shapely
 from shapely import ops
 
-from parcours.accessibility.matrix import (
+from parcours.accessibility.legs import transit_legs
+from parcours.accessibility.network import PointSet
+from parcours.accessibility.params import QueryParams, TransportMode
+from parcours.accessibility.query import (
     MatrixInputs,
     NetworkLike,
     make_params,
     resolve_network,
     seconds_of_day,
-    transit_legs,
 )
-from parcours.accessibility.network import PointSet
-from parcours.accessibility.params import QueryParams, TransportMode
 from parcours.accessibility.streets import SnappedPoints, StreetGraph
 from parcours.accessibility.transit import Journey, earliest_arrival, latest_departure
 from parcours.errors import InputError, ParcoursError

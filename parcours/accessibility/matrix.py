@@ -13,8 +13,6 @@ mirror: "the shift ends at 21:30, when is she home?".
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -22,255 +20,31 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from parcours.accessibility.network import PointSet, TransportNetwork
-from parcours.accessibility.params import QueryParams, TransportMode, parse_modes
-from parcours.accessibility.streets import SnappedPoints, StreetGraph, StreetMode
+from parcours.accessibility.legs import transit_legs
+from parcours.accessibility.network import PointSet
+from parcours.accessibility.params import QueryParams, TransportMode
+from parcours.accessibility.query import (
+    MatrixInputs,
+    NetworkLike,
+    make_params,
+    resolve_network,
+    seconds_of_day,
+)
 from parcours.accessibility.transit import (
-    Timetable,
-    Transfers,
     combine_egress,
     raptor_range,
     travel_time_percentiles,
 )
 from parcours.errors import InputError
 from parcours.i18n import tr
-from parcours.territories import Territory
 
 __all__ = [
-    "MatrixInputs",
     "earliest_arrival_matrix",
     "latest_departure_matrix",
-    "make_params",
-    "resolve_network",
     "travel_time_matrix",
 ]
 
 FloatArray = npt.NDArray[np.float64]
-NetworkLike = TransportNetwork | Territory | tuple[Any, Sequence[Any]]
-
-
-def resolve_network(network: NetworkLike) -> TransportNetwork:
-    """Accept a :class:`TransportNetwork`, a :class:`Territory` or ``(osm_pbf, [gtfs, ...])``."""
-    if isinstance(network, TransportNetwork):
-        return network
-    if isinstance(network, Territory):
-        return TransportNetwork(network)
-    if isinstance(network, tuple) and len(network) == 2:
-        osm, gtfs = network
-        return TransportNetwork.from_files(osm, list(gtfs or []))
-    raise TypeError("network must be a TransportNetwork, a Territory or (osm_pbf, [gtfs, ...])")
-
-
-def make_params(
-    *,
-    transport_modes: Iterable[str | TransportMode] | str | None = None,
-    modes: Iterable[str | TransportMode] | str | None = None,
-    departure: dt.datetime | None = None,
-    departure_time_window: dt.timedelta = dt.timedelta(minutes=10),
-    percentiles: Sequence[int] = (50,),
-    max_time: dt.timedelta = dt.timedelta(hours=2),
-    max_time_walking: dt.timedelta | None = None,
-    max_time_cycling: dt.timedelta | None = None,
-    speed_walking: float = 3.6,
-    speed_cycling: float = 12.0,
-    max_public_transport_rides: int = 8,
-    wheelchair: bool = False,
-) -> QueryParams:
-    """Build validated :class:`QueryParams` from r5py-style keyword arguments."""
-    chosen = modes if modes is not None else transport_modes
-    if chosen is None:
-        chosen = ("transit", "walk")
-    if departure is None:
-        departure = dt.datetime.now().replace(second=0, microsecond=0)
-    if departure.tzinfo is not None:
-        raise InputError(
-            tr(
-                "l'heure de départ est une heure locale sans fuseau (celui des réseaux GTFS)",
-                "the departure is a local time without timezone (the GTFS feeds' one)",
-            ),
-            field="departure",
-        )
-    return QueryParams(
-        modes=parse_modes(chosen),
-        departure=departure,
-        departure_time_window=departure_time_window,
-        percentiles=tuple(int(p) for p in percentiles),
-        max_time=max_time,
-        max_time_walking=max_time_walking,
-        max_time_cycling=max_time_cycling,
-        speed_walking=float(speed_walking),
-        speed_cycling=float(speed_cycling),
-        max_public_transport_rides=int(max_public_transport_rides),
-        wheelchair=bool(wheelchair),
-    )
-
-
-@dataclass
-class MatrixInputs:
-    """Origins and destinations snapped on the graphs a query needs (shared by the queries)."""
-
-    network: TransportNetwork
-    params: QueryParams
-    origins: PointSet
-    destinations: PointSet
-    graph: StreetGraph
-    snapped_origins: SnappedPoints
-    snapped_destinations: SnappedPoints
-    warnings: list[str] = field(default_factory=list)
-
-    @classmethod
-    def prepare(
-        cls,
-        network: TransportNetwork,
-        origins: gpd.GeoDataFrame,
-        destinations: gpd.GeoDataFrame | None,
-        params: QueryParams,
-    ) -> MatrixInputs:
-        """Project and snap the points on the graph of the query's street mode."""
-        o = PointSet.from_frame(origins, network.crs, name="origins")
-        d = (
-            o
-            if destinations is None
-            else PointSet.from_frame(destinations, network.crs, name="destinations")
-        )
-        if params.wheelchair and params.modes & {TransportMode.BIKE, TransportMode.CAR}:
-            raise InputError(
-                tr(
-                    "wheelchair ne s'applique qu'à la marche et aux transports en commun",
-                    "wheelchair applies to walking and public transport only",
-                ),
-                field="wheelchair",
-            )
-        graph = _street_graph(network, params)
-        so = graph.snap(o.x_m, o.y_m)
-        sd = so if destinations is None else graph.snap(d.x_m, d.y_m)
-        return cls(network, params, o, d, graph, so, sd)
-
-    def street_limit_s(self) -> float:
-        """The time limit of the street-only search, seconds."""
-        p = self.params
-        limit = p.max_time.total_seconds()
-        if TransportMode.BIKE in p.modes:
-            return min(limit, p.max_time_cycling_s)
-        if TransportMode.CAR in p.modes:
-            return limit
-        return min(limit, p.max_time_walking_s)
-
-
-def _street_graph(network: TransportNetwork, params: QueryParams) -> StreetGraph:
-    if TransportMode.BIKE in params.modes:
-        return network.street_graph(StreetMode.BIKE, speed_kmh=params.speed_cycling)
-    if TransportMode.CAR in params.modes:
-        return network.street_graph(StreetMode.CAR)
-    return network.street_graph(
-        StreetMode.WALK, speed_kmh=params.speed_walking, wheelchair=params.wheelchair
-    )
-
-
-@dataclass
-class TransitLegs:
-    """What a transit search needs besides the timetable (walks as sparse triplets).
-
-    Attributes
-    ----------
-    timetable, transfers
-        The service day's timetable and the walks between its stops.
-    access_stop, access_s, access_origin
-        Walks from the origins to the stops (stop index, whole seconds, origin index).
-    egress_stop, egress_dest, egress_s
-        Walks from the stops to the destinations.
-    walk_only_s
-        Walking times origin x destination without transit (inf when too long).
-    warnings
-        Facts to tell the user (a day without service).
-    """
-
-    timetable: Timetable
-    transfers: Transfers
-    access_stop: npt.NDArray[np.int64]
-    access_s: npt.NDArray[np.int64]
-    access_origin: npt.NDArray[np.int64]
-    egress_stop: npt.NDArray[np.int64]
-    egress_dest: npt.NDArray[np.int64]
-    egress_s: npt.NDArray[np.int64]
-    walk_only_s: FloatArray
-    warnings: list[str]
-
-
-#: Stops per block when walking from the stops to many destinations (bounds memory).
-_EGRESS_BLOCK_CELLS = 20_000_000
-
-
-def _walks(
-    graph: StreetGraph, sources: SnappedPoints, targets: SnappedPoints, limit_s: float
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Walks within ``limit_s`` as (source, target, whole seconds), block by block."""
-    block = max(1, _EGRESS_BLOCK_CELLS // max(1, len(targets)))
-    src: list[npt.NDArray[np.int64]] = []
-    dst: list[npt.NDArray[np.int64]] = []
-    sec: list[npt.NDArray[np.int64]] = []
-    for first in range(0, len(sources), block):
-        part = sources.take(slice(first, first + block))
-        times = graph.travel_times_s(part, targets, max_time_s=limit_s)
-        i, j = np.nonzero(times <= limit_s)
-        src.append((i + first).astype(np.int64))
-        dst.append(j.astype(np.int64))
-        sec.append(np.ceil(times[i, j]).astype(np.int64))
-    if not src:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    return np.concatenate(src), np.concatenate(dst), np.concatenate(sec)
-
-
-def transit_legs(
-    inputs: MatrixInputs,
-    service_date: dt.date,
-    *,
-    until_s: int,
-    destinations: SnappedPoints | None = None,
-) -> TransitLegs:
-    """Timetable, transfers, access and egress walks of a transit query.
-
-    Parameters
-    ----------
-    inputs
-        The snapped origins and destinations, on the walk graph.
-    service_date
-        The service day.
-    until_s
-        The latest time the search may reach (seconds after the day's midnight).
-    destinations
-        Other targets than ``inputs``' destinations (e.g. every graph node, for
-        isochrones).
-    """
-    network, params, graph = inputs.network, inputs.params, inputs.graph
-    targets = inputs.snapped_destinations if destinations is None else destinations
-    tt = network.timetable(service_date, wheelchair=params.wheelchair, until_s=until_s)
-    transfers = network.transfers(
-        service_date, speed_walking_kmh=params.speed_walking, wheelchair=params.wheelchair
-    )
-    stops = network.snapped_stops(tt, graph)
-    limit = min(params.max_time_walking_s, params.max_time.total_seconds())
-    a_origin, a_stop, a_s = _walks(graph, inputs.snapped_origins, stops, limit)
-    e_stop, e_dest, e_s = _walks(graph, stops, targets, limit)
-    walk_only = graph.travel_times_s(inputs.snapped_origins, targets, max_time_s=limit)
-    return TransitLegs(
-        timetable=tt,
-        transfers=transfers,
-        access_stop=a_stop,
-        access_s=a_s,
-        access_origin=a_origin,
-        egress_stop=e_stop,
-        egress_dest=e_dest,
-        egress_s=e_s,
-        walk_only_s=np.where(walk_only <= limit, walk_only, np.inf),
-        warnings=network.service_warnings(tt),
-    )
-
-
-def seconds_of_day(when: dt.datetime) -> int:
-    """Seconds after midnight of ``when``'s day."""
-    return when.hour * 3600 + when.minute * 60 + when.second
 
 
 def _native_percentiles(inputs: MatrixInputs) -> FloatArray:

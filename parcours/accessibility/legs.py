@@ -1,0 +1,123 @@
+"""The legs of a transit search: timetable, transfers, access and egress walks.
+
+:func:`transit_legs` gathers what the range-RAPTOR needs besides the timetable: the walks
+from the origins to the stops, from the stops to the destinations (sparse triplets,
+computed block by block to bound memory) and the walk-only times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from parcours.accessibility.query import MatrixInputs
+from parcours.accessibility.streets import SnappedPoints, StreetGraph
+from parcours.accessibility.transit import Timetable, Transfers
+
+__all__ = ["TransitLegs", "transit_legs"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass
+class TransitLegs:
+    """What a transit search needs besides the timetable (walks as sparse triplets).
+
+    Attributes
+    ----------
+    timetable, transfers
+        The service day's timetable and the walks between its stops.
+    access_stop, access_s, access_origin
+        Walks from the origins to the stops (stop index, whole seconds, origin index).
+    egress_stop, egress_dest, egress_s
+        Walks from the stops to the destinations.
+    walk_only_s
+        Walking times origin x destination without transit (inf when too long).
+    warnings
+        Facts to tell the user (a day without service).
+    """
+
+    timetable: Timetable
+    transfers: Transfers
+    access_stop: npt.NDArray[np.int64]
+    access_s: npt.NDArray[np.int64]
+    access_origin: npt.NDArray[np.int64]
+    egress_stop: npt.NDArray[np.int64]
+    egress_dest: npt.NDArray[np.int64]
+    egress_s: npt.NDArray[np.int64]
+    walk_only_s: FloatArray
+    warnings: list[str]
+
+
+#: Stops per block when walking from the stops to many destinations (bounds memory).
+_EGRESS_BLOCK_CELLS = 20_000_000
+
+
+def _walks(
+    graph: StreetGraph, sources: SnappedPoints, targets: SnappedPoints, limit_s: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Walks within ``limit_s`` as (source, target, whole seconds), block by block."""
+    block = max(1, _EGRESS_BLOCK_CELLS // max(1, len(targets)))
+    src: list[npt.NDArray[np.int64]] = []
+    dst: list[npt.NDArray[np.int64]] = []
+    sec: list[npt.NDArray[np.int64]] = []
+    for first in range(0, len(sources), block):
+        part = sources.take(slice(first, first + block))
+        times = graph.travel_times_s(part, targets, max_time_s=limit_s)
+        i, j = np.nonzero(times <= limit_s)
+        src.append((i + first).astype(np.int64))
+        dst.append(j.astype(np.int64))
+        sec.append(np.ceil(times[i, j]).astype(np.int64))
+    if not src:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    return np.concatenate(src), np.concatenate(dst), np.concatenate(sec)
+
+
+def transit_legs(
+    inputs: MatrixInputs,
+    service_date: dt.date,
+    *,
+    until_s: int,
+    destinations: SnappedPoints | None = None,
+) -> TransitLegs:
+    """Timetable, transfers, access and egress walks of a transit query.
+
+    Parameters
+    ----------
+    inputs
+        The snapped origins and destinations, on the walk graph.
+    service_date
+        The service day.
+    until_s
+        The latest time the search may reach (seconds after the day's midnight).
+    destinations
+        Other targets than ``inputs``' destinations (e.g. every graph node, for
+        isochrones).
+    """
+    network, params, graph = inputs.network, inputs.params, inputs.graph
+    targets = inputs.snapped_destinations if destinations is None else destinations
+    tt = network.timetable(service_date, wheelchair=params.wheelchair, until_s=until_s)
+    transfers = network.transfers(
+        service_date, speed_walking_kmh=params.speed_walking, wheelchair=params.wheelchair
+    )
+    stops = network.snapped_stops(tt, graph)
+    limit = min(params.max_time_walking_s, params.max_time.total_seconds())
+    a_origin, a_stop, a_s = _walks(graph, inputs.snapped_origins, stops, limit)
+    e_stop, e_dest, e_s = _walks(graph, stops, targets, limit)
+    walk_only = graph.travel_times_s(inputs.snapped_origins, targets, max_time_s=limit)
+    return TransitLegs(
+        timetable=tt,
+        transfers=transfers,
+        access_stop=a_stop,
+        access_s=a_s,
+        access_origin=a_origin,
+        egress_stop=e_stop,
+        egress_dest=e_dest,
+        egress_s=e_s,
+        walk_only_s=np.where(walk_only <= limit, walk_only, np.inf),
+        warnings=network.service_warnings(tt),
+    )
