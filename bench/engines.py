@@ -1100,7 +1100,7 @@ def transit(
                 network,
                 sub_frame,
                 dests,
-                modes=["transit", "walk"],
+                transport_modes=["transit", "walk"],
                 departure=ds.departure + dt.timedelta(minutes=m),
                 departure_time_window=dt.timedelta(minutes=1),
                 percentiles=[50],

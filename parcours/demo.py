@@ -171,7 +171,7 @@ def shift_access_table(
                 origins,
                 target,
                 arrive_by=deadline,
-                modes=[mode],
+                transport_modes=[mode],
                 max_time=dt.timedelta(minutes=max(THRESHOLDS_MIN)),
             )
             minutes = frame["travel_time"].to_numpy(dtype=float)

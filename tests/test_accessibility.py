@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from parcours.accessibility import (
+    AccessibilityWarning,
     TransportNetwork,
     earliest_arrival_matrix,
     isochrones,
@@ -45,7 +46,7 @@ def points() -> gpd.GeoDataFrame:
 
 
 def test_matrix_schema_like_r5py(nantes: TransportNetwork, points: gpd.GeoDataFrame) -> None:
-    matrix = travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE)
+    matrix = travel_time_matrix(nantes, points, transport_modes=["walk"], departure=DEPARTURE)
     assert list(matrix.columns) == ["from_id", "to_id", "travel_time"]
     assert len(matrix) == len(points) ** 2
     assert matrix["from_id"].iloc[0] == "p0" and matrix["to_id"].iloc[1] == "p1"
@@ -65,7 +66,9 @@ def test_unsnappable_point_is_reported_not_dropped(
         geometry=[*points.geometry[:3], far.geometry[0]],
         crs=4326,
     )
-    matrix = travel_time_matrix(nantes, frame, modes=["car"], departure=DEPARTURE)
+    with pytest.warns(AccessibilityWarning, match="1 point"):
+        matrix = travel_time_matrix(nantes, frame, transport_modes=["car"], departure=DEPARTURE)
+    assert matrix.attrs["report"].unsnapped_origins == ["far"]
     assert matrix.attrs["unsnapped_origins"] == ["far"]
     from_far = matrix[(matrix["from_id"] == "far") & (matrix["to_id"] != "far")]
     assert len(from_far) == 3 and from_far["travel_time"].isna().all()
@@ -76,10 +79,10 @@ def test_transit_percentiles_ordered_and_never_worse_than_walking(
 ) -> None:
     kwargs = {"departure": DEPARTURE, "departure_time_window": dt.timedelta(minutes=60)}
     transit = travel_time_matrix(
-        nantes, points, modes=["walk", "transit"], percentiles=[5, 50, 95], **kwargs
+        nantes, points, transport_modes=["walk", "transit"], percentiles=[5, 50, 95], **kwargs
     )
     assert list(transit.columns[2:]) == ["travel_time_p5", "travel_time_p50", "travel_time_p95"]
-    walk = travel_time_matrix(nantes, points, modes=["walk"], **kwargs)
+    walk = travel_time_matrix(nantes, points, transport_modes=["walk"], **kwargs)
     p5, p50, p95 = (transit[c].to_numpy() for c in transit.columns[2:])
     both = ~np.isnan(p5) & ~np.isnan(p95)
     assert (p5[both] <= p50[both]).all() and (p50[both] <= p95[both]).all()
@@ -91,7 +94,11 @@ def test_transit_percentiles_ordered_and_never_worse_than_walking(
 
 def test_max_time_cuts(nantes: TransportNetwork, points: gpd.GeoDataFrame) -> None:
     matrix = travel_time_matrix(
-        nantes, points, modes=["walk"], departure=DEPARTURE, max_time=dt.timedelta(minutes=10)
+        nantes,
+        points,
+        transport_modes=["walk"],
+        departure=DEPARTURE,
+        max_time=dt.timedelta(minutes=10),
     )
     values = matrix["travel_time"].dropna()
     assert values.max() < 10
@@ -101,14 +108,18 @@ def test_max_time_cuts(nantes: TransportNetwork, points: gpd.GeoDataFrame) -> No
 def test_wheelchair_walks_are_never_shorter(
     nantes: TransportNetwork, points: gpd.GeoDataFrame
 ) -> None:
-    normal = travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE)
-    wheel = travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE, wheelchair=True)
+    normal = travel_time_matrix(nantes, points, transport_modes=["walk"], departure=DEPARTURE)
+    wheel = travel_time_matrix(
+        nantes, points, transport_modes=["walk"], departure=DEPARTURE, wheelchair=True
+    )
     a = normal["travel_time"].to_numpy()
     b = wheel["travel_time"].to_numpy()
     ok = ~np.isnan(a) & ~np.isnan(b)
     assert (b[ok] >= a[ok]).all()
     with pytest.raises(InputError, match="wheelchair"):
-        travel_time_matrix(nantes, points, modes=["car"], departure=DEPARTURE, wheelchair=True)
+        travel_time_matrix(
+            nantes, points, transport_modes=["car"], departure=DEPARTURE, wheelchair=True
+        )
 
 
 def test_latest_departure_is_latest(nantes: TransportNetwork, points: gpd.GeoDataFrame) -> None:
@@ -119,16 +130,17 @@ def test_latest_departure_is_latest(nantes: TransportNetwork, points: gpd.GeoDat
         origins,
         targets,
         arrive_by=deadline,
-        modes=["transit"],
+        transport_modes=["transit"],
         max_time=dt.timedelta(minutes=60),
     )
-    assert list(latest.columns) == ["from_id", "to_id", "departure", "travel_time"]
+    assert list(latest.columns) == ["from_id", "to_id", "departure", "travel_time", "trip_time"]
+    assert (latest["trip_time"].dropna() <= latest["travel_time"].dropna()).all()
     checked = 0
     for row in latest.dropna().itertuples():
         o = origins[origins["id"] == row.from_id]
         d = targets[targets["id"] == row.to_id]
         at = earliest_arrival_matrix(
-            nantes, o, d, depart_after=row.departure.to_pydatetime(), modes=["transit"]
+            nantes, o, d, depart_after=row.departure.to_pydatetime(), transport_modes=["transit"]
         )
         assert at["arrival"].iloc[0] <= deadline
         later = earliest_arrival_matrix(
@@ -136,7 +148,7 @@ def test_latest_departure_is_latest(nantes: TransportNetwork, points: gpd.GeoDat
             o,
             d,
             depart_after=row.departure.to_pydatetime() + dt.timedelta(minutes=1),
-            modes=["transit"],
+            transport_modes=["transit"],
         )
         assert later["arrival"].iloc[0] > deadline
         checked += 1
@@ -145,9 +157,16 @@ def test_latest_departure_is_latest(nantes: TransportNetwork, points: gpd.GeoDat
 
 def test_isochrones_are_nested_polygons(nantes: TransportNetwork) -> None:
     origin = gpd.GeoDataFrame({"id": ["c"]}, geometry=[shapely.Point(-1.555, 47.21)], crs=4326)
-    walk = isochrones(nantes, origin, modes=["walk"], departure=DEPARTURE, cutoffs=[5, 10, 15])
+    walk = isochrones(
+        nantes, origin, transport_modes=["walk"], departure=DEPARTURE, cutoffs=[5, 10, 15]
+    )
     assert walk.crs.to_epsg() == 4326
     assert list(walk["cutoff"]) == [15, 10, 5]
+    in_lambert = isochrones(
+        nantes, origin.to_crs(2154), transport_modes=["walk"], departure=DEPARTURE, cutoffs=[5]
+    )
+    assert in_lambert.crs.to_epsg() == 2154  # results come back in the caller's CRS
+    assert abs(in_lambert.geometry.iloc[0].area / 1e6 - walk["area_km2"].iloc[-1]) < 1e-6
     assert set(walk.geom_type) <= {"Polygon", "MultiPolygon"}
     areas = walk.set_index("cutoff")["area_km2"]
     assert areas[5] < areas[10] < areas[15]
@@ -155,13 +174,15 @@ def test_isochrones_are_nested_polygons(nantes: TransportNetwork) -> None:
     assert areas[15] < np.pi * 0.95**2
     metric = walk.to_crs(2154).set_index("cutoff").geometry
     assert metric[5].difference(metric[15]).area < 1.0
-    transit = isochrones(nantes, origin, modes=["transit"], departure=DEPARTURE, cutoffs=[15])
+    transit = isochrones(
+        nantes, origin, transport_modes=["transit"], departure=DEPARTURE, cutoffs=[15]
+    )
     assert transit["area_km2"].iloc[0] >= areas[15] - 1e-6
 
 
 def test_itinerary_matches_the_matrix(nantes: TransportNetwork) -> None:
     origin, destination = (-1.571, 47.201), (-1.540, 47.219)
-    legs = itinerary(nantes, origin, destination, modes=["transit"], departure=DEPARTURE)
+    legs = itinerary(nantes, origin, destination, transport_modes=["transit"], departure=DEPARTURE)
     assert legs["mode"].iloc[0] == "walk" and legs["mode"].iloc[-1] == "walk"
     rides = legs[legs["mode"] != "walk"]
     assert len(rides) >= 1 and rides["route_short_name"].notna().all()
@@ -176,13 +197,17 @@ def test_itinerary_matches_the_matrix(nantes: TransportNetwork) -> None:
         nantes,
         pair.iloc[:1],
         pair.iloc[1:],
-        modes=["transit"],
+        transport_modes=["transit"],
         departure=DEPARTURE,
         departure_time_window=dt.timedelta(minutes=1),
     )
     assert np.floor(total_min) == pytest.approx(matrix["travel_time"].iloc[0], abs=1)
     back = itinerary(
-        nantes, origin, destination, modes=["transit"], arrive_by=dt.datetime(2014, 5, 13, 8, 30)
+        nantes,
+        origin,
+        destination,
+        transport_modes=["transit"],
+        arrive_by=dt.datetime(2014, 5, 13, 8, 30),
     )
     assert back["arrival"].iloc[-1] <= dt.datetime(2014, 5, 13, 8, 30)
 
@@ -191,11 +216,15 @@ def test_bad_parameters_are_input_errors(
     nantes: TransportNetwork, points: gpd.GeoDataFrame
 ) -> None:
     with pytest.raises(InputError, match="mode inconnu"):
-        travel_time_matrix(nantes, points, modes=["plane"], departure=DEPARTURE)
+        travel_time_matrix(nantes, points, transport_modes=["plane"], departure=DEPARTURE)
     with pytest.raises(InputError, match="centiles"):
-        travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE, percentiles=[0])
+        travel_time_matrix(
+            nantes, points, transport_modes=["walk"], departure=DEPARTURE, percentiles=[0]
+        )
     with pytest.raises(InputError, match="moteur inconnu"):
-        travel_time_matrix(nantes, points, modes=["walk"], departure=DEPARTURE, engine="otp")
+        travel_time_matrix(
+            nantes, points, transport_modes=["walk"], departure=DEPARTURE, engine="otp"
+        )
 
 
 def test_departure_outside_the_feeds_is_refused(
@@ -203,11 +232,11 @@ def test_departure_outside_the_feeds_is_refused(
 ) -> None:
     with pytest.raises(InputError, match=r"2014-04-07 au 2014-07-11"):
         travel_time_matrix(
-            nantes, points, modes=["transit"], departure=dt.datetime(2014, 7, 12, 8, 0)
+            nantes, points, transport_modes=["transit"], departure=dt.datetime(2014, 7, 12, 8, 0)
         )
     # Walking needs no timetable: any date is fine.
     walk = travel_time_matrix(
-        nantes, points.iloc[:2], modes=["walk"], departure=dt.datetime(2020, 1, 1, 8, 0)
+        nantes, points.iloc[:2], transport_modes=["walk"], departure=dt.datetime(2020, 1, 1, 8, 0)
     )
     assert walk["travel_time"].notna().all()
 
@@ -215,16 +244,24 @@ def test_departure_outside_the_feeds_is_refused(
 def test_same_id_in_two_files_is_not_zero(nantes: TransportNetwork) -> None:
     origin = gpd.GeoDataFrame({"id": ["1"]}, geometry=[shapely.Point(-1.5536, 47.2173)], crs=4326)
     other = gpd.GeoDataFrame({"id": ["1"]}, geometry=[shapely.Point(-1.5450, 47.2100)], crs=4326)
-    matrix = travel_time_matrix(nantes, origin, other, modes=["walk"], departure=DEPARTURE)
+    matrix = travel_time_matrix(
+        nantes, origin, other, transport_modes=["walk"], departure=DEPARTURE
+    )
     assert matrix["travel_time"].iloc[0] > 10
-    itself = travel_time_matrix(nantes, origin, origin.copy(), modes=["walk"], departure=DEPARTURE)
+    itself = travel_time_matrix(
+        nantes, origin, origin.copy(), transport_modes=["walk"], departure=DEPARTURE
+    )
     assert itself["travel_time"].iloc[0] == 0
 
 
 def test_zero_walking_limit_is_refused(nantes: TransportNetwork, points: gpd.GeoDataFrame) -> None:
     with pytest.raises(InputError, match="au moins 1 minute"):
         travel_time_matrix(
-            nantes, points, modes=["walk"], departure=DEPARTURE, max_time_walking=dt.timedelta(0)
+            nantes,
+            points,
+            transport_modes=["walk"],
+            departure=DEPARTURE,
+            max_time_walking=dt.timedelta(0),
         )
 
 
@@ -239,7 +276,7 @@ def test_arrive_by_window_reaching_back_to_the_day_before(
         origins,
         targets,
         arrive_by=deadline,
-        modes=["transit"],
+        transport_modes=["transit"],
         max_time=dt.timedelta(minutes=540),
     )
     long = latest_departure_matrix(
@@ -247,7 +284,7 @@ def test_arrive_by_window_reaching_back_to_the_day_before(
         origins,
         targets,
         arrive_by=deadline,
-        modes=["transit"],
+        transport_modes=["transit"],
         max_time=dt.timedelta(minutes=600),
     )
     assert short["departure"].notna().all()

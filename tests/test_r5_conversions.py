@@ -460,7 +460,11 @@ def test_schema_identical_to_the_native_itinerary(
     network: TransportNetwork,
 ) -> None:
     native = itinerary(
-        network, (24.950, 60.166), (24.938, 60.177), modes=["transit"], departure=DEPARTURE
+        network,
+        (24.950, 60.166),
+        (24.938, 60.177),
+        transport_modes=["transit"],
+        departure=DEPARTURE,
     )
     assert native["mode"].tolist() == ["walk", "tram", "walk"]
     r5 = normalise_r5py_itinerary(
@@ -472,7 +476,11 @@ def test_schema_identical_to_the_native_itinerary(
     assert r5.dtypes.to_dict() == native.dtypes.to_dict()
     assert r5.crs == native.crs
     native_walk = itinerary(
-        network, (24.9437, 60.1732), (24.9527, 60.1687), modes=["walk"], departure=DEPARTURE
+        network,
+        (24.9437, 60.1732),
+        (24.9527, 60.1687),
+        transport_modes=["walk"],
+        departure=DEPARTURE,
     )
     r5_walk = normalise_r5py_itinerary(_pair(walk_reference, 60, 80), departure=DEPARTURE)
     assert r5_walk.dtypes.to_dict() == native_walk.dtypes.to_dict()
@@ -568,7 +576,7 @@ def test_r5_isochrones_call_r5py_once_per_origin(
         _origins(),
         cutoffs=[5],
         engine="r5",
-        modes=["walk"],
+        transport_modes=["walk"],
         departure=DEPARTURE,
         percentiles=[25, 50],
     )
@@ -588,7 +596,7 @@ def test_r5_isochrones_call_r5py_once_per_origin(
     assert result["id"].tolist() == ["1", "2"]
     assert result["cutoff"].tolist() == [5, 5]
     assert (result["area_km2"] > 0).all()
-    assert result.crs.to_epsg() == 4326
+    assert result.crs.to_epsg() == 3067  # back in the origins' CRS, as r5py does
     assert result.attrs["engine"] == "r5"
     assert not home.exists()  # files given: no native network is built
 
@@ -600,7 +608,7 @@ def test_r5_itinerary_glue(fake_r5py: _FakeR5py, helsinki: Path, network: Transp
         (24.9527, 60.1687),
         departure=DEPARTURE,
         engine="r5",
-        modes=["transit"],
+        transport_modes=["transit"],
         max_time_walking=dt.timedelta(minutes=20),
     )
     network_call, call = fake_r5py.calls
@@ -635,7 +643,7 @@ def test_r5_walk_itinerary_does_not_build_the_native_network(
         (24.9527, 60.1687),
         departure=DEPARTURE,
         engine="r5",
-        modes=["walk"],
+        transport_modes=["walk"],
     )
     assert fake.calls[1]["transport_modes"] == [R5Mode.WALK]
     assert legs["mode"].tolist() == ["walk"] and legs["departure"].iloc[0] == DEPARTURE

@@ -511,7 +511,9 @@ def _isochrone_comparison(
     ).to_crs(METRIC)
     parameters = {**R5PY_PARAMETERS, **overrides}
     parameters.pop("max_time")  # isochrones() bounds the search by the largest cut-off
-    ours = isochrones(network, origin, modes=[mode], cutoffs=[ISOCHRONE_CUTOFF_MIN], **parameters)
+    ours = isochrones(
+        network, origin, transport_modes=[mode], cutoffs=[ISOCHRONE_CUTOFF_MIN], **parameters
+    )
     ours = ours[ours["cutoff"] == ISOCHRONE_CUTOFF_MIN].to_crs(METRIC)
     assert len(ours) == 1
     ours_area = ours.geometry.iloc[0]

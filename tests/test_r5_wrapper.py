@@ -93,7 +93,7 @@ def _points() -> gpd.GeoDataFrame:
 
 
 def test_arguments_have_r5pys_names_and_types() -> None:
-    arguments = r5py_arguments(make_params(modes=["walk"], departure=DEPARTURE))
+    arguments = r5py_arguments(make_params(transport_modes=["walk"], departure=DEPARTURE))
     assert set(arguments) <= R5PY_KEYWORDS
     assert arguments == {
         "transport_modes": ["WALK"],
@@ -153,9 +153,9 @@ def test_arguments_pass_values_through_in_kmh_and_timedelta() -> None:
     ],
 )
 def test_modes_become_r5py_member_names(modes: Any, expected: list[str]) -> None:
-    assert r5py_arguments(make_params(modes=modes, departure=DEPARTURE))["transport_modes"] == (
-        expected
-    )
+    assert r5py_arguments(make_params(transport_modes=modes, departure=DEPARTURE))[
+        "transport_modes"
+    ] == (expected)
 
 
 # --------------------------------------------------------------- normalise_r5py_matrix
@@ -166,7 +166,9 @@ def test_normalise_r5py_reference_outputs(mode: str, references: Path) -> None:
     """r5py's own outputs (``from_id, to_id, travel_time``, integer ids and minutes)."""
     r5py_frame = pd.read_csv(references / f"test_travel_times_{mode}.csv")
     assert r5py_frame["from_id"].dtype == np.int64
-    frame = normalise_r5py_matrix(r5py_frame, make_params(modes=[mode], departure=DEPARTURE))
+    frame = normalise_r5py_matrix(
+        r5py_frame, make_params(transport_modes=[mode], departure=DEPARTURE)
+    )
     assert list(frame.columns) == ["from_id", "to_id", "travel_time"]
     assert frame["from_id"].map(type).eq(str).all()
     assert frame["to_id"].map(type).eq(str).all()
@@ -180,7 +182,9 @@ def test_normalise_nullable_minutes_give_nan(references: Path) -> None:
     r5py_frame["travel_time"] = r5py_frame["travel_time"].astype("Int64")
     r5py_frame.loc[[1, 5], "travel_time"] = pd.NA
     r5py_frame.index = r5py_frame.index + 100  # r5py may hand back any index
-    frame = normalise_r5py_matrix(r5py_frame, make_params(modes=["transit"], departure=DEPARTURE))
+    frame = normalise_r5py_matrix(
+        r5py_frame, make_params(transport_modes=["transit"], departure=DEPARTURE)
+    )
     assert frame["travel_time"].dtype == np.float64
     assert frame["travel_time"].isna().tolist() == [i in (1, 5) for i in range(len(frame))]
     assert isinstance(frame.index, pd.RangeIndex)
@@ -197,7 +201,7 @@ def test_normalise_several_percentiles() -> None:
             "travel_time_p95": pd.array([0, 12, 40], dtype="Int64"),
         }
     )
-    params = make_params(modes=["transit"], departure=DEPARTURE, percentiles=[5, 50, 95])
+    params = make_params(transport_modes=["transit"], departure=DEPARTURE, percentiles=[5, 50, 95])
     frame = normalise_r5py_matrix(r5py_frame, params)
     assert list(frame.columns) == [
         "from_id",
@@ -218,7 +222,7 @@ def test_normalise_one_other_percentile_is_named_travel_time() -> None:
     r5py_frame = pd.DataFrame(
         {"from_id": ["a"], "to_id": ["b"], "travel_time_p25": pd.array([9], dtype="Int64")}
     )
-    params = make_params(modes=["transit"], departure=DEPARTURE, percentiles=[25])
+    params = make_params(transport_modes=["transit"], departure=DEPARTURE, percentiles=[25])
     frame = normalise_r5py_matrix(r5py_frame, params)
     assert list(frame.columns) == ["from_id", "to_id", "travel_time"]
     assert frame["travel_time"].tolist() == [9.0]
@@ -228,11 +232,13 @@ def test_normalised_r5py_matrix_has_the_native_schema(
     helsinki: Path, references: Path, tmp_path: Path
 ) -> None:
     network = TransportNetwork.from_files(helsinki / OSM, [helsinki / GTFS], home=tmp_path)
-    native = travel_time_matrix(network, _points(), modes=["walk"], departure=DEPARTURE)
+    native = travel_time_matrix(network, _points(), transport_modes=["walk"], departure=DEPARTURE)
     r5py_frame = pd.read_csv(references / "test_travel_times_walk.csv")
     r5py_frame = r5py_frame[r5py_frame["from_id"].isin([60, 70, 80])]
     r5py_frame = r5py_frame[r5py_frame["to_id"].isin([60, 70, 80])]
-    r5 = normalise_r5py_matrix(r5py_frame, make_params(modes=["walk"], departure=DEPARTURE))
+    r5 = normalise_r5py_matrix(
+        r5py_frame, make_params(transport_modes=["walk"], departure=DEPARTURE)
+    )
     assert list(r5.columns) == list(native.columns)
     assert r5.dtypes.tolist() == native.dtypes.tolist()
     assert r5[["from_id", "to_id"]].equals(native[["from_id", "to_id"]])

@@ -14,9 +14,12 @@ from parcours.accessibility.matrix import (
 )
 from parcours.accessibility.network import TransportNetwork
 from parcours.accessibility.params import QueryParams, TransportMode
+from parcours.accessibility.results import AccessibilityWarning, QueryReport
 
 __all__ = [
+    "AccessibilityWarning",
     "QueryParams",
+    "QueryReport",
     "TransportMode",
     "TransportNetwork",
     "earliest_arrival_matrix",

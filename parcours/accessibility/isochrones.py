@@ -20,7 +20,7 @@ r5py merges several origins into one area) and ``normalise_r5py_isochrones`` (in
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -34,13 +34,15 @@ from parcours.accessibility.legs import transit_legs
 from parcours.accessibility.network import PointSet
 from parcours.accessibility.params import QueryParams, TransportMode
 from parcours.accessibility.query import (
+    DEFAULT_MAX_RIDES,
+    DEFAULT_WINDOW,
     MatrixInputs,
     NetworkLike,
     make_params,
     resolve_network,
     seconds_of_day,
 )
-from parcours.accessibility.streets import StreetGraph
+from parcours.accessibility.streets import BIKE_SPEED_KMH, WALK_SPEED_KMH, StreetGraph
 from parcours.accessibility.transit import combine_egress, percentiles_r5, raptor_range
 from parcours.errors import InputError
 from parcours.geo.crs import WGS84
@@ -137,8 +139,20 @@ def isochrones(
     cutoffs: Sequence[int] = DEFAULT_CUTOFFS_MIN,
     buffer_m: float = 50.0,
     min_hole_m2: float = 10_000.0,
+    transport_modes: Iterable[str | TransportMode] | str | None = None,
+    departure: dt.datetime | None = None,
+    departure_time_window: dt.timedelta = DEFAULT_WINDOW,
+    percentiles: Sequence[int] = (50,),
+    max_time: dt.timedelta | None = None,
+    max_time_walking: dt.timedelta | None = None,
+    max_time_cycling: dt.timedelta | None = None,
+    max_time_driving: dt.timedelta | None = None,
+    speed_walking: float = WALK_SPEED_KMH,
+    speed_cycling: float = BIKE_SPEED_KMH,
+    max_public_transport_rides: int = DEFAULT_MAX_RIDES,
+    snap_to_network: bool | float = False,
+    wheelchair: bool = False,
     engine: str = "native",
-    **kwargs: Any,
 ) -> gpd.GeoDataFrame:
     """Areas reachable from each origin within each cut-off, as polygons.
 
@@ -147,27 +161,28 @@ def isochrones(
     network
         A :class:`TransportNetwork`, a territory, or ``(osm_pbf, [gtfs, ...])``.
     origins
-        GeoDataFrame with ``id`` and points (any CRS).
+        GeoDataFrame with ``id`` and points (any CRS); the result comes back in its CRS.
     cutoffs
         Cut-offs in minutes (default 15, 30, 45, 60).
     buffer_m
         Width kept on each side of a reached street, metres.
     min_hole_m2
         Holes smaller than this are filled, square metres.
+    transport_modes, departure, departure_time_window, percentiles, max_time, \
+    max_time_walking, max_time_cycling, max_time_driving, speed_walking, speed_cycling, \
+    max_public_transport_rides, snap_to_network, wheelchair
+        As :func:`~parcours.accessibility.travel_time_matrix` (the first percentile is
+        used); ``max_time`` defaults to the largest cut-off.
     engine
         ``"native"`` (default) or ``"r5"`` (r5py's ``Isochrones``: areas around its
         100 m grid of reached points; ``buffer_m`` does not apply, ``wheelchair`` is
         refused).
-    **kwargs
-        The parameters of :func:`~parcours.accessibility.travel_time_matrix`
-        (``modes``, ``departure``, ``departure_time_window``, ``percentiles`` (the first
-        is used), speeds...). ``max_time`` defaults to the largest cut-off.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        ``id``, ``cutoff`` (minutes), ``area_km2`` and the polygon, in WGS84, one row per
-        origin and cut-off, largest cut-off first (for drawing).
+        ``id``, ``cutoff`` (minutes), ``area_km2`` and the polygon, in the origins' CRS,
+        one row per origin and cut-off, largest cut-off first (for drawing).
     """
     cuts = sorted({int(c) for c in cutoffs})
     if not cuts or cuts[0] <= 0 or cuts[-1] > 24 * 60:
@@ -175,10 +190,24 @@ def isochrones(
             tr("cut-offs entre 1 et 1440 minutes", "cut-offs between 1 and 1440 minutes"),
             field="cutoffs",
         )
-    kwargs.setdefault("max_time", dt.timedelta(minutes=cuts[-1] + 1))
-    params = make_params(**kwargs)
+    params = make_params(
+        transport_modes=transport_modes,
+        departure=departure,
+        departure_time_window=departure_time_window,
+        percentiles=percentiles,
+        max_time=dt.timedelta(minutes=cuts[-1] + 1) if max_time is None else max_time,
+        max_time_walking=max_time_walking,
+        max_time_cycling=max_time_cycling,
+        max_time_driving=max_time_driving,
+        speed_walking=speed_walking,
+        speed_cycling=speed_cycling,
+        max_public_transport_rides=max_public_transport_rides,
+        snap_to_network=snap_to_network,
+        wheelchair=wheelchair,
+    )
     if engine == "r5":
-        return _r5_isochrones(network, origins, cuts, params, min_hole_m2)
+        result = _r5_isochrones(network, origins, cuts, params, min_hole_m2)
+        return _in_caller_crs(result, origins)
     if engine != "native":
         raise InputError(
             tr("moteur inconnu (native ou r5)", "unknown engine (native or r5)"), field="engine"
@@ -205,10 +234,17 @@ def isochrones(
                 }
             )
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=inputs.network.crs)
-    unsnapped = [str(x) for x in inputs.origins.ids[~inputs.snapped_origins.ok]]
-    result = frame.to_crs(WGS84)
-    result.attrs["unsnapped_origins"] = unsnapped
-    result.attrs["warnings"] = list(dict.fromkeys(inputs.warnings))
+    result = _in_caller_crs(frame, origins)
+    report = inputs.report("native")
+    report.emit()
+    return report.attach(result)
+
+
+def _in_caller_crs(frame: gpd.GeoDataFrame, origins: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The result in the CRS the origins came in (r5py's rule)."""
+    attrs = dict(frame.attrs)
+    result = frame.to_crs(origins.crs if origins.crs is not None else WGS84)
+    result.attrs.update(attrs)
     return result
 
 
@@ -219,8 +255,8 @@ def _r5_isochrones(
     params: QueryParams,
     min_hole_m2: float,
 ) -> gpd.GeoDataFrame:
-    from parcours.accessibility.matrix import _network_files
     from parcours.accessibility.r5 import (
+        R5Engine,
         import_r5py,
         normalise_r5py_isochrones,
         r5py_arguments,
@@ -230,7 +266,6 @@ def _r5_isochrones(
     refuse_wheelchair(params)
     points = PointSet.from_frame(origins, WGS84, name="origins")
     r5py = import_r5py()
-    osm, gtfs = _network_files(network)
     arguments = r5py_arguments(params)
     # Isochrones sets max_time to the largest cut-off itself (passing it is a TypeError)
     # and uses one percentile.
@@ -239,7 +274,7 @@ def _r5_isochrones(
     arguments["transport_modes"] = [
         getattr(r5py.TransportMode, m) for m in arguments["transport_modes"]
     ]
-    transport_network = r5py.TransportNetwork(osm, gtfs)
+    transport_network = R5Engine().transport_network(network)
     frames = []
     for origin_id, lon, lat in zip(points.ids, points.lon, points.lat, strict=True):
         origin = gpd.GeoDataFrame(

@@ -253,8 +253,8 @@ def _r5_itinerary(
     *,
     arrive: bool,
 ) -> gpd.GeoDataFrame:
-    from parcours.accessibility.matrix import _network_files
     from parcours.accessibility.r5 import (
+        R5Engine,
         import_r5py,
         normalise_r5py_itinerary,
         r5py_arguments,
@@ -281,12 +281,11 @@ def _r5_itinerary(
             )
         )
     r5py = import_r5py()
-    osm, gtfs = _network_files(network)
     arguments = r5py_arguments(params)
     arguments["transport_modes"] = [
         getattr(r5py.TransportMode, m) for m in arguments["transport_modes"]
     ]
-    transport_network = r5py.TransportNetwork(osm, gtfs)
+    transport_network = R5Engine().transport_network(network)
     result = r5py.DetailedItineraries(
         transport_network, origins=ends[0], destinations=ends[1], **arguments
     )

@@ -30,6 +30,8 @@ class TransitLegs:
     ----------
     timetable, transfers
         The service day's timetable and the walks between its stops.
+    stops
+        The timetable's stops snapped on the walk graph.
     access_stop, access_s, access_origin
         Walks from the origins to the stops (stop index, whole seconds, origin index).
     egress_stop, egress_dest, egress_s
@@ -42,6 +44,7 @@ class TransitLegs:
 
     timetable: Timetable
     transfers: Transfers
+    stops: SnappedPoints
     access_stop: npt.NDArray[np.int64]
     access_s: npt.NDArray[np.int64]
     access_origin: npt.NDArray[np.int64]
@@ -83,6 +86,8 @@ def transit_legs(
     *,
     until_s: int,
     destinations: SnappedPoints | None = None,
+    origins: SnappedPoints | None = None,
+    reuse: TransitLegs | None = None,
 ) -> TransitLegs:
     """Timetable, transfers, access and egress walks of a transit query.
 
@@ -97,21 +102,32 @@ def transit_legs(
     destinations
         Other targets than ``inputs``' destinations (e.g. every graph node, for
         isochrones).
+    origins
+        Other sources than ``inputs``' origins (a block of them).
+    reuse
+        The legs of an earlier block of the same query: its timetable, transfers and
+        egress walks are kept, only the access and walk-only legs are computed.
     """
     network, params, graph = inputs.network, inputs.params, inputs.graph
     targets = inputs.snapped_destinations if destinations is None else destinations
-    tt = network.timetable(service_date, wheelchair=params.wheelchair, until_s=until_s)
-    transfers = network.transfers(
-        service_date, speed_walking_kmh=params.speed_walking, wheelchair=params.wheelchair
-    )
-    stops = network.snapped_stops(tt, graph)
+    sources = inputs.snapped_origins if origins is None else origins
     limit = min(params.max_time_walking_s, params.max_time.total_seconds())
-    a_origin, a_stop, a_s = _walks(graph, inputs.snapped_origins, stops, limit)
-    e_stop, e_dest, e_s = _walks(graph, stops, targets, limit)
-    walk_only = graph.travel_times_s(inputs.snapped_origins, targets, max_time_s=limit)
+    if reuse is None:
+        tt = network.timetable(service_date, wheelchair=params.wheelchair, until_s=until_s)
+        transfers = network.transfers(
+            service_date, speed_walking_kmh=params.speed_walking, wheelchair=params.wheelchair
+        )
+        stops = network.snapped_stops(tt, graph)
+        e_stop, e_dest, e_s = _walks(graph, stops, targets, limit)
+    else:
+        tt, transfers, stops = reuse.timetable, reuse.transfers, reuse.stops
+        e_stop, e_dest, e_s = reuse.egress_stop, reuse.egress_dest, reuse.egress_s
+    a_origin, a_stop, a_s = _walks(graph, sources, stops, limit)
+    walk_only = graph.travel_times_s(sources, targets, max_time_s=limit)
     return TransitLegs(
         timetable=tt,
         transfers=transfers,
+        stops=stops,
         access_stop=a_stop,
         access_s=a_s,
         access_origin=a_origin,

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
+from parcours.accessibility.streets import BIKE_SPEED_KMH, MAX_SNAP_M, WALK_SPEED_KMH
 from parcours.errors import InputError
 from parcours.i18n import tr
 
-__all__ = ["QueryParams", "TransportMode", "parse_modes"]
+__all__ = ["MODE_NAMES", "QueryParams", "TransportMode", "parse_modes"]
 
 
 class TransportMode(StrEnum):
@@ -23,16 +25,28 @@ class TransportMode(StrEnum):
     TRANSIT = "transit"
 
 
-_ALIASES = {
+#: Every accepted mode name (case does not matter): parcours' names, r5py's
+#: ``TransportMode`` names and the French words an advisor types.
+MODE_NAMES: Final[dict[str, TransportMode]] = {
     "walk": TransportMode.WALK,
     "foot": TransportMode.WALK,
+    "marche": TransportMode.WALK,
     "bike": TransportMode.BIKE,
     "bicycle": TransportMode.BIKE,
     "velo": TransportMode.BIKE,
+    "vélo": TransportMode.BIKE,
     "car": TransportMode.CAR,
+    "voiture": TransportMode.CAR,
     "transit": TransportMode.TRANSIT,
     "public_transport": TransportMode.TRANSIT,
+    "transports": TransportMode.TRANSIT,
+    "tc": TransportMode.TRANSIT,
 }
+
+#: r5py's transit sub-modes: the native engine routes on every GTFS route type.
+_TRANSIT_SUBMODES: Final = frozenset(
+    {"bus", "tram", "subway", "rail", "ferry", "cable_car", "gondola", "funicular", "air"}
+)
 
 
 def parse_modes(modes: str | Iterable[str | TransportMode]) -> frozenset[TransportMode]:
@@ -47,17 +61,31 @@ def parse_modes(modes: str | Iterable[str | TransportMode]) -> frozenset[Transpo
         key = str(getattr(item, "value", item)).strip().lower()
         if not key:
             continue
-        if key not in _ALIASES:
+        if key in _TRANSIT_SUBMODES:
             raise InputError(
                 tr(
-                    f"mode inconnu « {key} » (attendu : walk, bike, car, transit)",
-                    f"unknown mode '{key}' (expected: walk, bike, car, transit)",
+                    f"le mode « {key} » (un seul type de transport en commun) n'est pas "
+                    "encore pris en charge par le moteur natif : utilisez transit (tous les "
+                    "transports en commun) ou le moteur r5",
+                    f"mode '{key}' (one kind of public transport only) is not supported by "
+                    "the native engine yet: use transit (all public transport) or the r5 "
+                    "engine",
                 ),
-                field="--modes",
+                field="transport_modes",
             )
-        result.add(_ALIASES[key])
+        if key not in MODE_NAMES:
+            raise InputError(
+                tr(
+                    f"mode inconnu « {key} » (attendu : walk/marche, bike/velo, "
+                    "car/voiture, transit/transports)",
+                    f"unknown mode '{key}' (expected: walk, bike, car, transit; French "
+                    "marche, velo, voiture, transports)",
+                ),
+                field="transport_modes",
+            )
+        result.add(MODE_NAMES[key])
     if not result:
-        raise InputError(tr("aucun mode donné", "no mode given"), field="--modes")
+        raise InputError(tr("aucun mode donné", "no mode given"), field="transport_modes")
     street = result - {TransportMode.TRANSIT, TransportMode.WALK}
     if TransportMode.TRANSIT in result and street:
         raise InputError(
@@ -66,7 +94,7 @@ def parse_modes(modes: str | Iterable[str | TransportMode]) -> frozenset[Transpo
                 "moteur r5)",
                 "transit combines with walk only (bike or car access: r5 engine)",
             ),
-            field="--modes",
+            field="transport_modes",
         )
     if len(street) > 1 or (street and TransportMode.WALK in result):
         raise InputError(
@@ -74,7 +102,7 @@ def parse_modes(modes: str | Iterable[str | TransportMode]) -> frozenset[Transpo
                 "un seul mode routier à la fois (walk, bike ou car)",
                 "one street mode at a time (walk, bike or car)",
             ),
-            field="--modes",
+            field="transport_modes",
         )
     return frozenset(result)
 
@@ -95,14 +123,19 @@ class QueryParams:
         Percentiles of the per-minute travel times (r5py default ``(50,)``).
     max_time
         Longest trip considered (default 2 h).
-    max_time_walking, max_time_cycling
-        Longest walk / ride; default ``max_time``.
+    max_time_walking, max_time_cycling, max_time_driving
+        Longest walk / ride / drive; default ``max_time``.
     speed_walking, speed_cycling
         km/h (defaults 3.6 and 12, as r5py).
     max_public_transport_rides
         Most boardings in one trip (default 8).
     wheelchair
         Only steps-free ways and accessible stops and trips.
+    snap_radius_m
+        Points farther than this from any usable street are unreachable (R5's 1,600 m;
+        r5py's ``snap_to_network=<metres>``).
+    max_bicycle_traffic_stress
+        r5py's cyclist traffic-stress limit (1-4); ``None``: the engine's default.
     """
 
     modes: frozenset[TransportMode]
@@ -112,11 +145,13 @@ class QueryParams:
     max_time: dt.timedelta = dt.timedelta(hours=2)
     max_time_walking: dt.timedelta | None = None
     max_time_cycling: dt.timedelta | None = None
-    speed_walking: float = 3.6
-    speed_cycling: float = 12.0
+    max_time_driving: dt.timedelta | None = None
+    speed_walking: float = WALK_SPEED_KMH
+    speed_cycling: float = BIKE_SPEED_KMH
     max_public_transport_rides: int = 8
     wheelchair: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
+    snap_radius_m: float = MAX_SNAP_M
+    max_bicycle_traffic_stress: int | None = None
 
     def __post_init__(self) -> None:
         """Validate the values (an :class:`InputError` names the parameter)."""
@@ -157,10 +192,23 @@ class QueryParams:
                 "nombre de trajets en transport entre 1 et 20",
                 "number of transit rides between 1 and 20",
             ),
+            (
+                0 < self.snap_radius_m <= 10_000 and math.isfinite(self.snap_radius_m),
+                "snap_to_network",
+                "distance d'accrochage au réseau entre 1 m et 10 km",
+                "snapping distance between 1 m and 10 km",
+            ),
+            (
+                self.max_bicycle_traffic_stress in (None, 1, 2, 3, 4),
+                "max_bicycle_traffic_stress",
+                "niveau de stress cycliste entre 1 et 4",
+                "bicycle traffic stress between 1 and 4",
+            ),
         )
         for limit, name in (
             (self.max_time_walking, "max_time_walking"),
             (self.max_time_cycling, "max_time_cycling"),
+            (self.max_time_driving, "max_time_driving"),
         ):
             if limit is not None and limit < dt.timedelta(minutes=1):
                 raise InputError(
@@ -184,6 +232,12 @@ class QueryParams:
     def max_time_cycling_s(self) -> float:
         """Longest ride, seconds."""
         limit = self.max_time if self.max_time_cycling is None else self.max_time_cycling
+        return limit.total_seconds()
+
+    @property
+    def max_time_driving_s(self) -> float:
+        """Longest drive, seconds."""
+        limit = self.max_time if self.max_time_driving is None else self.max_time_driving
         return limit.total_seconds()
 
     @property

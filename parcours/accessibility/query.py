@@ -10,13 +10,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import geopandas as gpd
 
 from parcours.accessibility.network import PointSet, TransportNetwork
 from parcours.accessibility.params import QueryParams, TransportMode, parse_modes
-from parcours.accessibility.streets import SnappedPoints, StreetGraph, StreetMode
+from parcours.accessibility.results import QueryReport
+from parcours.accessibility.streets import (
+    BIKE_SPEED_KMH,
+    MAX_SNAP_M,
+    WALK_SPEED_KMH,
+    SnappedPoints,
+    StreetGraph,
+    StreetMode,
+)
 from parcours.errors import InputError
 from parcours.i18n import tr
 from parcours.territories import Territory
@@ -44,27 +52,50 @@ def resolve_network(network: NetworkLike) -> TransportNetwork:
     raise TypeError("network must be a TransportNetwork, a Territory or (osm_pbf, [gtfs, ...])")
 
 
+#: r5py's default departure window, percentiles and limits (r5py 1.x ``RegionalTask``).
+DEFAULT_WINDOW: Final = dt.timedelta(minutes=10)
+DEFAULT_MAX_TIME: Final = dt.timedelta(hours=2)
+DEFAULT_MAX_RIDES: Final = 8
+
+
 def make_params(
     *,
     transport_modes: Iterable[str | TransportMode] | str | None = None,
-    modes: Iterable[str | TransportMode] | str | None = None,
     departure: dt.datetime | None = None,
-    departure_time_window: dt.timedelta = dt.timedelta(minutes=10),
+    departure_time_window: dt.timedelta = DEFAULT_WINDOW,
     percentiles: Sequence[int] = (50,),
-    max_time: dt.timedelta = dt.timedelta(hours=2),
+    max_time: dt.timedelta = DEFAULT_MAX_TIME,
     max_time_walking: dt.timedelta | None = None,
     max_time_cycling: dt.timedelta | None = None,
-    speed_walking: float = 3.6,
-    speed_cycling: float = 12.0,
-    max_public_transport_rides: int = 8,
+    max_time_driving: dt.timedelta | None = None,
+    speed_walking: float = WALK_SPEED_KMH,
+    speed_cycling: float = BIKE_SPEED_KMH,
+    max_public_transport_rides: int = DEFAULT_MAX_RIDES,
+    max_bicycle_traffic_stress: int | None = None,
+    access_modes: Iterable[str | TransportMode] | str | None = None,
+    egress_modes: Iterable[str | TransportMode] | str | None = None,
+    snap_to_network: bool | float = False,
     wheelchair: bool = False,
 ) -> QueryParams:
-    """Build validated :class:`QueryParams` from r5py-style keyword arguments."""
-    chosen = modes if modes is not None else transport_modes
-    if chosen is None:
-        chosen = ("transit", "walk")
+    """Build validated :class:`QueryParams` from r5py's keyword arguments.
+
+    Parameters are r5py's (``TravelTimeMatrix`` / ``RegionalTask``), same names, types and
+    defaults; ``wheelchair`` is parcours' own (native engine). ``snap_to_network``: R5
+    links every point to the nearest usable street within 1,600 m whether or not it is
+    set; a number gives that distance in metres. ``access_modes`` and ``egress_modes``
+    other than walking are refused by name (the native engine walks to and from transit).
+    """
+    chosen = ("transit", "walk") if transport_modes is None else transport_modes
     if departure is None:
         departure = dt.datetime.now().replace(second=0, microsecond=0)
+    if not isinstance(departure, dt.datetime):
+        raise InputError(
+            tr(
+                "le départ est une date et une heure (datetime), pas une date seule",
+                "the departure is a date and a time (datetime), not a date alone",
+            ),
+            field="departure",
+        )
     if departure.tzinfo is not None:
         raise InputError(
             tr(
@@ -73,6 +104,33 @@ def make_params(
             ),
             field="departure",
         )
+    for name, legs in (("access_modes", access_modes), ("egress_modes", egress_modes)):
+        if legs is not None and parse_modes(legs) != {TransportMode.WALK}:
+            raise InputError(
+                tr(
+                    "le rabattement à vélo ou en voiture vers les transports en commun "
+                    "n'est pas encore pris en charge par le moteur natif : marche seulement "
+                    "(ou le moteur r5)",
+                    "bike or car access to public transport is not supported by the native "
+                    "engine yet: walking only (or the r5 engine)",
+                ),
+                field=name,
+            )
+    radius = MAX_SNAP_M
+    if not isinstance(snap_to_network, bool):
+        radius = float(snap_to_network)
+    for name, value in (
+        ("departure_time_window", departure_time_window),
+        ("max_time", max_time),
+    ):
+        if not isinstance(value, dt.timedelta):
+            raise InputError(
+                tr(
+                    "une durée (datetime.timedelta) est attendue",
+                    "a duration (datetime.timedelta) is expected",
+                ),
+                field=name,
+            )
     return QueryParams(
         modes=parse_modes(chosen),
         departure=departure,
@@ -81,11 +139,35 @@ def make_params(
         max_time=max_time,
         max_time_walking=max_time_walking,
         max_time_cycling=max_time_cycling,
+        max_time_driving=max_time_driving,
         speed_walking=float(speed_walking),
         speed_cycling=float(speed_cycling),
         max_public_transport_rides=int(max_public_transport_rides),
         wheelchair=bool(wheelchair),
+        snap_radius_m=radius,
+        max_bicycle_traffic_stress=max_bicycle_traffic_stress,
     )
+
+
+#: Share of points off the network above which the input is taken as wrong (swapped
+#: coordinates, wrong territory) rather than a few points out of reach.
+MAX_UNSNAPPED_SHARE: Final = 0.5
+
+
+def _refuse_mostly_off_network(points: SnappedPoints, name: str) -> None:
+    n = len(points)
+    if n >= 2 and points.n_unsnapped > MAX_UNSNAPPED_SHARE * n:
+        raise InputError(
+            tr(
+                f"{points.n_unsnapped} des {n} points sont à plus de la distance "
+                "d'accrochage de toute rue du réseau : vérifiez les coordonnées "
+                "(longitude et latitude inversées ?) et le territoire",
+                f"{points.n_unsnapped} of the {n} points lie farther than the snapping "
+                "distance from any street of the network: check the coordinates "
+                "(longitude and latitude swapped?) and the territory",
+            ),
+            field=name,
+        )
 
 
 @dataclass
@@ -125,9 +207,37 @@ class MatrixInputs:
                 field="wheelchair",
             )
         graph = _street_graph(network, params)
-        so = graph.snap(o.x_m, o.y_m)
-        sd = so if destinations is None else graph.snap(d.x_m, d.y_m)
+        so = graph.snap(o.x_m, o.y_m, max_snap_m=params.snap_radius_m)
+        _refuse_mostly_off_network(so, "origins")
+        sd = so
+        if destinations is not None:
+            sd = graph.snap(d.x_m, d.y_m, max_snap_m=params.snap_radius_m)
+            _refuse_mostly_off_network(sd, "destinations")
         return cls(network, params, o, d, graph, so, sd)
+
+    def report(self, engine: str = "native") -> QueryReport:
+        """The query's warnings and unsnapped points, as a :class:`QueryReport`."""
+        report = QueryReport(engine=engine)
+        for message in self.warnings:
+            report.add(message)
+        for points, ids, label in (
+            (self.snapped_origins, self.origins.ids, "origins"),
+            (self.snapped_destinations, self.destinations.ids, "destinations"),
+        ):
+            unsnapped = [str(i) for i in ids[~points.ok]]
+            if label == "origins":
+                report.unsnapped_origins = unsnapped
+            else:
+                report.unsnapped_destinations = unsnapped
+            unsnapped_message = points.unsnapped_message()
+            if unsnapped_message is not None:
+                report.add(unsnapped_message)
+        p = self.params
+        if p.wheelchair and TransportMode.TRANSIT in p.modes:
+            tt = self.network.timetable(p.departure.date(), wheelchair=True)
+            report.wheelchair_unknown_stops = int(tt.wheelchair_unknown_stops)
+            report.wheelchair_unknown_trips = int(tt.wheelchair_unknown_trips)
+        return report
 
     def street_limit_s(self) -> float:
         """The time limit of the street-only search, seconds."""
@@ -136,7 +246,7 @@ class MatrixInputs:
         if TransportMode.BIKE in p.modes:
             return min(limit, p.max_time_cycling_s)
         if TransportMode.CAR in p.modes:
-            return limit
+            return min(limit, p.max_time_driving_s)
         return min(limit, p.max_time_walking_s)
 
 

@@ -42,11 +42,12 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import geopandas as gpd
 import numpy as np
@@ -54,15 +55,27 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from parcours.accessibility.network import PointSet
 from parcours.accessibility.params import QueryParams, TransportMode
+from parcours.accessibility.query import resolve_network
+from parcours.accessibility.results import (
+    QueryReport,
+    TimeBlock,
+    TravelTimes,
+    empty_legs,
+    legs_frame,
+    percentile_columns,
+)
 from parcours.errors import InputError, ParcoursError
 from parcours.geo.crs import WGS84, metric_crs_for
 from parcours.i18n import tr
 
 __all__ = [
+    "R5Engine",
     "R5Unavailable",
     "find_java_home",
     "import_r5py",
+    "network_files",
     "normalise_r5py_isochrones",
     "normalise_r5py_itinerary",
     "normalise_r5py_matrix",
@@ -731,8 +744,6 @@ def normalise_r5py_itinerary(
         ``attrs``: ``engine`` (``"r5"``), ``option`` (r5py's number), ``options``,
         ``rides``; ``reason`` when empty.
     """
-    from parcours.accessibility.itinerary import _empty, _finish
-
     data = _as_geoframe(frame)
     for column, value in (("from_id", from_id), ("to_id", to_id)):
         if value is not None and column in data.columns:
@@ -754,7 +765,7 @@ def normalise_r5py_itinerary(
         "aucun trajet possible dans le temps maximal", "no trip possible within the maximum time"
     )
     if data.empty:
-        result = _empty(no_trip)
+        result = empty_legs(no_trip)
         result.attrs["engine"] = "r5"
         return result
     if "option" not in data.columns:
@@ -779,7 +790,7 @@ def normalise_r5py_itinerary(
         if best is None or key < best[0]:
             best = (key, legs, starts, ends)
     if best is None:
-        result = _empty(no_trip)
+        result = empty_legs(no_trip)
         result.attrs.update(engine="r5", options=options)
         return result
     key, legs, starts, ends = best
@@ -846,7 +857,7 @@ def normalise_r5py_itinerary(
         # Only known values, as the native engine builds its rows (same column types).
         row.update({name: value for name, value in details.items() if value is not None})
         rows_out.append(row)
-    result = _finish(rows_out, WGS84, measure=False)
+    result = legs_frame(rows_out, WGS84, measure=False)
     for column in ("departure", "arrival"):
         result[column] = pd.to_datetime(result[column]).astype("datetime64[us]")
     result.attrs.update(
@@ -856,3 +867,120 @@ def normalise_r5py_itinerary(
         rides=sum(leg.ride for leg in legs),
     )
     return result
+
+
+# ------------------------------------------------------------------------ the engine
+
+
+def _r5py_modes(r5py: ModuleType, arguments: dict[str, Any]) -> dict[str, Any]:
+    """``arguments`` with r5py's ``TransportMode`` members instead of their names."""
+    out = dict(arguments)
+    out["transport_modes"] = [getattr(r5py.TransportMode, m) for m in out["transport_modes"]]
+    return out
+
+
+class R5Engine:
+    """The ``r5`` engine: r5py's ``TravelTimeMatrix``, one r5py network per territory.
+
+    The r5py ``TransportNetwork`` (minutes to build on a city) is built once per set of
+    source files and kept for the life of the process, shared by every query and thread.
+    """
+
+    name = "r5"
+    _networks: ClassVar[dict[tuple[int, str, tuple[str, ...]], Any]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def transport_network(self, network: Any) -> Any:
+        """The r5py network of ``network`` (a territory, a TransportNetwork or files)."""
+        r5py = import_r5py()
+        osm, gtfs = network_files(network)
+        key = (id(r5py), osm, tuple(gtfs))
+        with self._lock:
+            if key not in self._networks:
+                self._networks[key] = r5py.TransportNetwork(osm, gtfs)
+            return self._networks[key]
+
+    def _matrix(
+        self,
+        network: Any,
+        origins: gpd.GeoDataFrame,
+        destinations: gpd.GeoDataFrame | None,
+        params: QueryParams,
+    ) -> pd.DataFrame:
+        refuse_wheelchair(params)
+        r5py = import_r5py()
+        transport_network = self.transport_network(network)
+        arguments = _r5py_modes(r5py, r5py_arguments(params))
+        result = r5py.TravelTimeMatrix(
+            transport_network,
+            origins=origins[["id", "geometry"]],
+            destinations=None if destinations is None else destinations[["id", "geometry"]],
+            **arguments,
+        )
+        return normalise_r5py_matrix(result, params)
+
+    def travel_times(
+        self,
+        network: Any,
+        origins: gpd.GeoDataFrame,
+        destinations: gpd.GeoDataFrame | None,
+        params: QueryParams,
+        *,
+        block_size: int | None = None,
+        progress: Any = None,
+    ) -> Any:
+        """Travel seconds (whole minutes x 60, as R5 gives them) by blocks of origins."""
+        o = PointSet.from_frame(origins, WGS84, name="origins")
+        d = (
+            o
+            if destinations is None
+            else PointSet.from_frame(destinations, WGS84, name="destinations")
+        )
+        size = max(1, int(block_size or 500))
+        columns = percentile_columns(params.percentiles)
+
+        def blocks() -> Iterator[TimeBlock]:
+            for first in range(0, len(o), size):
+                part = origins.iloc[first : first + size]
+                whole = destinations is None and len(part) == len(o)
+                targets = None if whole else (origins if destinations is None else destinations)
+                frame = self._matrix(network, part, targets, params)
+                row = pd.Index(o.ids[first : first + size].astype(str)).get_indexer(
+                    frame["from_id"]
+                )
+                col = pd.Index(d.ids.astype(str)).get_indexer(frame["to_id"])
+                seconds = np.full((len(columns), len(part), len(d)), np.inf)
+                for k, column in enumerate(columns):
+                    values = frame[column].to_numpy(dtype=float) * 60.0
+                    seconds[k, row, col] = np.where(np.isfinite(values), values, np.inf)
+                if progress is not None:
+                    progress("R5", min(1.0, (first + len(part)) / max(1, len(o))))
+                yield TimeBlock(first, seconds)
+
+        return TravelTimes(o, d, QueryReport(engine="r5"), blocks())
+
+    def latest_departures(self, *args: Any, **kwargs: Any) -> Any:
+        """R5 has no arrive-by search: refused with the remedy."""
+        raise InputError(
+            tr(
+                "R5 n'a pas de recherche « arriver avant » : utilisez le moteur natif "
+                "(engine='native')",
+                "R5 has no arrive-by search: use the native engine (engine='native')",
+            ),
+            field="arrive_by",
+        )
+
+
+def network_files(network: Any) -> tuple[str, list[str]]:
+    """The OSM and GTFS files r5py builds its network from."""
+    if isinstance(network, tuple):
+        return str(network[0]), [str(g) for g in network[1]]
+    resolved = resolve_network(network)
+    if resolved.sources.get("osm"):
+        return resolved.sources["osm"], list(resolved.sources.get("gtfs", []))
+    manifest = resolved.territory.manifest["layers"]
+    osm = [s["path"] for s in manifest.get("streets", {}).get("sources", [])]
+    gtfs = [s["path"] for s in manifest.get("stops", {}).get("sources", [])]
+    if not osm:
+        raise InputError(tr("source OSM du territoire inconnue", "territory's OSM source unknown"))
+    return osm[0], gtfs

@@ -151,7 +151,7 @@ def _common(
             field="--window",
         )
     return {
-        "modes": modes,
+        "transport_modes": modes,
         "departure_time_window": dt.timedelta(minutes=window),
         "percentiles": _ints(percentiles, "--percentiles"),
         "max_time": dt.timedelta(minutes=max_time),
