@@ -5,6 +5,7 @@ result schema) so that ``engine="native"`` (default, no JVM) and ``engine="r5"``
 (r5py) are interchangeable.
 """
 
+from parcours.accessibility.aggregate import cumulative_opportunities, nearest_opportunity
 from parcours.accessibility.isochrones import isochrones
 from parcours.accessibility.itinerary import itinerary
 from parcours.accessibility.matrix import (
@@ -22,9 +23,11 @@ __all__ = [
     "QueryReport",
     "TransportMode",
     "TransportNetwork",
+    "cumulative_opportunities",
     "earliest_arrival_matrix",
     "isochrones",
     "itinerary",
     "latest_departure_matrix",
+    "nearest_opportunity",
     "travel_time_matrix",
 ]
