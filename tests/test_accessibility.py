@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -289,3 +290,80 @@ def test_arrive_by_window_reaching_back_to_the_day_before(
     )
     assert short["departure"].notna().all()
     assert (long["departure"] == short["departure"]).all()
+
+
+def test_earliest_arrival_zero_only_for_the_same_point(nantes: TransportNetwork) -> None:
+    origin = gpd.GeoDataFrame({"id": ["1"]}, geometry=[shapely.Point(-1.5536, 47.2173)], crs=4326)
+    apart = gpd.GeoDataFrame({"id": ["1"]}, geometry=[shapely.Point(-1.5450, 47.2100)], crs=4326)
+    when = dt.datetime(2014, 5, 13, 8, 0)
+    far = earliest_arrival_matrix(
+        nantes,
+        origin,
+        apart,
+        depart_after=when,
+        transport_modes=["walk"],
+        max_time=dt.timedelta(minutes=3),
+    )
+    assert far["travel_time"].isna().all() and far["arrival"].isna().all()  # 1 km: no
+    same = earliest_arrival_matrix(
+        nantes,
+        origin,
+        origin.copy(),
+        depart_after=when,
+        transport_modes=["walk"],
+        max_time=dt.timedelta(minutes=3),
+    )
+    assert same["travel_time"].iloc[0] == 0 and same["arrival"].iloc[0] == when
+
+
+def test_transfer_and_access_walks_round_up_alike(nantes: TransportNetwork) -> None:
+    from parcours.accessibility.streets import StreetMode
+
+    day = DEPARTURE.date()
+    transfers = nantes.transfers(day)
+    tt = nantes.timetable(day)
+    graph = nantes.street_graph(StreetMode.WALK, speed_kmh=3.6)
+    stops = nantes.snapped_stops(tt, graph)
+    exact = graph.travel_times_s(stops.take(slice(0, 40)), stops, max_time_s=1000 / 1.0)
+    pairs = np.argwhere(np.isfinite(exact) & (exact > 0))[:200]
+    assert len(pairs) > 20
+    rounded_up = compared = 0
+    for i, j in pairs:
+        row = slice(transfers.ptr[i], transfers.ptr[i + 1])
+        hit = np.flatnonzero(transfers.to_stop[row] == j)
+        if len(hit):
+            compared += 1
+            rounded_up += int(transfers.walk_s[row][hit[0]] == np.ceil(exact[i, j]))
+    # transfers.txt may set other minimum times on a few pairs; every walk is rounded up.
+    assert compared > 20 and rounded_up >= 0.9 * compared
+
+
+def test_one_network_serves_threads(shared_data: Path, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    folder = shared_data / "france_nantes_tempus"
+    cold = TransportNetwork.from_files(
+        folder / "nantes_subset_2014.osm.pbf",
+        [folder / "tan_nantes_gtfs_2014.zip"],
+        home=tmp_path / "home",
+    )
+    rng = np.random.default_rng(5)
+    pts = gpd.GeoDataFrame(
+        {"id": [f"t{i}" for i in range(12)]},
+        geometry=gpd.points_from_xy(rng.uniform(-1.57, -1.54, 12), rng.uniform(47.20, 47.22, 12)),
+        crs=4326,
+    )
+
+    def query(minute: int) -> pd.DataFrame:
+        return travel_time_matrix(
+            cold,
+            pts,
+            transport_modes=["transit"],
+            departure=DEPARTURE + dt.timedelta(minutes=minute),
+        )
+
+    with ThreadPoolExecutor(4) as pool:  # a cold network: every cache is filled concurrently
+        together = list(pool.map(query, [0, 5, 0, 5]))
+    assert together[0].equals(together[2]) and together[1].equals(together[3])
+    assert len(cold._timetables) == 1 and len(cold._transfers) == 1
+    assert together[0].equals(query(0))

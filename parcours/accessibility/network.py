@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,6 +28,7 @@ import shapely
 from pyproj import CRS
 
 from parcours.accessibility.streets import (
+    WALK_SPEED_KMH,
     SnappedPoints,
     StreetGraph,
     StreetMode,
@@ -42,7 +45,7 @@ __all__ = ["MAX_TRANSFER_WALK_M", "PointSet", "TransportNetwork"]
 
 #: Longest walk between two stops for a transfer (R5's default), metres.
 MAX_TRANSFER_WALK_M: Final = 1000.0
-_TRANSFERS_VERSION: Final = "transfers-1"
+_TRANSFERS_VERSION: Final = "transfers-2"
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,22 @@ class PointSet:
         )
 
 
+#: Margin kept around a PBF's extent when a network is built from files, km: a way or a
+#: stop lying on the extent's edge is inside.
+FILES_MARGIN_KM: Final = 0.1
+
+
+def _outward(bbox: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The box rounded outward to 7 decimals (OSM's precision), so its edges stay inside."""
+    scale = 1e7
+    return (
+        math.floor(bbox[0] * scale) / scale,
+        math.floor(bbox[1] * scale) / scale,
+        math.ceil(bbox[2] * scale) / scale,
+        math.ceil(bbox[3] * scale) / scale,
+    )
+
+
 def _pbf_bbox(path: Path) -> tuple[float, float, float, float]:
     """The WGS84 extent of a PBF: its header box, else the extent of its nodes."""
     try:
@@ -155,6 +174,11 @@ class TransportNetwork:
         self._graphs: dict[tuple[str, float | None, bool], StreetGraph] = {}
         self._timetables: dict[tuple[dt.date, bool, int], Timetable] = {}
         self._transfers: dict[tuple[dt.date, bool, float], Transfers] = {}
+        # One network serves many queries from several threads (the web service holds
+        # one per territory): every lazy cache is filled under this lock, once.
+        self._lock = threading.RLock()
+        self._gtfs_tables: dict[str, pd.DataFrame] | None = None
+        self._snapped_stops: dict[tuple[int, int], SnappedPoints] = {}
         #: Facts worth telling the user (e.g. the files the network was built from).
         self.sources: dict[str, Any] = {}
 
@@ -183,11 +207,11 @@ class TransportNetwork:
             if not path.exists():
                 raise InputError(tr("fichier introuvable", "file not found"), file=path)
         digests = [file_digest(p)["sha256"] for p in paths]
-        key = hashlib.sha256(json.dumps(digests).encode()).hexdigest()[:16]
+        key = hashlib.sha256(json.dumps([digests, "files-2"]).encode()).hexdigest()[:16]
         workspace = Workspace((home or default_home()) / ".cache" / "networks")
         name = f"files-{key}"
         if not workspace.exists(name) or not workspace.open(name).has_layer("streets"):
-            bbox = _pbf_bbox(paths[0])
+            bbox = _outward(_pbf_bbox(paths[0]))
             sources: dict[str, list[Path]] = {"osm": [paths[0]]}
             if gtfs:
                 sources["gtfs"] = paths[1:]
@@ -198,7 +222,7 @@ class TransportNetwork:
                 bbox=",".join(f"{v:.7f}" for v in bbox),
                 sources=sources,
                 progress=progress,
-                buffer_km=0.0,
+                buffer_km=FILES_MARGIN_KM,
                 replace=True,
             )
         network = cls(workspace.open(name))
@@ -213,15 +237,16 @@ class TransportNetwork:
         """The street graph of a mode, built once per options and cached on disk."""
         mode = StreetMode(mode)
         key = (mode.value, speed_kmh, wheelchair)
-        if key not in self._graphs:
-            self._graphs[key] = cached_street_graph(
-                self.territory.path / "layers" / "streets.parquet",
-                self.territory.cache_dir(),
-                mode,
-                speed_kmh=speed_kmh,
-                wheelchair=wheelchair,
-            )
-        return self._graphs[key]
+        with self._lock:
+            if key not in self._graphs:
+                self._graphs[key] = cached_street_graph(
+                    self.territory.path / "layers" / "streets.parquet",
+                    self.territory.cache_dir(),
+                    mode,
+                    speed_kmh=speed_kmh,
+                    wheelchair=wheelchair,
+                )
+            return self._graphs[key]
 
     # ------------------------------------------------------------------ transit
 
@@ -232,8 +257,14 @@ class TransportNetwork:
             self.territory.manifest["layers"].get("stop_times", {}).get("rows")
         )
 
-    @cached_property
+    @property
     def _tables(self) -> dict[str, pd.DataFrame]:
+        with self._lock:
+            if self._gtfs_tables is None:
+                self._gtfs_tables = self._read_tables()
+            return self._gtfs_tables
+
+    def _read_tables(self) -> dict[str, pd.DataFrame]:
         names = (
             "stops",
             "routes",
@@ -305,11 +336,12 @@ class TransportNetwork:
         self.check_service_day(service_date)
         next_day = max(6 * 3600, int(until_s or 0) - 86400 + 1)
         key = (service_date, wheelchair, next_day)
-        if key not in self._timetables:
-            self._timetables[key] = Timetable.build(
-                self._tables, service_date, wheelchair=wheelchair, next_day_until_s=next_day
-            )
-        return self._timetables[key]
+        with self._lock:
+            if key not in self._timetables:
+                self._timetables[key] = Timetable.build(
+                    self._tables, service_date, wheelchair=wheelchair, next_day_until_s=next_day
+                )
+            return self._timetables[key]
 
     def service_warnings(self, timetable: Timetable) -> list[str]:
         """Warnings worth telling the user about a timetable (no trip on that day)."""
@@ -339,12 +371,20 @@ class TransportNetwork:
         return shapely.get_x(geoms).astype(float), shapely.get_y(geoms).astype(float)
 
     def snapped_stops(self, timetable: Timetable, graph: StreetGraph) -> SnappedPoints:
-        """The timetable's stops snapped on a (walk) graph."""
-        x, y = self.stop_points(timetable)
-        return graph.snap(x, y)
+        """The timetable's stops snapped on a (walk) graph, once per timetable and graph."""
+        key = (id(timetable), id(graph))  # both are kept alive by this network's caches
+        with self._lock:
+            if key not in self._snapped_stops:
+                x, y = self.stop_points(timetable)
+                self._snapped_stops[key] = graph.snap(x, y)
+            return self._snapped_stops[key]
 
     def transfers(
-        self, service_date: dt.date, *, speed_walking_kmh: float = 3.6, wheelchair: bool = False
+        self,
+        service_date: dt.date,
+        *,
+        speed_walking_kmh: float = WALK_SPEED_KMH,
+        wheelchair: bool = False,
     ) -> Transfers:
         """Walking transfers between the stops of a service day's timetable.
 
@@ -353,8 +393,16 @@ class TransportNetwork:
         streets, speed and wheelchair option.
         """
         key = (service_date, wheelchair, speed_walking_kmh)
-        if key in self._transfers:
+        with self._lock:
+            if key not in self._transfers:
+                self._transfers[key] = self._build_transfers(
+                    service_date, speed_walking_kmh, wheelchair
+                )
             return self._transfers[key]
+
+    def _build_transfers(
+        self, service_date: dt.date, speed_walking_kmh: float, wheelchair: bool
+    ) -> Transfers:
         tt = self.timetable(service_date, wheelchair=wheelchair)
         graph = self.street_graph(
             StreetMode.WALK, speed_kmh=speed_walking_kmh, wheelchair=wheelchair
@@ -381,11 +429,11 @@ class TransportNetwork:
             limit_s = MAX_TRANSFER_WALK_M / (speed_walking_kmh / 3.6)
             times = graph.travel_times_s(snapped, snapped, max_time_s=limit_s)
             from_idx, to_idx = np.nonzero(times <= limit_s)
-            walk_s = np.rint(times[from_idx, to_idx])
+            walk_s = np.ceil(times[from_idx, to_idx])  # whole seconds, rounded up (legs.py)
             tmp = path.with_suffix(".tmp.npz")
             np.savez(tmp, from_idx=from_idx, to_idx=to_idx, walk_s=walk_s)
             tmp.replace(path)
-        transfers = Transfers.build(
+        return Transfers.build(
             tt.n_stops,
             from_idx,
             to_idx,
@@ -393,5 +441,3 @@ class TransportNetwork:
             gtfs_transfers=self._tables.get("transfers"),
             stop_index=tt.stop_index,
         )
-        self._transfers[key] = transfers
-        return transfers
