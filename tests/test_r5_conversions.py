@@ -612,7 +612,10 @@ def test_r5_itinerary_glue(fake_r5py: _FakeR5py, helsinki: Path, network: Transp
         max_time_walking=dt.timedelta(minutes=20),
     )
     network_call, call = fake_r5py.calls
-    assert network_call == {"osm_pbf": str(helsinki / OSM), "gtfs": [str(helsinki / GTFS)]}
+    # A TransportNetwork: r5py gets the territory's own layers written back, not the downloads.
+    cache = network.territory.cache_dir()
+    assert Path(network_call["osm_pbf"]).is_relative_to(cache)
+    assert [Path(g).name for g in network_call["gtfs"]] == [GTFS]
     assert call["call"] == "DetailedItineraries"
     assert call["origins"]["id"].tolist() == ["origin"]
     assert call["destinations"]["id"].tolist() == ["destination"]

@@ -69,6 +69,7 @@ from parcours.accessibility.results import (
 from parcours.errors import InputError, ParcoursError
 from parcours.geo.crs import WGS84, metric_crs_for
 from parcours.i18n import tr
+from parcours.territories.rewrite import write_sources
 
 __all__ = [
     "R5Engine",
@@ -972,15 +973,14 @@ class R5Engine:
 
 
 def network_files(network: Any) -> tuple[str, list[str]]:
-    """The OSM and GTFS files r5py builds its network from."""
+    """The OSM and GTFS files r5py builds its network from.
+
+    ``(osm_pbf, [gtfs, ...])`` as given (r5py's own convention); a territory or a
+    :class:`TransportNetwork`: the territory's own clipped layers written back as a PBF
+    and GTFS zips in its cache, once (:func:`parcours.territories.rewrite.write_sources`).
+    """
     if isinstance(network, tuple):
         return str(network[0]), [str(g) for g in network[1]]
     resolved = resolve_network(network)
-    if resolved.sources.get("osm"):
-        return resolved.sources["osm"], list(resolved.sources.get("gtfs", []))
-    manifest = resolved.territory.manifest["layers"]
-    osm = [s["path"] for s in manifest.get("streets", {}).get("sources", [])]
-    gtfs = [s["path"] for s in manifest.get("stops", {}).get("sources", [])]
-    if not osm:
-        raise InputError(tr("source OSM du territoire inconnue", "territory's OSM source unknown"))
-    return osm[0], gtfs
+    written = write_sources(resolved.territory)
+    return str(written.osm), [str(g) for g in written.gtfs]
