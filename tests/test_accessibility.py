@@ -367,3 +367,41 @@ def test_one_network_serves_threads(shared_data: Path, tmp_path: Path) -> None:
     assert together[0].equals(together[2]) and together[1].equals(together[3])
     assert len(cold._timetables) == 1 and len(cold._transfers) == 1
     assert together[0].equals(query(0))
+
+
+def test_arrive_by_isochrone_matches_latest_departures(nantes: TransportNetwork) -> None:
+    station = gpd.GeoDataFrame(
+        {"id": ["gare"]}, geometry=[shapely.Point(-1.5425, 47.2170)], crs=4326
+    )
+    deadline = dt.datetime(2014, 5, 13, 8, 30)
+    area = isochrones(
+        nantes, station, transport_modes=["transit"], arrive_by=deadline, cutoffs=[12]
+    ).to_crs(2154)
+    assert area.attrs["report"].engine == "native"
+    rng = np.random.default_rng(11)
+    homes = gpd.GeoDataFrame(
+        {"id": [f"h{i}" for i in range(40)]},
+        geometry=gpd.points_from_xy(
+            rng.uniform(-1.56, -1.535, 40), rng.uniform(47.208, 47.222, 40)
+        ),
+        crs=4326,
+    )
+    latest = latest_departure_matrix(
+        nantes,
+        homes,
+        station,
+        arrive_by=deadline,
+        transport_modes=["transit"],
+        max_time=dt.timedelta(minutes=40),
+    )
+    polygon = area.geometry.iloc[0]
+    where = homes.to_crs(2154).set_index("id").geometry
+    inside = [polygon.distance(where[h]) < 60 for h in latest["from_id"]]
+    within = (latest["travel_time"] < 12).to_numpy()
+    assert within.sum() >= 3 and (~within).sum() >= 3
+    assert all(ok for ok, w in zip(inside, within, strict=True) if w)  # reached: inside
+    # Far beyond the cut-off (5 min more, or no trip): outside. Near it the two differ by
+    # the street buffer and the walk from the home to its street.
+    beyond = (latest["travel_time"].fillna(99) >= 17).to_numpy()
+    assert beyond.sum() >= 3
+    assert not any(ok for ok, out in zip(inside, beyond, strict=True) if out)

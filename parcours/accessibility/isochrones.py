@@ -31,6 +31,7 @@ import shapely
 from shapely import ops
 
 from parcours.accessibility.legs import transit_legs
+from parcours.accessibility.native import NativeEngine
 from parcours.accessibility.network import PointSet
 from parcours.accessibility.params import QueryParams, TransportMode
 from parcours.accessibility.query import (
@@ -107,6 +108,27 @@ def node_travel_times_s(inputs: MatrixInputs) -> FloatArray:
     return result
 
 
+def _node_times_to(inputs: MatrixInputs, arrive_by: dt.datetime) -> FloatArray:
+    """Seconds to set aside from each graph node to each point, to arrive by ``arrive_by``."""
+    graph = inputs.graph
+    nodes = gpd.GeoDataFrame(
+        {"id": np.arange(graph.n_nodes).astype(str)},
+        geometry=gpd.points_from_xy(graph.node_x, graph.node_y),
+        crs=inputs.network.crs,
+    )
+    points = gpd.GeoDataFrame(
+        {"id": inputs.origins.ids.astype(str)},
+        geometry=gpd.points_from_xy(inputs.origins.x_m, inputs.origins.y_m),
+        crs=inputs.network.crs,
+    )
+    answer = NativeEngine().latest_departures(
+        inputs.network, nodes, points, inputs.params, arrive_by=arrive_by
+    )
+    for message in answer.report.warnings:
+        inputs.warnings.append(message)
+    return answer.dense()[0].T
+
+
 def _reachable_lines(graph: StreetGraph, times_s: FloatArray, cutoff_s: float) -> list[Any]:
     edges = graph.edge_geometries()
     t_from = times_s[edges.from_node]
@@ -152,9 +174,15 @@ def isochrones(
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
     snap_to_network: bool | float = False,
     wheelchair: bool = False,
+    arrive_by: dt.datetime | None = None,
     engine: str = "native",
 ) -> gpd.GeoDataFrame:
     """Areas reachable from each origin within each cut-off, as polygons.
+
+    With ``arrive_by``, the other way round: the areas from which each point (a
+    workplace) is reached by ``arrive_by`` with at most the cut-off set aside ("where can
+    I live to be there by 05:30?"). Every street node is then an origin of an arrive-by
+    search to the point (native engine; seconds on a city, longer on a region).
 
     Parameters
     ----------
@@ -173,6 +201,8 @@ def isochrones(
     max_public_transport_rides, snap_to_network, wheelchair
         As :func:`~parcours.accessibility.travel_time_matrix` (the first percentile is
         used); ``max_time`` defaults to the largest cut-off.
+    arrive_by
+        Instead of ``departure``: arrive at the points by this local time.
     engine
         ``"native"`` (default) or ``"r5"`` (r5py's ``Isochrones``: areas around its
         100 m grid of reached points; ``buffer_m`` does not apply, ``wheelchair`` is
@@ -190,12 +220,31 @@ def isochrones(
             tr("cut-offs entre 1 et 1440 minutes", "cut-offs between 1 and 1440 minutes"),
             field="cutoffs",
         )
+    limit = dt.timedelta(minutes=cuts[-1] + 1) if max_time is None else max_time
+    if arrive_by is not None:
+        if departure is not None:
+            raise InputError(
+                tr(
+                    "donnez un départ ou une heure d'arrivée, pas les deux",
+                    "give a departure or an arrival deadline, not both",
+                ),
+                field="arrive_by",
+            )
+        if engine != "native":
+            raise InputError(
+                tr(
+                    "les isochrones « arriver avant » demandent le moteur natif",
+                    "arrive-by isochrones need the native engine",
+                ),
+                field="engine",
+            )
+        departure, departure_time_window = arrive_by - limit, limit
     params = make_params(
         transport_modes=transport_modes,
         departure=departure,
         departure_time_window=departure_time_window,
         percentiles=percentiles,
-        max_time=dt.timedelta(minutes=cuts[-1] + 1) if max_time is None else max_time,
+        max_time=limit,
         max_time_walking=max_time_walking,
         max_time_cycling=max_time_cycling,
         max_time_driving=max_time_driving,
@@ -213,7 +262,8 @@ def isochrones(
             tr("moteur inconnu (native ou r5)", "unknown engine (native or r5)"), field="engine"
         )
     inputs = MatrixInputs.prepare(resolve_network(network), origins, None, params)
-    times = node_travel_times_s(inputs)
+    # From the points, or (arrive-by) to them.
+    times = node_travel_times_s(inputs) if arrive_by is None else _node_times_to(inputs, arrive_by)
     rows: list[dict[str, Any]] = []
     for i, origin_id in enumerate(inputs.origins.ids):
         for cutoff in reversed(cuts):
