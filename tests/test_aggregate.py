@@ -157,7 +157,7 @@ def test_origin_off_the_network_is_unknown_not_zero(
             nantes, mixed, jobs, transport_modes=["walk"], departure=DEPARTURE, cutoffs=(15,)
         )
     assert counts.set_index("id").loc["far"].isna().all()
-    assert counts.attrs["report"].unsnapped_origins == ["far"]
+    assert counts.attrs["report"]["unsnapped_origins"] == ["far"]
 
 
 def test_bad_arguments_are_named(

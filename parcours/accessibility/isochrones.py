@@ -47,6 +47,7 @@ from parcours.accessibility.streets import BIKE_SPEED_KMH, WALK_SPEED_KMH, Stree
 from parcours.accessibility.transit import combine_egress, percentiles_r5, raptor_range
 from parcours.errors import InputError
 from parcours.geo.crs import WGS84
+from parcours.geo.polygons import fill_small_holes
 from parcours.i18n import tr
 
 __all__ = ["DEFAULT_CUTOFFS_MIN", "isochrones", "node_travel_times_s"]
@@ -143,15 +144,6 @@ def _reachable_lines(graph: StreetGraph, times_s: FloatArray, cutoff_s: float) -
                 ops.substring(edges.geometry[i], 0.0, float(min(share, 1.0)), normalized=True)
             )
     return lines
-
-
-def _fill_holes(geometry: Any, min_hole_m2: float) -> Any:
-    polygons = shapely.get_parts(geometry)
-    kept = []
-    for polygon in polygons:
-        holes = [ring for ring in polygon.interiors if shapely.Polygon(ring).area >= min_hole_m2]
-        kept.append(shapely.Polygon(polygon.exterior, holes))
-    return shapely.union_all(kept)
 
 
 def isochrones(
@@ -272,7 +264,7 @@ def isochrones(
                 area = shapely.union_all(
                     shapely.buffer(np.asarray(lines, dtype=object), buffer_m, quad_segs=4)
                 )
-                area = _fill_holes(area, min_hole_m2)
+                area = fill_small_holes(area, min_hole_m2)
             else:
                 area = shapely.Polygon()
             rows.append(

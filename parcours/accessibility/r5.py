@@ -68,6 +68,7 @@ from parcours.accessibility.results import (
 )
 from parcours.errors import InputError, ParcoursError
 from parcours.geo.crs import WGS84, metric_crs_for
+from parcours.geo.polygons import fill_small_holes
 from parcours.i18n import tr
 from parcours.territories.rewrite import write_sources
 
@@ -324,16 +325,6 @@ def _polygonise(geometry: Any) -> Any:
     return hull if hull.geom_type in ("Polygon", "MultiPolygon") else shapely.Polygon()
 
 
-def _without_small_holes(geometry: Any, min_hole_m2: float) -> Any:
-    if min_hole_m2 <= 0 or geometry.is_empty:
-        return geometry
-    kept = []
-    for polygon in shapely.get_parts(geometry):
-        holes = [ring for ring in polygon.interiors if shapely.Polygon(ring).area >= min_hole_m2]
-        kept.append(shapely.Polygon(polygon.exterior, holes))
-    return shapely.union_all(kept)
-
-
 def normalise_r5py_isochrones(
     frame: pd.DataFrame,
     cutoffs: Sequence[int] | None = None,
@@ -389,7 +380,7 @@ def normalise_r5py_isochrones(
     rows: list[dict[str, Any]] = []
     larger: Any = None
     for cut in reversed(cuts):
-        area = _without_small_holes(areas[cut], min_hole_m2)
+        area = fill_small_holes(areas[cut], min_hole_m2)
         if larger is not None and not larger.is_empty:  # nested, as the native engine's
             area = shapely.intersection(area, larger)
         if area.geom_type not in ("Polygon", "MultiPolygon"):

@@ -20,7 +20,8 @@ One place for what both engines must give back identically:
 - **Warnings.** Facts the user must know (points off the network, a day without
   service, stops of unknown wheelchair access) are :class:`AccessibilityWarning`
   warnings (``warnings.warn``: catch them with ``warnings.catch_warnings``) and are also
-  kept as a :class:`QueryReport` in the frame's ``attrs["report"]``. ``attrs`` is lost by
+  kept as a :class:`QueryReport`, as a plain dictionary, in the frame's
+  ``attrs["report"]`` (plain so that ``to_parquet`` can store it). ``attrs`` is lost by
   many pandas operations: the warnings are the part to rely on.
 """
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -100,7 +101,7 @@ class QueryReport:
     def attach(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Keep the report in ``frame.attrs`` (and the flat keys older code reads)."""
         frame.attrs["engine"] = self.engine
-        frame.attrs["report"] = self
+        frame.attrs["report"] = asdict(self)  # plain data: attrs go into Parquet metadata
         frame.attrs["warnings"] = list(self.warnings)
         frame.attrs["unsnapped_origins"] = list(self.unsnapped_origins)
         frame.attrs["unsnapped_destinations"] = list(self.unsnapped_destinations)
