@@ -32,7 +32,7 @@ from parcours.accessibility.r5 import R5Engine
 from parcours.accessibility.results import TravelTimes
 from parcours.errors import InputError
 from parcours.i18n import tr
-from parcours.territories.readers._base import ProgressFn
+from parcours.progress import ProgressFn
 
 __all__ = ["ENGINES", "Engine", "get_engine"]
 

@@ -42,7 +42,7 @@ from parcours.accessibility.results import (
 from parcours.accessibility.streets import BIKE_SPEED_KMH, WALK_SPEED_KMH
 from parcours.errors import InputError
 from parcours.i18n import tr
-from parcours.territories.readers._base import ProgressFn
+from parcours.progress import ProgressFn
 
 __all__ = [
     "earliest_arrival_matrix",

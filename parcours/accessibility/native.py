@@ -39,7 +39,7 @@ from parcours.accessibility.transit import (
     raptor_range,
     travel_time_percentiles,
 )
-from parcours.territories.readers._base import ProgressFn
+from parcours.progress import ProgressFn, no_progress
 
 __all__ = ["NativeEngine"]
 
@@ -48,10 +48,6 @@ FloatArray = npt.NDArray[np.float64]
 #: Float cells one block may hold (percentiles x origins x destinations, and the
 #: per-minute arrivals at the stops or destinations): about 160 MB of float64.
 BLOCK_CELLS: Final = 20_000_000
-
-
-def _no_progress(label: str, fraction: float | None) -> None:
-    """Ignore progress."""
 
 
 def _block_size(n_cells_per_origin: int, requested: int | None) -> int:
@@ -82,7 +78,7 @@ class NativeEngine:
             inputs.origins,
             inputs.destinations,
             report,
-            self._blocks(inputs, report, block_size, progress or _no_progress),
+            self._blocks(inputs, report, block_size, progress or no_progress),
         )
 
     def _blocks(
@@ -173,7 +169,7 @@ class NativeEngine:
             inputs.origins,
             inputs.destinations,
             report,
-            self._latest_blocks(inputs, report, arrive_by, block_size, progress or _no_progress),
+            self._latest_blocks(inputs, report, arrive_by, block_size, progress or no_progress),
         )
 
     def _latest_blocks(

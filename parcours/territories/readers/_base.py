@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,15 +11,11 @@ import shapely
 from pyproj import CRS
 
 from parcours.geo.crs import WGS84
+from parcours.progress import ProgressFn, no_progress
 
 __all__ = ["LayerData", "ProgressFn", "ReadContext", "clip_to_area", "keep_in_area"]
 
-#: Progress callback: ``(label, fraction done or None)``.
-ProgressFn = Callable[[str, float | None], None]
-
-
-def _no_progress(label: str, fraction: float | None) -> None:
-    """Ignore progress reports."""
+_no_progress = no_progress
 
 
 @dataclass(frozen=True)
