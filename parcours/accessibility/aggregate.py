@@ -175,6 +175,8 @@ def cumulative_opportunities(
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
     snap_to_network: bool | float = False,
     wheelchair: bool = False,
+    frequency_draws: int | None = None,
+    seed: int = 0,
     engine: str = "native",
     block_size: int | None = None,
     progress: ProgressFn | None = None,
@@ -200,7 +202,7 @@ def cumulative_opportunities(
         with at most the cut-off set aside (the shift-start question, native engine).
     transport_modes, departure, departure_time_window, percentiles, max_time, \
     max_time_walking, max_time_cycling, max_time_driving, speed_walking, speed_cycling, \
-    max_public_transport_rides, snap_to_network, wheelchair, engine
+    max_public_transport_rides, snap_to_network, wheelchair, frequency_draws, seed, engine
         As :func:`~parcours.accessibility.travel_time_matrix`; ``max_time`` defaults to
         the largest cut-off and may not be shorter.
     block_size
@@ -261,6 +263,8 @@ def cumulative_opportunities(
         max_public_transport_rides=max_public_transport_rides,
         snap_to_network=snap_to_network,
         wheelchair=wheelchair,
+        frequency_draws=frequency_draws,
+        seed=seed,
     )
     answer = _query(
         network,
@@ -310,6 +314,8 @@ def nearest_opportunity(
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
     snap_to_network: bool | float = False,
     wheelchair: bool = False,
+    frequency_draws: int | None = None,
+    seed: int = 0,
     engine: str = "native",
     block_size: int | None = None,
     progress: ProgressFn | None = None,
@@ -330,7 +336,7 @@ def nearest_opportunity(
         Instead of ``departure``: the least time to set aside to be at one by then.
     transport_modes, departure, departure_time_window, percentiles, max_time, \
     max_time_walking, max_time_cycling, max_time_driving, speed_walking, speed_cycling, \
-    max_public_transport_rides, snap_to_network, wheelchair, engine
+    max_public_transport_rides, snap_to_network, wheelchair, frequency_draws, seed, engine
         As :func:`~parcours.accessibility.travel_time_matrix` (``max_time`` default 1 h).
     block_size
         Origins per block (default: sized to bound memory).
@@ -374,6 +380,8 @@ def nearest_opportunity(
         max_public_transport_rides=max_public_transport_rides,
         snap_to_network=snap_to_network,
         wheelchair=wheelchair,
+        frequency_draws=frequency_draws,
+        seed=seed,
     )
     answer = _query(
         network,

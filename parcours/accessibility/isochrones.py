@@ -166,6 +166,8 @@ def isochrones(
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
     snap_to_network: bool | float = False,
     wheelchair: bool = False,
+    frequency_draws: int | None = None,
+    seed: int = 0,
     arrive_by: dt.datetime | None = None,
     engine: str = "native",
 ) -> gpd.GeoDataFrame:
@@ -190,7 +192,7 @@ def isochrones(
         Holes smaller than this are filled, square metres.
     transport_modes, departure, departure_time_window, percentiles, max_time, \
     max_time_walking, max_time_cycling, max_time_driving, speed_walking, speed_cycling, \
-    max_public_transport_rides, snap_to_network, wheelchair
+    max_public_transport_rides, snap_to_network, wheelchair, frequency_draws, seed
         As :func:`~parcours.accessibility.travel_time_matrix` (the first percentile is
         used); ``max_time`` defaults to the largest cut-off.
     arrive_by
@@ -245,6 +247,8 @@ def isochrones(
         max_public_transport_rides=max_public_transport_rides,
         snap_to_network=snap_to_network,
         wheelchair=wheelchair,
+        frequency_draws=frequency_draws,
+        seed=seed,
     )
     if engine == "r5":
         result = _r5_isochrones(network, origins, cuts, params, min_hole_m2)

@@ -113,7 +113,7 @@ def transit_legs(
     sources = inputs.snapped_origins if origins is None else origins
     limit = min(params.max_time_walking_s, params.max_time.total_seconds())
     if reuse is None:
-        tt = network.timetable(service_date, wheelchair=params.wheelchair, until_s=until_s)
+        tt = network.timetable_for(params, service_date, until_s=until_s)
         transfers = network.transfers(
             service_date, speed_walking_kmh=params.speed_walking, wheelchair=params.wheelchair
         )

@@ -74,6 +74,8 @@ def travel_time_matrix(
     egress_modes: Modes = None,
     snap_to_network: bool | float = False,
     wheelchair: bool = False,
+    frequency_draws: int | None = None,
+    seed: int = 0,
     engine: str = "native",
     progress: ProgressFn | None = None,
 ) -> pd.DataFrame:
@@ -97,6 +99,10 @@ def travel_time_matrix(
         what the native engine supports.
     wheelchair
         Only step-free ways and accessible stops and trips (native engine).
+    frequency_draws, seed
+        Headway-based trips (``frequencies.txt``): ``None`` for the half-headway rule, or
+        that many seeded Monte Carlo draws of their phases, the percentiles then taken
+        over minutes x draws (R5's method; native engine, R5 draws by itself).
     engine
         ``"native"`` (default, no JVM) or ``"r5"`` (r5py, needs Java 21+ and the R5 jar).
     progress
@@ -127,6 +133,8 @@ def travel_time_matrix(
         egress_modes=egress_modes,
         snap_to_network=snap_to_network,
         wheelchair=wheelchair,
+        frequency_draws=frequency_draws,
+        seed=seed,
     )
     answer = get_engine(engine).travel_times(
         network, origins, destinations, params, progress=progress

@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from parcours.accessibility.params import QueryParams
 from parcours.accessibility.streets import (
     WALK_SPEED_KMH,
     SnappedPoints,
@@ -172,7 +173,7 @@ class TransportNetwork:
         self.territory = territory
         self.crs: CRS = territory.crs
         self._graphs: dict[tuple[str, float | None, bool], StreetGraph] = {}
-        self._timetables: dict[tuple[dt.date, bool, int], Timetable] = {}
+        self._timetables: dict[tuple[Any, ...], Timetable] = {}
         self._transfers: dict[tuple[dt.date, bool, float], Transfers] = {}
         # One network serves many queries from several threads (the web service holds
         # one per territory): every lazy cache is filled under this lock, once.
@@ -317,7 +318,14 @@ class TransportNetwork:
         )
 
     def timetable(
-        self, service_date: dt.date, *, wheelchair: bool = False, until_s: int | None = None
+        self,
+        service_date: dt.date,
+        *,
+        wheelchair: bool = False,
+        until_s: int | None = None,
+        route_modes: frozenset[str] | None = None,
+        frequency_draws: int | None = None,
+        seed: int = 0,
     ) -> Timetable:
         """The timetable of a service day, with the trips past midnight around it.
 
@@ -331,17 +339,62 @@ class TransportNetwork:
             The latest time the search may reach, seconds after the service day's
             midnight; past 30:00 (06:00 the next day) the next day's trips are kept up to
             that time.
+        route_modes
+            Only the routes of these modes (the ``routes`` layer's ``mode``: ``tram``,
+            ``bus``, ``rail``...); ``None``: every route. The stops stay the same, so the
+            walking transfers are shared.
+        frequency_draws, seed
+            Headway-based trips by the half-headway rule (``None``) or by that many seeded
+            Monte Carlo draws of their phases (R5's method).
         """
         self.require_transit()
         self.check_service_day(service_date)
         next_day = max(6 * 3600, int(until_s or 0) - 86400 + 1)
-        key = (service_date, wheelchair, next_day)
+        modes = None if route_modes is None else frozenset(route_modes)
+        key = (service_date, wheelchair, next_day, modes, frequency_draws, seed)
         with self._lock:
             if key not in self._timetables:
                 self._timetables[key] = Timetable.build(
-                    self._tables, service_date, wheelchair=wheelchair, next_day_until_s=next_day
+                    self._route_tables(modes),
+                    service_date,
+                    wheelchair=wheelchair,
+                    next_day_until_s=next_day,
+                    frequency_draws=frequency_draws,
+                    seed=seed,
                 )
             return self._timetables[key]
+
+    def timetable_for(
+        self, params: QueryParams, service_date: dt.date, *, until_s: int | None = None
+    ) -> Timetable:
+        """The timetable a query's parameters ask for (wheelchair, sub-modes, draws)."""
+        return self.timetable(
+            service_date,
+            wheelchair=params.wheelchair,
+            until_s=until_s,
+            route_modes=params.route_modes,
+            frequency_draws=params.frequency_draws,
+            seed=params.seed,
+        )
+
+    def _route_tables(self, modes: frozenset[str] | None) -> dict[str, pd.DataFrame]:
+        """The GTFS layers, keeping only the trips of routes of ``modes`` (all: ``None``)."""
+        tables = self._tables
+        if modes is None:
+            return tables
+        routes = tables["routes"]
+        keep_routes = routes.loc[routes["mode"].isin(modes), "route_id"]
+        trips = tables["trips"][tables["trips"]["route_id"].isin(keep_routes)]
+        out = dict(tables)
+        out["routes"] = routes[routes["route_id"].isin(keep_routes)]
+        out["trips"] = trips
+        out["stop_times"] = tables["stop_times"][
+            tables["stop_times"]["trip_id"].isin(trips["trip_id"])
+        ]
+        if "frequencies" in tables:
+            freq = tables["frequencies"]
+            out["frequencies"] = freq[freq["trip_id"].isin(trips["trip_id"])]
+        return out
 
     def service_warnings(self, timetable: Timetable) -> list[str]:
         """Warnings worth telling the user about a timetable (no trip on that day)."""

@@ -13,7 +13,15 @@ from parcours.accessibility.streets import BIKE_SPEED_KMH, MAX_SNAP_M, WALK_SPEE
 from parcours.errors import InputError
 from parcours.i18n import tr
 
-__all__ = ["MODE_NAMES", "QueryParams", "TransportMode", "parse_modes"]
+__all__ = [
+    "MODE_NAMES",
+    "TRANSIT_SUBMODES",
+    "QueryParams",
+    "TransportMode",
+    "parse_modes",
+    "route_modes",
+    "transit_submodes",
+]
 
 
 class TransportMode(StrEnum):
@@ -43,10 +51,40 @@ MODE_NAMES: Final[dict[str, TransportMode]] = {
     "tc": TransportMode.TRANSIT,
 }
 
-#: r5py's transit sub-modes: the native engine routes on every GTFS route type.
-_TRANSIT_SUBMODES: Final = frozenset(
-    {"bus", "tram", "subway", "rail", "ferry", "cable_car", "gondola", "funicular", "air"}
-)
+#: r5py's public-transport sub-modes (``TransportMode.TRAM``...) and French words ->
+#: the ``mode`` values of the ``routes`` layer they keep (docs/layers.md). On-demand
+#: routes (GTFS 715) are buses, as R5 reads extended route types.
+TRANSIT_SUBMODES: Final[dict[str, tuple[str, frozenset[str]]]] = {
+    "bus": ("BUS", frozenset({"bus", "on_demand"})),
+    "tram": ("TRAM", frozenset({"tram"})),
+    "subway": ("SUBWAY", frozenset({"subway"})),
+    "metro": ("SUBWAY", frozenset({"subway"})),
+    "métro": ("SUBWAY", frozenset({"subway"})),
+    "rail": ("RAIL", frozenset({"rail"})),
+    "train": ("RAIL", frozenset({"rail"})),
+    "ferry": ("FERRY", frozenset({"ferry"})),
+    "bateau": ("FERRY", frozenset({"ferry"})),
+    "cable_car": ("CABLE_CAR", frozenset({"cable"})),
+    "gondola": ("GONDOLA", frozenset({"cable"})),
+    "funicular": ("FUNICULAR", frozenset({"cable"})),
+    "air": ("AIR", frozenset({"other"})),
+}
+
+
+def transit_submodes(modes: str | Iterable[str | TransportMode]) -> frozenset[str] | None:
+    """r5py's names of the public-transport sub-modes asked (``None``: all of them)."""
+    items = modes.split(",") if isinstance(modes, str) else list(modes)
+    keys = {str(getattr(i, "name", i)).strip().lower() for i in items}
+    asked = frozenset(TRANSIT_SUBMODES[k][0] for k in keys if k in TRANSIT_SUBMODES)
+    return asked or None
+
+
+def route_modes(submodes: frozenset[str] | None) -> frozenset[str] | None:
+    """The ``routes`` layer's ``mode`` values kept by r5py sub-modes (``None``: all)."""
+    if submodes is None:
+        return None
+    by_name = dict(TRANSIT_SUBMODES.values())
+    return frozenset().union(*(by_name[name] for name in submodes))
 
 
 def parse_modes(modes: str | Iterable[str | TransportMode]) -> frozenset[TransportMode]:
@@ -58,28 +96,21 @@ def parse_modes(modes: str | Iterable[str | TransportMode]) -> frozenset[Transpo
     items = modes.split(",") if isinstance(modes, str) else list(modes)
     result: set[TransportMode] = set()
     for item in items:
-        key = str(getattr(item, "value", item)).strip().lower()
+        key = str(getattr(item, "name", None) or getattr(item, "value", item)).strip().lower()
         if not key:
             continue
-        if key in _TRANSIT_SUBMODES:
-            raise InputError(
-                tr(
-                    f"le mode « {key} » (un seul type de transport en commun) n'est pas "
-                    "encore pris en charge par le moteur natif : utilisez transit (tous les "
-                    "transports en commun) ou le moteur r5",
-                    f"mode '{key}' (one kind of public transport only) is not supported by "
-                    "the native engine yet: use transit (all public transport) or the r5 "
-                    "engine",
-                ),
-                field="transport_modes",
-            )
+        if key in TRANSIT_SUBMODES:
+            result.add(TransportMode.TRANSIT)  # one kind of public transport: a filter
+            continue
         if key not in MODE_NAMES:
             raise InputError(
                 tr(
                     f"mode inconnu « {key} » (attendu : walk/marche, bike/velo, "
-                    "car/voiture, transit/transports)",
-                    f"unknown mode '{key}' (expected: walk, bike, car, transit; French "
-                    "marche, velo, voiture, transports)",
+                    "car/voiture, transit/transports, ou un transport en commun : bus, tram, "
+                    "metro, train, ferry)",
+                    f"unknown mode '{key}' (expected: walk, bike, car, transit, or one kind "
+                    "of public transport: bus, tram, subway, rail, ferry; French marche, "
+                    "velo, voiture, transports)",
                 ),
                 field="transport_modes",
             )
@@ -136,6 +167,13 @@ class QueryParams:
         r5py's ``snap_to_network=<metres>``).
     max_bicycle_traffic_stress
         r5py's cyclist traffic-stress limit (1-4); ``None``: the engine's default.
+    transit_submodes
+        r5py's names of the kinds of public transport allowed (``{"TRAM"}``: tram only);
+        ``None``: all of them.
+    frequency_draws, seed
+        Headway-based (``frequencies.txt``) trips: ``None`` for the half-headway rule, or
+        that many seeded Monte Carlo draws of their phases per departure minute set (R5's
+        method: the percentiles then run over minutes x draws).
     """
 
     modes: frozenset[TransportMode]
@@ -152,6 +190,9 @@ class QueryParams:
     wheelchair: bool = False
     snap_radius_m: float = MAX_SNAP_M
     max_bicycle_traffic_stress: int | None = None
+    transit_submodes: frozenset[str] | None = None
+    frequency_draws: int | None = None
+    seed: int = 0
 
     def __post_init__(self) -> None:
         """Validate the values (an :class:`InputError` names the parameter)."""
@@ -199,6 +240,12 @@ class QueryParams:
                 "snapping distance between 1 m and 10 km",
             ),
             (
+                self.frequency_draws is None or 1 <= self.frequency_draws <= 100,
+                "frequency_draws",
+                "nombre de tirages entre 1 et 100",
+                "number of draws between 1 and 100",
+            ),
+            (
                 self.max_bicycle_traffic_stress in (None, 1, 2, 3, 4),
                 "max_bicycle_traffic_stress",
                 "niveau de stress cycliste entre 1 et 4",
@@ -233,6 +280,11 @@ class QueryParams:
         """Longest ride, seconds."""
         limit = self.max_time if self.max_time_cycling is None else self.max_time_cycling
         return limit.total_seconds()
+
+    @property
+    def route_modes(self) -> frozenset[str] | None:
+        """The ``routes`` layer's ``mode`` values the search may ride (``None``: all)."""
+        return route_modes(self.transit_submodes)
 
     @property
     def max_time_driving_s(self) -> float:

@@ -15,7 +15,12 @@ from typing import Any, Final
 import geopandas as gpd
 
 from parcours.accessibility.network import PointSet, TransportNetwork
-from parcours.accessibility.params import QueryParams, TransportMode, parse_modes
+from parcours.accessibility.params import (
+    QueryParams,
+    TransportMode,
+    parse_modes,
+    transit_submodes,
+)
 from parcours.accessibility.results import QueryReport
 from parcours.accessibility.streets import (
     BIKE_SPEED_KMH,
@@ -76,6 +81,8 @@ def make_params(
     egress_modes: Iterable[str | TransportMode] | str | None = None,
     snap_to_network: bool | float = False,
     wheelchair: bool = False,
+    frequency_draws: int | None = None,
+    seed: int = 0,
 ) -> QueryParams:
     """Build validated :class:`QueryParams` from r5py's keyword arguments.
 
@@ -84,6 +91,10 @@ def make_params(
     links every point to the nearest usable street within 1,600 m whether or not it is
     set; a number gives that distance in metres. ``access_modes`` and ``egress_modes``
     other than walking are refused by name (the native engine walks to and from transit).
+    ``transport_modes`` may name kinds of public transport (r5py's ``TRAM``, ``BUS``,
+    ``RAIL``, ``SUBWAY``, ``FERRY``... or French ``tram``, ``bus``, ``train``, ``metro``):
+    only those routes are ridden. ``frequency_draws`` and ``seed``: Monte Carlo draws of
+    headway-based trips (see :class:`QueryParams`).
     """
     chosen = ("transit", "walk") if transport_modes is None else transport_modes
     if departure is None:
@@ -146,6 +157,9 @@ def make_params(
         wheelchair=bool(wheelchair),
         snap_radius_m=radius,
         max_bicycle_traffic_stress=max_bicycle_traffic_stress,
+        transit_submodes=transit_submodes(chosen),
+        frequency_draws=frequency_draws,
+        seed=int(seed),
     )
 
 

@@ -217,7 +217,11 @@ def r5py_arguments(params: QueryParams) -> dict[str, Any]:
     the caller turns them into enum members once r5py is imported.
     """
     modes = sorted(_R5_MODES[m] for m in params.modes)
-    if "TRANSIT" in modes and "WALK" not in modes:
+    if "TRANSIT" in modes and params.transit_submodes is not None:
+        modes = sorted(set(modes) - {"TRANSIT"} | params.transit_submodes)
+        if "WALK" not in modes:
+            modes.append("WALK")
+    elif "TRANSIT" in modes and "WALK" not in modes:
         modes.append("WALK")
     return {
         "transport_modes": modes,
