@@ -1,0 +1,181 @@
+"""Compiled (numba) shortest paths on a street graph: a binary-heap Dijkstra over CSR arrays.
+
+:func:`_search` runs one search per source (sources in parallel) and reads the times to
+points on chains; the graph seeds each source at the two ends of its chain.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit, prange
+
+from parcours.accessibility.streets._types import FloatArray, IntArray
+
+__all__: list[str] = []
+
+#: Origins per Dijkstra batch times graph nodes: bounds the memory of one batch (float64).
+_BATCH_CELLS: Final = 10_000_000
+
+
+def _unique_places(chain: IntArray, fraction: FloatArray) -> tuple[IntArray, IntArray]:
+    """Indices of the first point of each distinct (chain, fraction), and the inverse map."""
+    keys = np.stack((chain.astype(np.float64), fraction.astype(np.float64)), axis=1)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return first.astype(np.int64), np.asarray(inverse, dtype=np.int64).reshape(-1)
+
+
+@njit(cache=True)
+def _heap_push(
+    keys: npt.NDArray[np.float64], items: npt.NDArray[np.int64], size: int, key: float, item: int
+) -> int:
+    """Push onto a binary min-heap stored in two arrays; return the new size."""
+    i = size
+    keys[i] = key
+    items[i] = item
+    while i > 0:
+        parent = (i - 1) >> 1
+        if keys[parent] <= keys[i]:
+            break
+        keys[parent], keys[i] = keys[i], keys[parent]
+        items[parent], items[i] = items[i], items[parent]
+        i = parent
+    return size + 1
+
+
+@njit(cache=True)
+def _heap_pop(keys: npt.NDArray[np.float64], items: npt.NDArray[np.int64], size: int) -> int:
+    """Remove the heap's minimum (read it at index 0 first); return the new size."""
+    size -= 1
+    keys[0] = keys[size]
+    items[0] = items[size]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        child = left
+        if left + 1 < size and keys[left + 1] < keys[left]:
+            child = left + 1
+        if keys[i] <= keys[child]:
+            break
+        keys[child], keys[i] = keys[i], keys[child]
+        items[child], items[i] = items[i], items[child]
+        i = child
+    return size
+
+
+@njit(cache=True, parallel=True)
+def _dijkstra_rows(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    weights: npt.NDArray[np.float64],
+    start_u: npt.NDArray[np.int64],
+    start_v: npt.NDArray[np.int64],
+    cost_u: npt.NDArray[np.float64],
+    cost_v: npt.NDArray[np.float64],
+    limit: float,
+    out: npt.NDArray[np.float64],
+) -> None:
+    """One Dijkstra search per source (in parallel), each seeded at two nodes.
+
+    Source ``s`` starts at node ``start_u[s]`` with cost ``cost_u[s]`` and at
+    ``start_v[s]`` with ``cost_v[s]`` (``inf``: not at all); ``out[s]`` receives the
+    times to every node, ``inf`` beyond ``limit``.
+    """
+    n_nodes = indptr.shape[0] - 1
+    n_edges = indices.shape[0]
+    for s in prange(out.shape[0]):
+        dist = out[s]
+        dist[:] = np.inf
+        keys = np.empty(n_edges + 2, dtype=np.float64)
+        items = np.empty(n_edges + 2, dtype=np.int64)
+        size = 0
+        if cost_u[s] <= limit:
+            dist[start_u[s]] = cost_u[s]
+            size = _heap_push(keys, items, size, cost_u[s], start_u[s])
+        if cost_v[s] <= limit and cost_v[s] < dist[start_v[s]]:
+            dist[start_v[s]] = cost_v[s]
+            size = _heap_push(keys, items, size, cost_v[s], start_v[s])
+        done = np.zeros(n_nodes, dtype=np.bool_)
+        while size > 0:
+            d = keys[0]
+            node = items[0]
+            size = _heap_pop(keys, items, size)
+            if done[node]:
+                continue
+            done[node] = True
+            for e in range(indptr[node], indptr[node + 1]):
+                nxt = indices[e]
+                nd = d + weights[e]
+                if nd < dist[nxt] and nd <= limit:
+                    dist[nxt] = nd
+                    size = _heap_push(keys, items, size, nd, nxt)
+
+
+def _search(
+    graph: tuple[IntArray, IntArray, FloatArray, int],
+    sources: tuple[IntArray, IntArray, FloatArray, FloatArray],
+    targets: tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray],
+    max_time_s: float,
+) -> FloatArray:
+    """Times from points on chains to points on chains, by compiled Dijkstra searches.
+
+    Each source is seeded at the two ends of its chain with the partial costs; one
+    search per source (a numba binary-heap Dijkstra over the CSR graph, sources in
+    parallel, stopped at ``max_time_s``) gives the times to every graph node, and a
+    target is reached through either end of its chain.
+
+    Parameters
+    ----------
+    graph
+        ``(rows, cols, times, n_nodes)``: the directed edges, parallel edges reduced.
+    sources
+        ``(node_u, node_v, cost_u, cost_v)``: the ends of each source's chain and the
+        cost from the source to each (``inf`` when closed).
+    targets
+        ``(node_u, node_v, cost_u, cost_v, extra)``: the ends of each target's chain, the
+        cost from each end to the target, and a cost added to every time (off-street).
+    max_time_s
+        Where the searches stop.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_sources, n_targets)``, seconds (``inf`` when unreachable; times above
+        ``max_time_s`` may remain and are cut by the caller).
+
+    """
+    rows, cols, times, n = graph
+    src_u, src_v, src_cost_u, src_cost_v = sources
+    tgt_u, tgt_v, tgt_cost_u, tgt_cost_v, tgt_extra = targets
+    order = np.argsort(rows, kind="stable")
+    indices = np.ascontiguousarray(cols[order], dtype=np.int64)
+    weights = np.ascontiguousarray(times[order], dtype=np.float64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    n_src = len(src_u)
+    block = np.empty((n_src, len(tgt_u)))
+    batch = max(1, _BATCH_CELLS // max(1, n))
+    reach = np.empty((min(batch, n_src), n))
+    limit = float(max_time_s)
+    for start in range(0, n_src, batch):
+        stop = min(start + batch, n_src)
+        part = reach[: stop - start]
+        _dijkstra_rows(
+            indptr,
+            indices,
+            weights,
+            np.ascontiguousarray(src_u[start:stop], dtype=np.int64),
+            np.ascontiguousarray(src_v[start:stop], dtype=np.int64),
+            np.ascontiguousarray(src_cost_u[start:stop], dtype=np.float64),
+            np.ascontiguousarray(src_cost_v[start:stop], dtype=np.float64),
+            limit,
+            part,
+        )
+        block[start:stop] = (
+            np.minimum(part[:, tgt_u] + tgt_cost_u, part[:, tgt_v] + tgt_cost_v) + tgt_extra
+        )
+    return block
