@@ -26,6 +26,7 @@ from parcours.accessibility.streets.graph import (
     ENGINE_VERSION,
     StreetEdges,
     StreetGraph,
+    StreetPath,
     _prepared,
     cached_street_graph,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "StreetEdges",
     "StreetGraph",
     "StreetMode",
+    "StreetPath",
     "_Pieces",
     "_car_speeds",
     "_direction_of",

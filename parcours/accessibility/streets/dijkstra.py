@@ -116,7 +116,7 @@ def _dijkstra_rows(
 
 
 def _search(
-    graph: tuple[IntArray, IntArray, FloatArray, int],
+    csr: tuple[IntArray, IntArray, FloatArray],
     sources: tuple[IntArray, IntArray, FloatArray, FloatArray],
     targets: tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray],
     max_time_s: float,
@@ -130,8 +130,9 @@ def _search(
 
     Parameters
     ----------
-    graph
-        ``(rows, cols, times, n_nodes)``: the directed edges, parallel edges reduced.
+    csr
+        ``(indptr, indices, weights)``: the directed edges, parallel edges reduced, as
+        built by :func:`_csr`.
     sources
         ``(node_u, node_v, cost_u, cost_v)``: the ends of each source's chain and the
         cost from the source to each (``inf`` when closed).
@@ -148,14 +149,10 @@ def _search(
         ``max_time_s`` may remain and are cut by the caller).
 
     """
-    rows, cols, times, n = graph
+    indptr, indices, weights = csr
+    n = len(indptr) - 1
     src_u, src_v, src_cost_u, src_cost_v = sources
     tgt_u, tgt_v, tgt_cost_u, tgt_cost_v, tgt_extra = targets
-    order = np.argsort(rows, kind="stable")
-    indices = np.ascontiguousarray(cols[order], dtype=np.int64)
-    weights = np.ascontiguousarray(times[order], dtype=np.float64)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     n_src = len(src_u)
     block = np.empty((n_src, len(tgt_u)))
     batch = max(1, _BATCH_CELLS // max(1, n))
@@ -179,3 +176,79 @@ def _search(
             np.minimum(part[:, tgt_u] + tgt_cost_u, part[:, tgt_v] + tgt_cost_v) + tgt_extra
         )
     return block
+
+
+@njit(cache=True)
+def _dijkstra_tree(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    weights: npt.NDArray[np.float64],
+    seed_node: npt.NDArray[np.int64],
+    seed_cost: npt.NDArray[np.float64],
+    target_node: npt.NDArray[np.int64],
+    limit: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """One Dijkstra search from a few seeds, recording predecessors, stopped early.
+
+    The search starts at every ``seed_node`` with its ``seed_cost`` (``inf``: not at all)
+    and stops as soon as every ``target_node`` is settled (or the heap passes ``limit``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(dist, pred)``: the time to every node (``inf`` when not settled nor reached)
+        and the CSR position of the edge that reached it (-1 for a seed or an
+        unreached node). The times of settled nodes are exact; the others are upper
+        bounds.
+    """
+    n_nodes = indptr.shape[0] - 1
+    dist = np.full(n_nodes, np.inf)
+    pred = np.full(n_nodes, -1, dtype=np.int64)
+    done = np.zeros(n_nodes, dtype=np.bool_)
+    is_target = np.zeros(n_nodes, dtype=np.bool_)
+    left = 0
+    for t in target_node:
+        if not is_target[t]:
+            is_target[t] = True
+            left += 1
+    keys = np.empty(indices.shape[0] + seed_node.shape[0] + 1, dtype=np.float64)
+    items = np.empty(indices.shape[0] + seed_node.shape[0] + 1, dtype=np.int64)
+    size = 0
+    for i in range(seed_node.shape[0]):
+        node, cost = seed_node[i], seed_cost[i]
+        if cost <= limit and cost < dist[node]:
+            dist[node] = cost
+            size = _heap_push(keys, items, size, cost, node)
+    while size > 0 and left > 0:
+        d = keys[0]
+        node = items[0]
+        size = _heap_pop(keys, items, size)
+        if done[node]:
+            continue
+        done[node] = True
+        if is_target[node]:
+            left -= 1
+        for e in range(indptr[node], indptr[node + 1]):
+            nxt = indices[e]
+            nd = d + weights[e]
+            if nd < dist[nxt] and nd <= limit:
+                dist[nxt] = nd
+                pred[nxt] = e
+                size = _heap_push(keys, items, size, nd, nxt)
+    return dist, pred
+
+
+def _csr(
+    rows: IntArray, cols: IntArray, times: FloatArray, n_nodes: int
+) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+    """``(indptr, indices, weights, order)`` of edges given as (row, column, time) triplets.
+
+    ``order[k]`` is the triplet at CSR position ``k``: the same arrays and the same
+    order as :func:`_search` builds, so that both searches add the same floats.
+    """
+    order = np.argsort(rows, kind="stable")
+    indices = np.ascontiguousarray(cols[order], dtype=np.int64)
+    weights = np.ascontiguousarray(times[order], dtype=np.float64)
+    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_nodes), out=indptr[1:])
+    return indptr, indices, weights, order.astype(np.int64)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ from parcours.accessibility.streets._types import (
     ObjectArray,
     _Pieces,
 )
-from parcours.accessibility.streets.dijkstra import _search, _unique_places
+from parcours.accessibility.streets.dijkstra import _csr, _dijkstra_tree, _search, _unique_places
 from parcours.accessibility.streets.profile import (
     WALK_SPEED_KMH,
     StreetMode,
@@ -60,7 +61,7 @@ from parcours.errors import InputError
 from parcours.i18n import tr
 from parcours.territories.workspace import file_digest
 
-__all__ = ["ENGINE_VERSION", "StreetEdges", "StreetGraph", "cached_street_graph"]
+__all__ = ["ENGINE_VERSION", "StreetEdges", "StreetGraph", "StreetPath", "cached_street_graph"]
 
 #: Changes whenever the graph built from the same layer could change (part of cache keys).
 ENGINE_VERSION: Final = "streets-1"
@@ -151,6 +152,51 @@ class StreetEdges:
             )
         }
         return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(self.geometry, crs=self.crs))
+
+
+@dataclass(frozen=True, eq=False)
+class StreetPath:
+    """The fastest street path between two points (the result of :meth:`StreetGraph.path`).
+
+    Attributes
+    ----------
+    time_s
+        Travel time in seconds, off-street legs included: what
+        :meth:`StreetGraph.travel_times_s` gives for the same two points.
+    length_m
+        Length of :attr:`geometry` (off-street legs included).
+    edges
+        The directed edges run from end to end, in order (indices into
+        :meth:`StreetGraph.edge_geometries`); the partial edges at both ends and a
+        direct path along one chain are not listed.
+    geometry
+        LineString from the point to its snapped point, along the streets, to the
+        other snapped point and point, in the graph's CRS.
+
+    """
+
+    time_s: float
+    length_m: float
+    edges: IntArray
+    geometry: shapely.LineString
+
+
+def _street_path(
+    time_s: float,
+    edges: IntArray,
+    start: list[tuple[float, float]],
+    pieces: list[FloatArray],
+    end: list[tuple[float, float]],
+) -> StreetPath:
+    """Join the off-street legs and the pieces into one LineString (repeated points dropped)."""
+    xy = np.vstack([np.asarray(start), *pieces, np.asarray(end)])
+    keep = np.ones(len(xy), dtype=np.bool_)
+    keep[1:] = np.any(xy[1:] != xy[:-1], axis=1)
+    xy = xy[keep]
+    if len(xy) < 2:
+        xy = np.vstack((xy, xy))
+    length_m = float(np.hypot(*np.diff(xy, axis=0).T).sum())
+    return StreetPath(time_s, length_m, edges, shapely.LineString(xy))
 
 
 # --- the graph --------------------------------------------------------------------------
@@ -389,14 +435,28 @@ class StreetGraph:
         )
 
     @cached_property
-    def _adjacency(self) -> tuple[IntArray, IntArray, FloatArray]:
-        """The directed edges as (row, column, time), parallel edges reduced to the fastest."""
+    def _adjacency(self) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+        """The directed edges as (row, column, time, edge), parallel edges reduced (fastest)."""
         from_node, to_node, time_s = self._edge_ends()
         order = np.lexsort((time_s, to_node, from_node))
         rows, cols, times = from_node[order], to_node[order], time_s[order]
         first = np.ones(len(rows), dtype=np.bool_)
         first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        return rows[first], cols[first], times[first]
+        return rows[first], cols[first], times[first], order[first].astype(np.int64)
+
+    @cached_property
+    def _csr_forward(self) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+        """The reduced edges as CSR ``(indptr, indices, weights, edge)``, by from-node."""
+        rows, cols, times, edge = self._adjacency
+        indptr, indices, weights, order = _csr(rows, cols, times, self.n_nodes)
+        return indptr, indices, weights, edge[order]
+
+    @cached_property
+    def _csr_backward(self) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+        """The reduced edges reversed, as CSR ``(indptr, indices, weights, edge)``, by to-node."""
+        rows, cols, times, edge = self._adjacency
+        indptr, indices, weights, order = _csr(cols, rows, times, self.n_nodes)
+        return indptr, indices, weights, edge[order]
 
     # --- networkx -----------------------------------------------------------------------
 
@@ -574,17 +634,7 @@ class StreetGraph:
                 ),
                 field="max_time_s",
             )
-        if snap_speed_kmh is None:
-            snap_speed_kmh = self.speed_kmh if self.mode is StreetMode.WALK else WALK_SPEED_KMH
-        if snap_speed_kmh is None or not snap_speed_kmh > 0:
-            raise InputError(
-                tr(
-                    f"vitesse d'accès invalide : {snap_speed_kmh} km/h",
-                    f"invalid snapping speed: {snap_speed_kmh} km/h",
-                ),
-                field="snap_speed_kmh",
-            )
-        snap_speed_ms = snap_speed_kmh / 3.6
+        snap_speed_ms = self._snap_speed_ms(snap_speed_kmh)
         n_o, n_d = len(origins), len(destinations)
         result = np.full((n_o, n_d), np.inf)
         o_index = np.flatnonzero(origins.ok)
@@ -604,7 +654,6 @@ class StreetGraph:
         o_u, o_v = self._u[o_chain], self._v[o_chain]
         d_u, d_v = self._u[d_chain], self._v[d_chain]
 
-        rows, cols, times = self._adjacency
         # Points snapped to the same place of the same chain share one search; their
         # off-street legs are added afterwards (a constant per point).
         o_first, o_inverse = _unique_places(o_chain, o_fraction)
@@ -613,7 +662,7 @@ class StreetGraph:
             # fewer destinations: search backwards from them, on the reversed graph
             block = (
                 _search(
-                    (cols, rows, times, self.n_nodes),
+                    self._csr_backward[:3],
                     (d_u[d_first], d_v[d_first], in_u[d_first], in_v[d_first]),
                     (o_u, o_v, out_u, out_v, o_snap_s),
                     max_time_s,
@@ -623,7 +672,7 @@ class StreetGraph:
         else:
             block = (
                 _search(
-                    (rows, cols, times, self.n_nodes),
+                    self._csr_forward[:3],
                     (o_u[o_first], o_v[o_first], out_u[o_first], out_v[o_first]),
                     (d_u, d_v, in_u, in_v, d_snap_s),
                     max_time_s,
@@ -671,6 +720,143 @@ class StreetGraph:
         direct = along + o_snap_s[o] + d_snap_s[d]
         rows, cols = o_index[o], d_index[d]
         result[rows, cols] = np.minimum(result[rows, cols], direct)
+
+    def _snap_speed_ms(self, snap_speed_kmh: float | None) -> float:
+        """The speed of the off-street legs in m/s (the walking speed by default)."""
+        if snap_speed_kmh is None:
+            snap_speed_kmh = self.speed_kmh if self.mode is StreetMode.WALK else WALK_SPEED_KMH
+        if snap_speed_kmh is None or not snap_speed_kmh > 0:
+            raise InputError(
+                tr(
+                    f"vitesse d'accès invalide : {snap_speed_kmh} km/h",
+                    f"invalid snapping speed: {snap_speed_kmh} km/h",
+                ),
+                field="snap_speed_kmh",
+            )
+        return float(snap_speed_kmh) / 3.6
+
+    # --- one path -----------------------------------------------------------------------
+
+    def path(
+        self,
+        origin: SnappedPoints,
+        destination: SnappedPoints,
+        *,
+        max_time_s: float = math.inf,
+        snap_speed_kmh: float | None = None,
+    ) -> StreetPath | None:
+        """The fastest path between two snapped points, edge by edge, with its geometry.
+
+        One compiled Dijkstra search from the origin's chain, recording predecessors and
+        stopped as soon as both ends of the destination's chain are settled; the same
+        costs, the same additions in the same order as :meth:`travel_times_s`, so that
+        ``path(a, b).time_s == travel_times_s(a, b)[0, 0]``.
+
+        Parameters
+        ----------
+        origin, destination
+            Points snapped by this graph's :meth:`snap` (the first point of each).
+        max_time_s
+            Paths longer than this are not searched (None is returned).
+        snap_speed_kmh
+            As :meth:`travel_times_s`.
+
+        Returns
+        -------
+        StreetPath or None
+            None when a point is unsnapped or the destination is not reachable within
+            ``max_time_s``.
+
+        """
+        snap_speed_ms = self._snap_speed_ms(snap_speed_kmh)
+        a, b = origin.take(slice(0, 1)), destination.take(slice(0, 1))
+        if not len(a) or not len(b) or not (a.ok[0] and b.ok[0]):
+            return None
+        o_chain, o_fraction = self._on_chain(a, "origin")
+        d_chain, d_fraction = self._on_chain(b, "destination")
+        out_u, out_v, _, _ = self._partial_costs(o_chain, o_fraction)
+        _, _, in_u, in_v = self._partial_costs(d_chain, d_fraction)
+        c0, c1 = int(o_chain[0]), int(d_chain[0])
+        f0, f1 = float(o_fraction[0]), float(d_fraction[0])
+        o_snap_s = float(a.snap_distance_m[0]) / snap_speed_ms
+        d_snap_s = float(b.snap_distance_m[0]) / snap_speed_ms
+        u0, v0, u1, v1 = int(self._u[c0]), int(self._v[c0]), int(self._u[c1]), int(self._v[c1])
+        indptr, indices, weights, edge_of = self._csr_forward
+        dist, pred = _dijkstra_tree(
+            indptr,
+            indices,
+            weights,
+            np.asarray([u0, v0], dtype=np.int64),
+            np.asarray([out_u[0], out_v[0]], dtype=np.float64),
+            np.asarray([u1, v1], dtype=np.int64),
+            float(max_time_s),
+        )
+        via_u, via_v = dist[u1] + in_u[0], dist[v1] + in_v[0]
+        # the same sums in the same order as travel_times_s and _same_chain
+        time_s = (min(via_u, via_v) + d_snap_s) + o_snap_s
+        direct_s = math.inf
+        if c0 == c1:
+            delta, chain_s = f1 - f0, float(self._time_s[c0])
+            if delta >= 0 and self._forward[c0]:
+                direct_s = delta * chain_s
+            if delta <= 0 and self._backward[c0]:
+                direct_s = min(direct_s, -delta * chain_s)
+            direct_s = (direct_s + o_snap_s) + d_snap_s
+        start = [(float(a.point_x[0]), float(a.point_y[0]))]
+        end = [(float(b.point_x[0]), float(b.point_y[0]))]
+        if direct_s <= time_s and math.isfinite(direct_s):
+            if direct_s > max_time_s:
+                return None
+            return _street_path(
+                direct_s, np.zeros(0, dtype=np.int64), start, [self._piece(c0, f0, f1)], end
+            )
+        if not math.isfinite(time_s) or time_s > max_time_s:
+            return None
+        node = u1 if via_u <= via_v else v1
+        last = self._piece(c1, 0.0 if node == u1 else 1.0, f1)
+        from_node = self._edge_from
+        edges: list[int] = []
+        while pred[node] >= 0:
+            edge = int(edge_of[pred[node]])
+            edges.append(edge)
+            node = int(from_node[edge])
+        edges.reverse()
+        leave_by_u = node == u0 and (node != v0 or out_u[0] <= out_v[0])
+        pieces = [self._piece(c0, f0, 0.0 if leave_by_u else 1.0)]
+        pieces.extend(self._edge_xy(edge) for edge in edges)
+        pieces.append(last)
+        return _street_path(time_s, np.asarray(edges, dtype=np.int64), start, pieces, end)
+
+    @cached_property
+    def _edge_from(self) -> IntArray:
+        """The from-node of every directed edge."""
+        return self._edge_ends()[0]
+
+    @cached_property
+    def _chain_coords(self) -> tuple[FloatArray, IntArray]:
+        """The coordinates of every chain, flat, and the offset of each chain."""
+        return _flat_lines(self._geometry)
+
+    def _chain_xy(self, chain: int) -> FloatArray:
+        coords, offsets = self._chain_coords
+        return coords[offsets[chain] : offsets[chain + 1]]
+
+    def _edge_xy(self, edge: int) -> FloatArray:
+        """The coordinates of a directed edge, from its from-node to its to-node."""
+        xy = self._chain_xy(int(self._edge_chain[edge]))
+        return xy[::-1] if self._edge_reversed[edge] else xy
+
+    def _piece(self, chain: int, start: float, stop: float) -> FloatArray:
+        """The part of a chain from fraction ``start`` to ``stop`` (way order 0 -> 1)."""
+        xy = self._chain_xy(chain)
+        cum = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))))
+        total = float(cum[-1])
+        lo, hi = min(start, stop) * total, max(start, stop) * total
+        inside = xy[(cum > lo) & (cum < hi)]
+        first = [np.interp(lo, cum, xy[:, 0]), np.interp(lo, cum, xy[:, 1])]
+        last = [np.interp(hi, cum, xy[:, 0]), np.interp(hi, cum, xy[:, 1])]
+        piece = np.vstack(([first], inside, [last]))
+        return piece[::-1] if start > stop else piece
 
     # --- persistence --------------------------------------------------------------------
 
