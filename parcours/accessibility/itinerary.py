@@ -3,8 +3,35 @@
 :func:`itinerary` returns the legs of the best trip between two points, leaving at a
 given time (earliest arrival) or arriving by a given time (latest departure): walk,
 bike, car or walk + public transport, with times, waits, route short names, stop names
-and geometries. Street legs follow the street graph (the same costs as the matrices);
-public-transport legs are drawn through their stops (shapes are not kept).
+and geometries. Street legs follow the street graph: the fastest path of
+:meth:`StreetGraph.path` (the compiled Dijkstra of the matrices, recording predecessors,
+so a leg's time is the matrix's time); public-transport legs are drawn through their
+stops (shapes are not kept). The legs come back in the CRS of the origin given (a
+GeoDataFrame's CRS; a ``(lon, lat)`` tuple is WGS84), as r5py does.
+
+Durations and minute rounding
+-----------------------------
+One rule, r5py's, shared with the matrices:
+
+- clock times are exact: each leg's ``departure`` and ``arrival`` keep their seconds
+  (transit legs are whole seconds; a street-only trip keeps the fraction of the street
+  time), so no rounding happens on either side of a subtraction;
+- ``travel_time`` = ``floor((arrival - departure) / 60 s)``: whole minutes rounded
+  *down* of the exact seconds, as :func:`travel_time_matrix` gives for that departure;
+- leave at ``departure``: the trip leaves at that time (seconds kept) and the earliest
+  arrival is searched;
+- arrive by ``arrive_by``: the trip leaves at the latest departure ``arrive_by - k``
+  whole minutes (a whole clock minute when the deadline is one) that still arrives by
+  the deadline, the departure minute of :func:`latest_departure_matrix`; the
+  ``time_to_set_aside`` is ``arrive_by - departure`` in whole minutes (the matrix's
+  ``travel_time``, waiting at the destination included), the ``wait_at_destination``
+  is ``arrive_by - arrival`` and ``travel_time`` the trip's own minutes (the matrix's
+  ``trip_time``). A walk of 11 min 15 s to arrive by 08:30 leaves at 08:18: 12 min to
+  set aside, 11 min of travel, 45 s of wait.
+
+These per-query values are in ``attrs`` (``departure``, ``arrival``, ``travel_time``;
+``arrive_by``, ``wait_at_destination``, ``time_to_set_aside``): show those, not
+differences of rounded clock times.
 
 With ``engine="r5"``, r5py's ``DetailedItineraries`` finds the trip (leave-at only: R5
 has no arrive-by search) and ``normalise_r5py_itinerary`` (in
@@ -349,8 +376,11 @@ def _transit_itinerary(
     tt = legs.timetable
     stops = net.snapped_stops(tt, graph)
     walk = float(legs.walk_only_s[0, 0])
+    # the walk rounded up to the second: with whole-second clocks, "leaving at t, the walk
+    # arrives by T" and "it beats a ride arriving at T" then read as on the exact seconds,
+    # as in the matrices (transit.py rounds walk_only_s to the nearest second)
     common: dict[str, Any] = {
-        "walk_only_s": walk if np.isfinite(walk) else None,
+        "walk_only_s": math.ceil(walk) if np.isfinite(walk) else None,
         "max_rides": p.max_public_transport_rides,
         "max_time_s": max_s,
     }
@@ -377,11 +407,13 @@ def _transit_itinerary(
         )
     else:
         frame = _journey_frame(inputs, journey, service_date, stops)
+        arrival = _clock(service_date, journey.arrival_s)
+        if journey.rides == 0 and len(journey.legs) == 1:  # walk only: its exact time
+            arrival = _clock(service_date, journey.departure_s + walk)
+            frame["arrival"] = [arrival]
+            frame["duration_min"] = [round(walk / 60.0, 1)]
         _durations(
-            frame,
-            _clock(service_date, journey.departure_s),
-            _clock(service_date, journey.arrival_s),
-            when if arrive else None,
+            frame, _clock(service_date, journey.departure_s), arrival, when if arrive else None
         )
     frame.attrs["warnings"] = legs.warnings
     return frame
