@@ -168,7 +168,6 @@ def _split_reference(
     return expected
 
 
-
 @pytest.mark.parametrize("name", GRAPHS)
 def test_paths_take_the_dijkstra_time_and_follow_their_edges(
     nantes: dict[str, StreetGraph], barth: dict[str, StreetGraph], name: str
@@ -227,6 +226,7 @@ def test_paths_take_the_dijkstra_time_and_follow_their_edges(
     )
     far = graph.snap([graph.node_x.min() - 1e5], [graph.node_y.min()])
     assert graph.path(far, destinations.take([0])) is None
+
 
 @pytest.mark.parametrize("name", GRAPHS)
 def test_random_points_equal_networkx_with_points_inserted(
