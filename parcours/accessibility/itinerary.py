@@ -266,6 +266,9 @@ def _r5_itinerary(
     )
     if names_missing is not None:
         frame.attrs["names_missing"] = names_missing
+    if not frame.empty:  # the same durations as the native engine (leave-at only)
+        arrival = pd.Timestamp(frame["arrival"].iloc[-1]).to_pydatetime()
+        _durations(frame, params.departure, arrival, None)
     return frame
 
 
