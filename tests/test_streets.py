@@ -169,6 +169,66 @@ def _split_reference(
 
 
 @pytest.mark.parametrize("name", GRAPHS)
+def test_paths_take_the_dijkstra_time_and_follow_their_edges(
+    nantes: dict[str, StreetGraph], barth: dict[str, StreetGraph], name: str
+) -> None:
+    """path() gives travel_times_s's time (and networkx's) with a geometry that matches it."""
+    graph = _graph(nantes, barth, name)
+    rng = np.random.default_rng(3)
+    pick = rng.choice(graph.n_edges, size=12, replace=False)
+    edges = graph.edge_geometries()
+    # points near random edges, a few on the same edges as others (direct paths)
+    along = shapely.line_interpolate_point(
+        edges.geometry[np.concatenate((pick, pick[:4]))], rng.uniform(0, 1, 16), normalized=True
+    )
+    x = shapely.get_x(along) + rng.normal(0, 15, 16)
+    y = shapely.get_y(along) + rng.normal(0, 15, 16)
+    origins, destinations = graph.snap(x[:8], y[:8]), graph.snap(x[8:], y[8:])
+    speed_ms = (float(graph.speed_kmh or 3.6) if graph.mode is StreetMode.WALK else 3.6) / 3.6
+    times = graph.travel_times_s(origins, destinations, max_time_s=HUGE_S)
+    expected = _split_reference(
+        graph, origins, destinations, max_time_s=HUGE_S, snap_speed_kmh=speed_ms * 3.6
+    )
+    found = 0
+    for i in range(len(origins)):
+        for j in range(len(destinations)):
+            path = graph.path(origins.take([i]), destinations.take([j]))
+            if not np.isfinite(times[i, j]):
+                assert path is None
+                continue
+            assert path is not None
+            found += 1
+            assert path.time_s == times[i, j]  # the same sums, bit for bit
+            assert path.time_s == pytest.approx(expected[i, j], abs=1e-6)
+            coords = shapely.get_coordinates(path.geometry)
+            assert tuple(coords[0]) == (origins.point_x[i], origins.point_y[i])
+            assert tuple(coords[-1]) == (destinations.point_x[j], destinations.point_y[j])
+            assert path.length_m == pytest.approx(path.geometry.length, abs=1e-6)
+            # the edges run end to end, and take no more time than the whole path
+            run = path.edges
+            assert (edges.to_node[run[:-1]] == edges.from_node[run[1:]]).all()
+            assert edges.travel_time_s[run].sum() <= path.time_s + 1e-6
+            off_m = origins.snap_distance_m[i] + destinations.snap_distance_m[j]
+            if graph.speed_kmh is not None:  # walk, bike: one speed on the streets
+                on_m = path.length_m - off_m
+                assert on_m / (graph.speed_kmh / 3.6) + off_m / speed_ms == pytest.approx(
+                    path.time_s, abs=1e-3
+                )
+            if len(run):  # the geometry goes through the nodes of the edges
+                nodes = np.column_stack(
+                    (graph.node_x[edges.from_node[run]], graph.node_y[edges.from_node[run]])
+                )
+                assert shapely.distance(shapely.points(nodes), path.geometry).max() < 1e-6
+    assert found >= 40
+    # beyond max_time_s, or unsnapped: no path
+    assert graph.path(origins.take([0]), destinations.take([0]), max_time_s=0.0) is None or (
+        times[0, 0] == 0.0
+    )
+    far = graph.snap([graph.node_x.min() - 1e5], [graph.node_y.min()])
+    assert graph.path(far, destinations.take([0])) is None
+
+
+@pytest.mark.parametrize("name", GRAPHS)
 def test_random_points_equal_networkx_with_points_inserted(
     nantes: dict[str, StreetGraph], barth: dict[str, StreetGraph], name: str
 ) -> None:

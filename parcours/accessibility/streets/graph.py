@@ -1,13 +1,9 @@
-"""The native street engine: per-mode graphs from the ``streets`` layer, snapping, matrices.
+"""The street graph of one mode: built from the ``streets`` layer, saved, loaded, queried.
 
-A :class:`StreetGraph` is built once per territory and mode from the normalised
-``streets`` layer (one row per OSM way, raw routing tags, ``node_ids`` aligned with the
-vertices of the geometry, in a metric CRS; see ``docs/layers.md``), cached on disk
-(:func:`cached_street_graph`) and queried with compiled code only: snapping with a
-shapely ``STRtree``, many-to-many travel times with a compiled (numba) binary-heap
-Dijkstra, one search per source, sources in parallel.
-Its semantics follow R5 (what r5py runs) for access and snapping, and osmnx for the graph
-conventions (:meth:`StreetGraph.to_networkx` returns an osmnx-style ``MultiDiGraph``).
+A :class:`StreetGraph` is built once per territory and mode (access, direction and speed
+rules in :mod:`parcours.accessibility.streets.profile`), cached on disk
+(:func:`cached_street_graph`), and answers travel times with the compiled Dijkstra of
+:mod:`parcours.accessibility.streets.dijkstra`.
 
 Graph
 -----
@@ -21,112 +17,6 @@ pruned: nodes in a strongly connected component of fewer than 40 nodes (or than 
 largest component when that is smaller) are dropped with their chains, so that no point
 snaps to a fragment from which nothing can be reached.
 
-Access (who may use a way)
---------------------------
-R5's ``TraversalPermissionLabeler`` (with the ``USTraversalPermissionLabeler`` defaults
-that R5, and so r5py, applies everywhere) is the reference: a tree ``access -> foot``,
-``access -> vehicle -> bicycle | motor vehicle`` with defaults by ``highway`` class
-(- = none, inherited):
-
-==========================================================  ======  ====  =======  ===
-highway                                                     access  foot  bicycle  car
-==========================================================  ======  ====  =======  ===
-motorway, motorway_link                                     yes     no    no       -
-trunk, primary, secondary, tertiary (and links),            yes     -     -        -
-unclassified, residential, living_street, road, service,
-track, any other value
-pedestrian, path, bridleway, cycleway                       no      yes   yes      no
-footway, steps, corridor, elevator, escalator, platform     no      yes   no       no
-bus_guideway, busway                                        no      -     -        no
-==========================================================  ======  ====  =======  ===
-
-For each way and mode the first known label wins, in this order: the mode's own tags
-(``foot``; ``bicycle``, then ``cycleway`` unless ``no``, then ``cycleway:both``;
-``motor_vehicle``, then ``motorcar``); a restrictive ``access`` (*no* or *destination*
-below); the class default of the mode; any other known ``access``; the class default
-``access``. Tag values (the first of ``a;b``): *yes* = yes, 1, true, designated,
-permissive, official, public, unknown, limited, lane, track, shared_lane, share_busway,
-crossing; *no* = no, 0, false, private, agricultural, forestry, license, restricted,
-prohibited, emergency, use_sidepath, dismount; *destination* = destination, customers,
-customer, delivery, residents, resident, which R5 routes as "no through traffic": here
-*no* for the car (a point there snaps to the nearest public road; no through traffic is
-not modelled) and *yes* on foot and by bike. Other values are ignored. Differences from
-R5: an explicit restrictive ``access`` beats the class default (R5 keeps
-``access=private`` footways open to walkers); ``access=yes`` does not open a class that
-the table closes to a mode (R5 opens ``access=yes`` footways to cars); the ``car`` and
-``bicycle`` cells of the pedestrian rows and the bus-only classes (R5 treats them as
-roads); private and destination ways (R5 allows them at the ends of a trip only).
-
-``wheelchair=True`` (walk only) also drops ``highway=steps`` and the ways whose
-``wheelchair`` tag says *no* (``limited`` is kept, as in R5).
-
-Direction
----------
-``oneway=yes|true|1`` forward only, ``oneway=-1|reverse`` backward only (any other value:
-both ways); ``junction=roundabout|circular`` and ``highway=motorway`` imply
-``oneway=yes`` unless ``oneway`` says otherwise. Pedestrians ignore oneway. Bicycles
-follow ``oneway``, overridden by ``oneway:bicycle``; ``cycleway:right`` = *yes* (lane,
-track...) opens the forward direction and ``cycleway:left`` = *yes* the backward one to
-bicycles before oneway is applied; a contraflow (``cycleway``, ``cycleway:right`` or
-``cycleway:left`` starting with ``opposite``) then reopens the direction against the
-traffic (R5's rules, ``oneway:bicycle=no`` being the modern tagging of the same).
-
-Speeds
-------
-Walk and bike: one speed for every edge, r5py's defaults 3.6 and 12 km/h. Car: free-flow
-at the speed limit, like osmnx (no congestion, turn or signal delay; R5 adds turn
-costs of 10 s right, 30 s left and 90 s for a U-turn, so its car times are longer in
-dense centres, 2 to 6 minutes on the Helsinki references): the parsed
-``maxspeed`` (numbers in km/h, ``mph`` and ``knots`` converted; ``a;b`` and lane lists
-``a|b``: the lowest; ``FR:urban`` 50, ``FR:rural`` 80, ``FR:motorway`` 130,
-``FR:zone30`` 30 and every ``*:zoneNN`` NN, ``FR:living_street`` 20, ``walk`` and
-``FR:walk`` 6; other countries' implicit values from osmnx's table; ``none``,
-``signals``, ``variable``: unknown). Without a usable ``maxspeed``, a ``*_link`` takes the
-mean of the tagged ways of its class in the territory (osmnx's imputation), and
-everything else the table below (km/h), urban or rural:
-
-================  =====  =====
-highway           urban  rural
-================  =====  =====
-motorway          110    130
-motorway_link     70     90
-trunk             70     110
-other ``*_link``  50     70
-primary           50     80
-secondary         50     80
-tertiary          50     80
-unclassified      50     70
-road              50     70
-residential       30     50
-living_street     20     20
-service           20     30
-parking aisle     10     10
-track             20     20
-other             30     50
-================  =====  =====
-
-**Urban or rural**: a chain is urban when the junctions of the car network (its nodes
-of degree 3 or more) reach 38 per km² around it: counted on a grid of 100 m cells, in
-the 1.1 km x 1.1 km square of 11 x 11 cells centred on the cell of the midpoint of the
-chain's ends (46 junctions). Town centres have hundreds per km², suburbs 40 to 100,
-villages and open country far fewer; on the test data, 98 % of the chains of central
-Nantes, Helsinki and São Paulo are urban, 89 % in Cobb County (suburban Atlanta) and
-16 % on Saint-Barthélemy (Gustavia and Saint-Jean).
-
-Snapping and the first and last metres
---------------------------------------
-A point snaps to the nearest point of the nearest edge usable by the mode (either
-direction; R5 wants both), within ``max_snap_m`` (R5's 1,600 m); ``highway=motorway``
-is never snapped to (R5's rule; tunnels and covered ways, also excluded by R5, are not in
-the layer). A point with no edge in range is reported (``ok`` False, travel times
-``inf``), never dropped. R5 then walks the off-street leg between the point and the
-snapped point, for every mode: at a fixed 1.3 m/s at the origin
-(``StreetRouter.setOrigin``) and at the request's walking speed at the destination
-(``LinkedPointSet.eval``); the part along the edge to its ends is at the mode's speed.
-This engine does the same with one walking speed at both ends: the graph's speed for
-walk, r5py's walking speed (3.6 km/h) for bike and car, unless ``snap_speed_kmh`` is given.
-An origin and a destination on the same edge are also joined directly along it when
-the edge's direction allows (R5 always joins them, ignoring the direction).
 """
 
 from __future__ import annotations
@@ -135,11 +25,9 @@ import hashlib
 import json
 import math
 import os
-import re
 import tempfile
 from dataclasses import dataclass
-from enum import StrEnum
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -149,170 +37,36 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from numba import njit, prange
 from pyproj import CRS
 from scipy import sparse
 from scipy.sparse import csgraph
 
+import parcours.accessibility.streets as _package
+from parcours.accessibility.streets._types import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    ObjectArray,
+    _Pieces,
+)
+from parcours.accessibility.streets.dijkstra import _csr, _dijkstra_tree, _search, _unique_places
+from parcours.accessibility.streets.profile import (
+    WALK_SPEED_KMH,
+    StreetMode,
+    _mode_speed,
+    _permissions,
+)
+from parcours.accessibility.streets.snapping import MAX_SNAP_M, SnappedPoints, snap_to_chains
 from parcours.errors import InputError
 from parcours.i18n import tr
 from parcours.territories.workspace import file_digest
 
-__all__ = [
-    "SnappedPoints",
-    "StreetEdges",
-    "StreetGraph",
-    "StreetMode",
-    "cached_street_graph",
-]
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-ObjectArray = npt.NDArray[np.object_]
+__all__ = ["ENGINE_VERSION", "StreetEdges", "StreetGraph", "StreetPath", "cached_street_graph"]
 
 #: Changes whenever the graph built from the same layer could change (part of cache keys).
 ENGINE_VERSION: Final = "streets-1"
-#: r5py's default walking speed, also the speed of the off-street legs of bike and car.
-WALK_SPEED_KMH: Final = 3.6
-#: r5py's default cycling speed.
-BIKE_SPEED_KMH: Final = 12.0
-#: R5's search radius around a point for a street to snap to (``LINK_RADIUS_METERS``).
-MAX_SNAP_M: Final = 1600.0
 #: R5's smallest kept island (``StreetLayer.MIN_SUBGRAPH_SIZE``), in graph nodes.
 MIN_ISLAND_NODES: Final = 40
-#: The urban rule (see the module docstring): grid cell, half window in cells, density.
-URBAN_CELL_M: Final = 100.0
-URBAN_HALF_WINDOW: Final = 5
-URBAN_MIN_JUNCTIONS_PER_KM2: Final = 38.0
-_MAX_URBAN_CELLS: Final = 10_000_000
-#: Origins per Dijkstra batch times graph nodes: bounds the memory of one batch (float64).
-_BATCH_CELLS: Final = 10_000_000
-
-
-class StreetMode(StrEnum):
-    """A street mode of the native engine."""
-
-    WALK = "walk"
-    BIKE = "bike"
-    CAR = "car"
-
-
-# --- access labels ----------------------------------------------------------------------
-
-_UNKNOWN, _YES, _NO, _DESTINATION = 0, 1, 2, 3
-
-_YES_VALUES = frozenset(
-    {
-        "yes",
-        "1",
-        "true",
-        "designated",
-        "permissive",
-        "official",
-        "public",
-        "unknown",
-        "limited",
-        "lane",
-        "track",
-        "shared_lane",
-        "share_busway",
-        "crossing",
-    }
-)
-_NO_VALUES = frozenset(
-    {
-        "no",
-        "0",
-        "false",
-        "private",
-        "agricultural",
-        "forestry",
-        "license",
-        "restricted",
-        "prohibited",
-        "emergency",
-        "use_sidepath",
-        "dismount",
-    }
-)
-_DESTINATION_VALUES = frozenset(
-    {"destination", "customers", "customer", "delivery", "residents", "resident"}
-)
-
-# (access, foot, bicycle, car) defaults by highway; anything else is a road (access yes).
-_ROAD: Final = (_YES, _UNKNOWN, _UNKNOWN, _UNKNOWN)
-_PATH_LIKE: Final = (_NO, _YES, _YES, _NO)
-_FOOT_ONLY: Final = (_NO, _YES, _NO, _NO)
-_DEFAULT_ACCESS: dict[str, tuple[int, int, int, int]] = {
-    "motorway": (_YES, _NO, _NO, _UNKNOWN),
-    "motorway_link": (_YES, _NO, _NO, _UNKNOWN),
-    "pedestrian": _PATH_LIKE,
-    "path": _PATH_LIKE,
-    "bridleway": _PATH_LIKE,
-    "cycleway": _PATH_LIKE,
-    "footway": _FOOT_ONLY,
-    "steps": _FOOT_ONLY,
-    "corridor": _FOOT_ONLY,
-    "elevator": _FOOT_ONLY,
-    "escalator": _FOOT_ONLY,
-    "platform": _FOOT_ONLY,
-    "bus_guideway": (_NO, _UNKNOWN, _UNKNOWN, _NO),
-    "busway": (_NO, _UNKNOWN, _UNKNOWN, _NO),
-}
-
-# --- directions -------------------------------------------------------------------------
-
-_BOTH, _FORWARD, _BACKWARD = 0, 1, 2
-_ONEWAY_FORWARD = frozenset({"yes", "true", "1"})
-_ONEWAY_BACKWARD = frozenset({"-1", "reverse"})
-_ROUNDABOUT = frozenset({"roundabout", "circular"})
-
-# --- car speeds -------------------------------------------------------------------------
-
-#: (urban, rural) speed in km/h by highway class when ``maxspeed`` is missing.
-CAR_SPEEDS_KMH: dict[str, tuple[float, float]] = {
-    "motorway": (110.0, 130.0),
-    "motorway_link": (70.0, 90.0),
-    "trunk": (70.0, 110.0),
-    "trunk_link": (50.0, 70.0),
-    "primary": (50.0, 80.0),
-    "primary_link": (50.0, 70.0),
-    "secondary": (50.0, 80.0),
-    "secondary_link": (50.0, 70.0),
-    "tertiary": (50.0, 80.0),
-    "tertiary_link": (50.0, 70.0),
-    "unclassified": (50.0, 70.0),
-    "road": (50.0, 70.0),
-    "residential": (30.0, 50.0),
-    "living_street": (20.0, 20.0),
-    "service": (20.0, 30.0),
-    "track": (20.0, 20.0),
-}
-_PARKING_AISLE_KMH: Final = 10.0
-_OTHER_CAR_SPEED_KMH: Final = (30.0, 50.0)
-
-#: Implicit ``maxspeed`` values (lower-case) read before osmnx's table.
-IMPLICIT_MAXSPEEDS_KMH: dict[str, float] = {
-    "fr:urban": 50.0,
-    "fr:rural": 80.0,
-    "fr:motorway": 130.0,
-    "fr:living_street": 20.0,
-    "fr:walk": 6.0,
-    "walk": 6.0,
-}
-#: Last resort for ``CC:kind`` values of countries absent from both tables.
-_GENERIC_MAXSPEEDS_KMH: dict[str, float] = {
-    "urban": 50.0,
-    "rural": 80.0,
-    "motorway": 120.0,
-    "trunk": 100.0,
-    "living_street": 20.0,
-    "walk": 6.0,
-}
-_MAXSPEED_NUMBER = re.compile(r"^(\d+(?:[.,]\d+)?)\s*(km/h|kmh|kph|mph|knots)?$")
-_MAXSPEED_ZONE = re.compile(r"(?:^|:)zone:?(\d+)$")
-_UNIT_KMH = {None: 1.0, "km/h": 1.0, "kmh": 1.0, "kph": 1.0, "mph": 1.609344, "knots": 1.852}
 
 #: Columns of the layer read by the engine (the tag columns may be absent).
 _TAG_COLUMNS: Final = (
@@ -335,79 +89,6 @@ _TAG_COLUMNS: Final = (
     "service",
 )
 _READ_COLUMNS: Final = ("osm_id", *_TAG_COLUMNS, "node_ids", "geometry")
-
-
-# --- results ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class SnappedPoints:
-    """Points snapped to a :class:`StreetGraph` (the result of :meth:`StreetGraph.snap`).
-
-    Attributes
-    ----------
-    edge
-        The directed edge each point snapped to (index into :meth:`StreetGraph.edge_geometries`),
-        -1 when the point is unsnapped.
-    fraction
-        Where along that edge, from its ``from_node`` (0) to its ``to_node`` (1); NaN when
-        unsnapped.
-    snap_distance_m
-        Distance from the point to the snapped point (the off-street leg), NaN when
-        unsnapped.
-    ok
-        Whether the point snapped (an edge lay within the snapping distance).
-    point_x, point_y
-        The points as given, in the graph's CRS.
-    snapped_x, snapped_y
-        The snapped points on the edges (NaN when unsnapped).
-
-    """
-
-    edge: IntArray
-    fraction: FloatArray
-    snap_distance_m: FloatArray
-    ok: BoolArray
-    point_x: FloatArray
-    point_y: FloatArray
-    snapped_x: FloatArray
-    snapped_y: FloatArray
-
-    def __len__(self) -> int:
-        """Return the number of points."""
-        return len(self.edge)
-
-    def take(self, index: IntArray | slice) -> SnappedPoints:
-        """The points at ``index`` (an index array or a slice), in that order."""
-        return SnappedPoints(
-            edge=self.edge[index],
-            fraction=self.fraction[index],
-            snap_distance_m=self.snap_distance_m[index],
-            ok=self.ok[index],
-            point_x=self.point_x[index],
-            point_y=self.point_y[index],
-            snapped_x=self.snapped_x[index],
-            snapped_y=self.snapped_y[index],
-        )
-
-    @property
-    def n_unsnapped(self) -> int:
-        """The number of points that found no street within the snapping distance."""
-        return int(np.count_nonzero(~self.ok))
-
-    def unsnapped_message(self) -> str | None:
-        """Return a translated message counting the unsnapped points (None if none)."""
-        n = self.n_unsnapped
-        if n == 0:
-            return None
-        return tr(
-            f"{n} point(s) sur {len(self)} sans voie utilisable à moins de la distance "
-            "d'accrochage : temps de parcours inconnus (vérifiez leurs coordonnées et "
-            "l'emprise de l'extrait OSM)",
-            f"{n} of {len(self)} point(s) have no usable street within the snapping "
-            "distance: travel times unknown (check their coordinates and the extent of "
-            "the OSM extract)",
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -471,6 +152,51 @@ class StreetEdges:
             )
         }
         return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(self.geometry, crs=self.crs))
+
+
+@dataclass(frozen=True, eq=False)
+class StreetPath:
+    """The fastest street path between two points (the result of :meth:`StreetGraph.path`).
+
+    Attributes
+    ----------
+    time_s
+        Travel time in seconds, off-street legs included: what
+        :meth:`StreetGraph.travel_times_s` gives for the same two points.
+    length_m
+        Length of :attr:`geometry` (off-street legs included).
+    edges
+        The directed edges run from end to end, in order (indices into
+        :meth:`StreetGraph.edge_geometries`); the partial edges at both ends and a
+        direct path along one chain are not listed.
+    geometry
+        LineString from the point to its snapped point, along the streets, to the
+        other snapped point and point, in the graph's CRS.
+
+    """
+
+    time_s: float
+    length_m: float
+    edges: IntArray
+    geometry: shapely.LineString
+
+
+def _street_path(
+    time_s: float,
+    edges: IntArray,
+    start: list[tuple[float, float]],
+    pieces: list[FloatArray],
+    end: list[tuple[float, float]],
+) -> StreetPath:
+    """Join the off-street legs and the pieces into one LineString (repeated points dropped)."""
+    xy = np.vstack([np.asarray(start), *pieces, np.asarray(end)])
+    keep = np.ones(len(xy), dtype=np.bool_)
+    keep[1:] = np.any(xy[1:] != xy[:-1], axis=1)
+    xy = xy[keep]
+    if len(xy) < 2:
+        xy = np.vstack((xy, xy))
+    length_m = float(np.hypot(*np.diff(xy, axis=0).T).sum())
+    return StreetPath(time_s, length_m, edges, shapely.LineString(xy))
 
 
 # --- the graph --------------------------------------------------------------------------
@@ -599,7 +325,7 @@ class StreetGraph:
 
         highway = frame["highway"].to_numpy(dtype=object)[pieces.way]
         if mode is StreetMode.CAR:
-            chain_speed = _car_speeds(frame, pieces)
+            chain_speed = _package._car_speeds(frame, pieces)  # via the package: patchable
         else:
             chain_speed = np.full(len(pieces.way), speed, dtype=np.float64)
 
@@ -709,14 +435,28 @@ class StreetGraph:
         )
 
     @cached_property
-    def _adjacency(self) -> tuple[IntArray, IntArray, FloatArray]:
-        """The directed edges as (row, column, time), parallel edges reduced to the fastest."""
+    def _adjacency(self) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+        """The directed edges as (row, column, time, edge), parallel edges reduced (fastest)."""
         from_node, to_node, time_s = self._edge_ends()
         order = np.lexsort((time_s, to_node, from_node))
         rows, cols, times = from_node[order], to_node[order], time_s[order]
         first = np.ones(len(rows), dtype=np.bool_)
         first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        return rows[first], cols[first], times[first]
+        return rows[first], cols[first], times[first], order[first].astype(np.int64)
+
+    @cached_property
+    def _csr_forward(self) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+        """The reduced edges as CSR ``(indptr, indices, weights, edge)``, by from-node."""
+        rows, cols, times, edge = self._adjacency
+        indptr, indices, weights, order = _csr(rows, cols, times, self.n_nodes)
+        return indptr, indices, weights, edge[order]
+
+    @cached_property
+    def _csr_backward(self) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+        """The reduced edges reversed, as CSR ``(indptr, indices, weights, edge)``, by to-node."""
+        rows, cols, times, edge = self._adjacency
+        indptr, indices, weights, order = _csr(cols, rows, times, self.n_nodes)
+        return indptr, indices, weights, edge[order]
 
     # --- networkx -----------------------------------------------------------------------
 
@@ -806,64 +546,13 @@ class StreetGraph:
             (or with non-finite coordinates) have ``ok`` False.
 
         """
-        x = np.asarray(x_m, dtype=np.float64).ravel()
-        y = np.asarray(y_m, dtype=np.float64).ravel()
-        if x.shape != y.shape:
-            raise InputError(
-                tr(
-                    "les tableaux x et y n'ont pas la même longueur",
-                    "x and y arrays differ in length",
-                ),
-                field="x_m, y_m",
-            )
-        if not max_snap_m > 0:
-            raise InputError(
-                tr(
-                    f"distance d'accrochage invalide : {max_snap_m} (attendu > 0 m)",
-                    f"invalid snapping distance: {max_snap_m} (expected > 0 m)",
-                ),
-                field="max_snap_m",
-            )
-        n = len(x)
-        edge = np.full(n, -1, dtype=np.int64)
-        fraction = np.full(n, np.nan)
-        distance = np.full(n, np.nan)
-        snapped_x = np.full(n, np.nan)
-        snapped_y = np.full(n, np.nan)
-        finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-        tree, linkable = self._snap_tree
-        if len(finite) and len(linkable):
-            points = shapely.points(x[finite], y[finite])
-            (found, hit), dist = tree.query_nearest(
-                points, max_distance=max_snap_m, return_distance=True, all_matches=False
-            )
-            index = finite[found]
-            chain = linkable[hit]
-            geometry = self._geometry[chain]
-            along = shapely.line_locate_point(geometry, points[found])
-            total = shapely.length(geometry)
-            chain_fraction = np.where(total > 0, along / np.where(total > 0, total, 1.0), 0.0)
-            chain_fraction = np.clip(chain_fraction, 0.0, 1.0)
-            # a point projected on a node is exactly at that node
-            chain_fraction[along <= 1e-9] = 0.0
-            chain_fraction[total - along <= 1e-9] = 1.0
-            on_line = shapely.line_interpolate_point(geometry, chain_fraction, normalized=True)
-            forward, backward = self._chain_edges
-            use_forward = forward[chain] >= 0
-            edge[index] = np.where(use_forward, forward[chain], backward[chain])
-            fraction[index] = np.where(use_forward, chain_fraction, 1.0 - chain_fraction)
-            distance[index] = dist
-            snapped_x[index] = shapely.get_x(on_line)
-            snapped_y[index] = shapely.get_y(on_line)
-        return SnappedPoints(
-            edge=edge,
-            fraction=fraction,
-            snap_distance_m=distance,
-            ok=edge >= 0,
-            point_x=x,
-            point_y=y,
-            snapped_x=snapped_x,
-            snapped_y=snapped_y,
+        return snap_to_chains(
+            x_m,
+            y_m,
+            tree_and_chains=self._snap_tree,
+            chain_geometry=self._geometry,
+            chain_edges=self._chain_edges,
+            max_snap_m=max_snap_m,
         )
 
     # --- travel times -------------------------------------------------------------------
@@ -945,17 +634,7 @@ class StreetGraph:
                 ),
                 field="max_time_s",
             )
-        if snap_speed_kmh is None:
-            snap_speed_kmh = self.speed_kmh if self.mode is StreetMode.WALK else WALK_SPEED_KMH
-        if snap_speed_kmh is None or not snap_speed_kmh > 0:
-            raise InputError(
-                tr(
-                    f"vitesse d'accès invalide : {snap_speed_kmh} km/h",
-                    f"invalid snapping speed: {snap_speed_kmh} km/h",
-                ),
-                field="snap_speed_kmh",
-            )
-        snap_speed_ms = snap_speed_kmh / 3.6
+        snap_speed_ms = self._snap_speed_ms(snap_speed_kmh)
         n_o, n_d = len(origins), len(destinations)
         result = np.full((n_o, n_d), np.inf)
         o_index = np.flatnonzero(origins.ok)
@@ -975,7 +654,6 @@ class StreetGraph:
         o_u, o_v = self._u[o_chain], self._v[o_chain]
         d_u, d_v = self._u[d_chain], self._v[d_chain]
 
-        rows, cols, times = self._adjacency
         # Points snapped to the same place of the same chain share one search; their
         # off-street legs are added afterwards (a constant per point).
         o_first, o_inverse = _unique_places(o_chain, o_fraction)
@@ -984,7 +662,7 @@ class StreetGraph:
             # fewer destinations: search backwards from them, on the reversed graph
             block = (
                 _search(
-                    (cols, rows, times, self.n_nodes),
+                    self._csr_backward[:3],
                     (d_u[d_first], d_v[d_first], in_u[d_first], in_v[d_first]),
                     (o_u, o_v, out_u, out_v, o_snap_s),
                     max_time_s,
@@ -994,7 +672,7 @@ class StreetGraph:
         else:
             block = (
                 _search(
-                    (rows, cols, times, self.n_nodes),
+                    self._csr_forward[:3],
                     (o_u[o_first], o_v[o_first], out_u[o_first], out_v[o_first]),
                     (d_u, d_v, in_u, in_v, d_snap_s),
                     max_time_s,
@@ -1042,6 +720,143 @@ class StreetGraph:
         direct = along + o_snap_s[o] + d_snap_s[d]
         rows, cols = o_index[o], d_index[d]
         result[rows, cols] = np.minimum(result[rows, cols], direct)
+
+    def _snap_speed_ms(self, snap_speed_kmh: float | None) -> float:
+        """The speed of the off-street legs in m/s (the walking speed by default)."""
+        if snap_speed_kmh is None:
+            snap_speed_kmh = self.speed_kmh if self.mode is StreetMode.WALK else WALK_SPEED_KMH
+        if snap_speed_kmh is None or not snap_speed_kmh > 0:
+            raise InputError(
+                tr(
+                    f"vitesse d'accès invalide : {snap_speed_kmh} km/h",
+                    f"invalid snapping speed: {snap_speed_kmh} km/h",
+                ),
+                field="snap_speed_kmh",
+            )
+        return float(snap_speed_kmh) / 3.6
+
+    # --- one path -----------------------------------------------------------------------
+
+    def path(
+        self,
+        origin: SnappedPoints,
+        destination: SnappedPoints,
+        *,
+        max_time_s: float = math.inf,
+        snap_speed_kmh: float | None = None,
+    ) -> StreetPath | None:
+        """The fastest path between two snapped points, edge by edge, with its geometry.
+
+        One compiled Dijkstra search from the origin's chain, recording predecessors and
+        stopped as soon as both ends of the destination's chain are settled; the same
+        costs, the same additions in the same order as :meth:`travel_times_s`, so that
+        ``path(a, b).time_s == travel_times_s(a, b)[0, 0]``.
+
+        Parameters
+        ----------
+        origin, destination
+            Points snapped by this graph's :meth:`snap` (the first point of each).
+        max_time_s
+            Paths longer than this are not searched (None is returned).
+        snap_speed_kmh
+            As :meth:`travel_times_s`.
+
+        Returns
+        -------
+        StreetPath or None
+            None when a point is unsnapped or the destination is not reachable within
+            ``max_time_s``.
+
+        """
+        snap_speed_ms = self._snap_speed_ms(snap_speed_kmh)
+        a, b = origin.take(slice(0, 1)), destination.take(slice(0, 1))
+        if not len(a) or not len(b) or not (a.ok[0] and b.ok[0]):
+            return None
+        o_chain, o_fraction = self._on_chain(a, "origin")
+        d_chain, d_fraction = self._on_chain(b, "destination")
+        out_u, out_v, _, _ = self._partial_costs(o_chain, o_fraction)
+        _, _, in_u, in_v = self._partial_costs(d_chain, d_fraction)
+        c0, c1 = int(o_chain[0]), int(d_chain[0])
+        f0, f1 = float(o_fraction[0]), float(d_fraction[0])
+        o_snap_s = float(a.snap_distance_m[0]) / snap_speed_ms
+        d_snap_s = float(b.snap_distance_m[0]) / snap_speed_ms
+        u0, v0, u1, v1 = int(self._u[c0]), int(self._v[c0]), int(self._u[c1]), int(self._v[c1])
+        indptr, indices, weights, edge_of = self._csr_forward
+        dist, pred = _dijkstra_tree(
+            indptr,
+            indices,
+            weights,
+            np.asarray([u0, v0], dtype=np.int64),
+            np.asarray([out_u[0], out_v[0]], dtype=np.float64),
+            np.asarray([u1, v1], dtype=np.int64),
+            float(max_time_s),
+        )
+        via_u, via_v = dist[u1] + in_u[0], dist[v1] + in_v[0]
+        # the same sums in the same order as travel_times_s and _same_chain
+        time_s = (min(via_u, via_v) + d_snap_s) + o_snap_s
+        direct_s = math.inf
+        if c0 == c1:
+            delta, chain_s = f1 - f0, float(self._time_s[c0])
+            if delta >= 0 and self._forward[c0]:
+                direct_s = delta * chain_s
+            if delta <= 0 and self._backward[c0]:
+                direct_s = min(direct_s, -delta * chain_s)
+            direct_s = (direct_s + o_snap_s) + d_snap_s
+        start = [(float(a.point_x[0]), float(a.point_y[0]))]
+        end = [(float(b.point_x[0]), float(b.point_y[0]))]
+        if direct_s <= time_s and math.isfinite(direct_s):
+            if direct_s > max_time_s:
+                return None
+            return _street_path(
+                direct_s, np.zeros(0, dtype=np.int64), start, [self._piece(c0, f0, f1)], end
+            )
+        if not math.isfinite(time_s) or time_s > max_time_s:
+            return None
+        node = u1 if via_u <= via_v else v1
+        last = self._piece(c1, 0.0 if node == u1 else 1.0, f1)
+        from_node = self._edge_from
+        edges: list[int] = []
+        while pred[node] >= 0:
+            edge = int(edge_of[pred[node]])
+            edges.append(edge)
+            node = int(from_node[edge])
+        edges.reverse()
+        leave_by_u = node == u0 and (node != v0 or out_u[0] <= out_v[0])
+        pieces = [self._piece(c0, f0, 0.0 if leave_by_u else 1.0)]
+        pieces.extend(self._edge_xy(edge) for edge in edges)
+        pieces.append(last)
+        return _street_path(time_s, np.asarray(edges, dtype=np.int64), start, pieces, end)
+
+    @cached_property
+    def _edge_from(self) -> IntArray:
+        """The from-node of every directed edge."""
+        return self._edge_ends()[0]
+
+    @cached_property
+    def _chain_coords(self) -> tuple[FloatArray, IntArray]:
+        """The coordinates of every chain, flat, and the offset of each chain."""
+        return _flat_lines(self._geometry)
+
+    def _chain_xy(self, chain: int) -> FloatArray:
+        coords, offsets = self._chain_coords
+        return coords[offsets[chain] : offsets[chain + 1]]
+
+    def _edge_xy(self, edge: int) -> FloatArray:
+        """The coordinates of a directed edge, from its from-node to its to-node."""
+        xy = self._chain_xy(int(self._edge_chain[edge]))
+        return xy[::-1] if self._edge_reversed[edge] else xy
+
+    def _piece(self, chain: int, start: float, stop: float) -> FloatArray:
+        """The part of a chain from fraction ``start`` to ``stop`` (way order 0 -> 1)."""
+        xy = self._chain_xy(chain)
+        cum = np.concatenate(([0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))))
+        total = float(cum[-1])
+        lo, hi = min(start, stop) * total, max(start, stop) * total
+        inside = xy[(cum > lo) & (cum < hi)]
+        first = [np.interp(lo, cum, xy[:, 0]), np.interp(lo, cum, xy[:, 1])]
+        last = [np.interp(hi, cum, xy[:, 0]), np.interp(hi, cum, xy[:, 1])]
+        piece = np.vstack(([first], inside, [last]))
+        return piece[::-1] if start > stop else piece
 
     # --- persistence --------------------------------------------------------------------
 
@@ -1165,167 +980,6 @@ class StreetGraph:
         )
 
 
-def _unique_places(chain: IntArray, fraction: FloatArray) -> tuple[IntArray, IntArray]:
-    """Indices of the first point of each distinct (chain, fraction), and the inverse map."""
-    keys = np.stack((chain.astype(np.float64), fraction.astype(np.float64)), axis=1)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    return first.astype(np.int64), np.asarray(inverse, dtype=np.int64).reshape(-1)
-
-
-@njit(cache=True)
-def _heap_push(
-    keys: npt.NDArray[np.float64], items: npt.NDArray[np.int64], size: int, key: float, item: int
-) -> int:
-    """Push onto a binary min-heap stored in two arrays; return the new size."""
-    i = size
-    keys[i] = key
-    items[i] = item
-    while i > 0:
-        parent = (i - 1) >> 1
-        if keys[parent] <= keys[i]:
-            break
-        keys[parent], keys[i] = keys[i], keys[parent]
-        items[parent], items[i] = items[i], items[parent]
-        i = parent
-    return size + 1
-
-
-@njit(cache=True)
-def _heap_pop(keys: npt.NDArray[np.float64], items: npt.NDArray[np.int64], size: int) -> int:
-    """Remove the heap's minimum (read it at index 0 first); return the new size."""
-    size -= 1
-    keys[0] = keys[size]
-    items[0] = items[size]
-    i = 0
-    while True:
-        left = 2 * i + 1
-        if left >= size:
-            break
-        child = left
-        if left + 1 < size and keys[left + 1] < keys[left]:
-            child = left + 1
-        if keys[i] <= keys[child]:
-            break
-        keys[child], keys[i] = keys[i], keys[child]
-        items[child], items[i] = items[i], items[child]
-        i = child
-    return size
-
-
-@njit(cache=True, parallel=True)
-def _dijkstra_rows(
-    indptr: npt.NDArray[np.int64],
-    indices: npt.NDArray[np.int64],
-    weights: npt.NDArray[np.float64],
-    start_u: npt.NDArray[np.int64],
-    start_v: npt.NDArray[np.int64],
-    cost_u: npt.NDArray[np.float64],
-    cost_v: npt.NDArray[np.float64],
-    limit: float,
-    out: npt.NDArray[np.float64],
-) -> None:
-    """One Dijkstra search per source (in parallel), each seeded at two nodes.
-
-    Source ``s`` starts at node ``start_u[s]`` with cost ``cost_u[s]`` and at
-    ``start_v[s]`` with ``cost_v[s]`` (``inf``: not at all); ``out[s]`` receives the
-    times to every node, ``inf`` beyond ``limit``.
-    """
-    n_nodes = indptr.shape[0] - 1
-    n_edges = indices.shape[0]
-    for s in prange(out.shape[0]):
-        dist = out[s]
-        dist[:] = np.inf
-        keys = np.empty(n_edges + 2, dtype=np.float64)
-        items = np.empty(n_edges + 2, dtype=np.int64)
-        size = 0
-        if cost_u[s] <= limit:
-            dist[start_u[s]] = cost_u[s]
-            size = _heap_push(keys, items, size, cost_u[s], start_u[s])
-        if cost_v[s] <= limit and cost_v[s] < dist[start_v[s]]:
-            dist[start_v[s]] = cost_v[s]
-            size = _heap_push(keys, items, size, cost_v[s], start_v[s])
-        done = np.zeros(n_nodes, dtype=np.bool_)
-        while size > 0:
-            d = keys[0]
-            node = items[0]
-            size = _heap_pop(keys, items, size)
-            if done[node]:
-                continue
-            done[node] = True
-            for e in range(indptr[node], indptr[node + 1]):
-                nxt = indices[e]
-                nd = d + weights[e]
-                if nd < dist[nxt] and nd <= limit:
-                    dist[nxt] = nd
-                    size = _heap_push(keys, items, size, nd, nxt)
-
-
-def _search(
-    graph: tuple[IntArray, IntArray, FloatArray, int],
-    sources: tuple[IntArray, IntArray, FloatArray, FloatArray],
-    targets: tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray],
-    max_time_s: float,
-) -> FloatArray:
-    """Times from points on chains to points on chains, by compiled Dijkstra searches.
-
-    Each source is seeded at the two ends of its chain with the partial costs; one
-    search per source (a numba binary-heap Dijkstra over the CSR graph, sources in
-    parallel, stopped at ``max_time_s``) gives the times to every graph node, and a
-    target is reached through either end of its chain.
-
-    Parameters
-    ----------
-    graph
-        ``(rows, cols, times, n_nodes)``: the directed edges, parallel edges reduced.
-    sources
-        ``(node_u, node_v, cost_u, cost_v)``: the ends of each source's chain and the
-        cost from the source to each (``inf`` when closed).
-    targets
-        ``(node_u, node_v, cost_u, cost_v, extra)``: the ends of each target's chain, the
-        cost from each end to the target, and a cost added to every time (off-street).
-    max_time_s
-        Where the searches stop.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(n_sources, n_targets)``, seconds (``inf`` when unreachable; times above
-        ``max_time_s`` may remain and are cut by the caller).
-
-    """
-    rows, cols, times, n = graph
-    src_u, src_v, src_cost_u, src_cost_v = sources
-    tgt_u, tgt_v, tgt_cost_u, tgt_cost_v, tgt_extra = targets
-    order = np.argsort(rows, kind="stable")
-    indices = np.ascontiguousarray(cols[order], dtype=np.int64)
-    weights = np.ascontiguousarray(times[order], dtype=np.float64)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    n_src = len(src_u)
-    block = np.empty((n_src, len(tgt_u)))
-    batch = max(1, _BATCH_CELLS // max(1, n))
-    reach = np.empty((min(batch, n_src), n))
-    limit = float(max_time_s)
-    for start in range(0, n_src, batch):
-        stop = min(start + batch, n_src)
-        part = reach[: stop - start]
-        _dijkstra_rows(
-            indptr,
-            indices,
-            weights,
-            np.ascontiguousarray(src_u[start:stop], dtype=np.int64),
-            np.ascontiguousarray(src_v[start:stop], dtype=np.int64),
-            np.ascontiguousarray(src_cost_u[start:stop], dtype=np.float64),
-            np.ascontiguousarray(src_cost_v[start:stop], dtype=np.float64),
-            limit,
-            part,
-        )
-        block[start:stop] = (
-            np.minimum(part[:, tgt_u] + tgt_cost_u, part[:, tgt_v] + tgt_cost_v) + tgt_extra
-        )
-    return block
-
-
 def cached_street_graph(
     streets_path: Path,
     cache_dir: Path,
@@ -1390,59 +1044,6 @@ def cached_street_graph(
 # --- building blocks --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Pieces:
-    """Ways cut at the graph nodes (before island pruning)."""
-
-    node_x: FloatArray
-    node_y: FloatArray
-    node_osm_id: IntArray
-    way: IntArray  # the way (row of the prepared frame) of each chain
-    u: IntArray
-    v: IntArray
-    length_m: FloatArray
-    forward: BoolArray
-    backward: BoolArray
-    geometry: ObjectArray
-
-
-def _mode_speed(mode: StreetMode, speed_kmh: float | None, wheelchair: bool) -> float:
-    """Check the options of a mode and return its speed (NaN for car)."""
-    if wheelchair and mode is not StreetMode.WALK:
-        raise InputError(
-            tr(
-                "l'option fauteuil roulant ne vaut que pour la marche",
-                "the wheelchair option only applies to walking",
-            ),
-            field="wheelchair",
-        )
-    if mode is StreetMode.CAR:
-        if speed_kmh is not None:
-            raise InputError(
-                tr(
-                    "la vitesse en voiture vient des limitations et du type de voie : "
-                    "n'indiquez pas speed_kmh",
-                    "car speeds come from speed limits and road classes: do not give speed_kmh",
-                ),
-                field="speed_kmh",
-            )
-        return math.nan
-    speed = (
-        (WALK_SPEED_KMH if mode is StreetMode.WALK else BIKE_SPEED_KMH)
-        if speed_kmh is None
-        else speed_kmh
-    )
-    if not (isinstance(speed, int | float) and math.isfinite(speed) and speed > 0):
-        raise InputError(
-            tr(
-                f"vitesse invalide : {speed_kmh} km/h (attendu un nombre > 0)",
-                f"invalid speed: {speed_kmh} km/h (expected a number > 0)",
-            ),
-            field="speed_kmh",
-        )
-    return float(speed)
-
-
 def _metric_crs(streets: gpd.GeoDataFrame) -> CRS:
     """Return the layer's CRS, which must be declared and projected (metres)."""
     if streets.crs is None or not CRS.from_user_input(streets.crs).is_projected:
@@ -1481,128 +1082,6 @@ def _prepared(streets: gpd.GeoDataFrame) -> pd.DataFrame:
     data["node_ids"] = streets["node_ids"].to_numpy(dtype=object)[keep]
     data["geometry"] = geometry[keep]
     return pd.DataFrame(data)
-
-
-def _label_of(value: str | None) -> int:
-    """R5's label of an access tag value (first of ``a;b``)."""
-    if value is None:
-        return _UNKNOWN
-    text = str(value).split(";")[0].strip().lower()
-    if text in _YES_VALUES:
-        return _YES
-    if text in _NO_VALUES:
-        return _NO
-    if text in _DESTINATION_VALUES:
-        return _DESTINATION
-    return _UNKNOWN
-
-
-def _map_unique(values: pd.Series, function: Any, dtype: Any) -> npt.NDArray[Any]:
-    """Apply ``function`` to each distinct value only (nulls give ``function(None)``)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = np.asarray([function(value) for value in uniques] + [function(None)], dtype=dtype)
-    return mapped[np.where(codes >= 0, codes, len(uniques))]
-
-
-def _labels(frame: pd.DataFrame, column: str) -> npt.NDArray[np.int8]:
-    """Return the access label of each way for one tag column."""
-    return _map_unique(frame[column], _label_of, np.int8)
-
-
-def _resolve(*levels: npt.NDArray[np.int8]) -> npt.NDArray[np.int8]:
-    """Return the most specific known label, ``levels`` going from the root to the leaf."""
-    result = levels[0].copy()
-    for level in levels[1:]:
-        result = np.where(level != _UNKNOWN, level, result)
-    return result
-
-
-def _direction_of(value: str | None) -> int:
-    """R5's direction of a oneway tag value (``_BOTH`` when unknown)."""
-    if value is None:
-        return _BOTH
-    text = str(value).strip().lower()
-    if text in _ONEWAY_FORWARD:
-        return _FORWARD
-    if text in _ONEWAY_BACKWARD:
-        return _BACKWARD
-    return _BOTH
-
-
-def _permissions(
-    frame: pd.DataFrame, mode: StreetMode, *, wheelchair: bool
-) -> tuple[BoolArray, BoolArray]:
-    """Whether each way may be used by the mode along and against its node order."""
-    defaults = _map_unique(
-        frame["highway"], lambda h: _DEFAULT_ACCESS.get(str(h).strip().lower(), _ROAD), object
-    )
-    default = np.asarray(list(defaults), dtype=np.int8).reshape(len(frame), 4)
-    access = _labels(frame, "access")
-    if mode is StreetMode.WALK:
-        label = _mode_label(_labels(frame, "foot"), access, default[:, 1], default[:, 0])
-        allowed = (label == _YES) | (label == _DESTINATION)
-        if wheelchair:
-            steps = frame["highway"].to_numpy(dtype=object) == "steps"
-            chair = _resolve(
-                np.where(steps, _NO, _UNKNOWN).astype(np.int8), _labels(frame, "wheelchair")
-            )
-            allowed &= chair != _NO
-        return allowed, allowed.copy()
-
-    direction = _map_unique(frame["oneway"], _direction_of, np.int8)
-    implied = (frame["highway"].to_numpy(dtype=object) == "motorway") | frame["junction"].isin(
-        _ROUNDABOUT
-    ).to_numpy()
-    direction = np.where(frame["oneway"].isna().to_numpy() & implied, _FORWARD, direction)
-
-    if mode is StreetMode.CAR:
-        own = _resolve(_labels(frame, "motor_vehicle"), _labels(frame, "motorcar"))
-        allowed = _mode_label(own, access, default[:, 3], default[:, 0]) == _YES
-        return allowed & (direction != _BACKWARD), allowed & (direction != _FORWARD)
-
-    cycleway = _labels(frame, "cycleway")
-    own = _resolve(
-        _labels(frame, "bicycle"),
-        np.where(cycleway == _NO, _UNKNOWN, cycleway).astype(np.int8),
-        _labels(frame, "cycleway_both"),
-    )
-    label = _mode_label(own, access, default[:, 2], default[:, 0])
-    allowed = (label == _YES) | (label == _DESTINATION)
-    forward = allowed | (_labels(frame, "cycleway_right") == _YES)
-    backward = allowed | (_labels(frame, "cycleway_left") == _YES)
-    bike_direction = np.where(
-        frame["oneway_bicycle"].notna().to_numpy(),
-        _map_unique(frame["oneway_bicycle"], _direction_of, np.int8),
-        direction,
-    )
-    forward &= bike_direction != _BACKWARD
-    backward &= bike_direction != _FORWARD
-    opposite = np.zeros(len(frame), dtype=np.bool_)
-    for column in ("cycleway", "cycleway_right", "cycleway_left"):
-        opposite |= _map_unique(frame[column], _is_opposite, np.bool_)
-    against_backward = direction == _BACKWARD
-    forward |= opposite & against_backward
-    backward |= opposite & ~against_backward
-    return forward, backward
-
-
-def _mode_label(
-    own: npt.NDArray[np.int8],
-    access: npt.NDArray[np.int8],
-    default_mode: npt.NDArray[np.int8],
-    default_access: npt.NDArray[np.int8],
-) -> npt.NDArray[np.int8]:
-    """Return the label of a mode: own tags, restrictive access, defaults (see module)."""
-    label = np.where(access != _UNKNOWN, access, default_access)
-    label = np.where(default_mode != _UNKNOWN, default_mode, label)
-    restrictive = (access == _NO) | (access == _DESTINATION)
-    label = np.where(restrictive, access, label)
-    return np.where(own != _UNKNOWN, own, label).astype(np.int8)
-
-
-def _is_opposite(value: str | None) -> bool:
-    """Whether a cycleway tag value is a contraflow lane (``opposite``, ``opposite_lane``...)."""
-    return value is not None and str(value).strip().lower().startswith("opposite")
 
 
 def _split_ways(frame: pd.DataFrame, forward: BoolArray, backward: BoolArray) -> _Pieces:
@@ -1688,114 +1167,6 @@ def _prune_islands(pieces: _Pieces) -> tuple[BoolArray, BoolArray]:
     used[pieces.u[kept_chain]] = True
     used[pieces.v[kept_chain]] = True
     return kept_chain, kept_node & used
-
-
-def _car_speeds(frame: pd.DataFrame, pieces: _Pieces) -> FloatArray:
-    """Free-flow car speed of each chain (km/h): maxspeed, else link mean, else the table."""
-    maxspeed = _map_unique(frame["maxspeed"], _parse_maxspeed_kmh, np.float64)
-    highway = frame["highway"].to_numpy(dtype=object)
-    # osmnx's imputation, for links only: the mean tagged speed of the class
-    for link in {h for h in pd.unique(highway) if isinstance(h, str) and h.endswith("_link")}:
-        of_class = highway == link
-        tagged = maxspeed[of_class & np.isfinite(maxspeed)]
-        if len(tagged):
-            maxspeed[of_class & ~np.isfinite(maxspeed)] = float(tagged.mean())
-    urban = _urban_chains(pieces)
-    table = _map_unique(
-        frame["highway"],
-        lambda h: CAR_SPEEDS_KMH.get(str(h), _OTHER_CAR_SPEED_KMH),
-        object,
-    )
-    table_kmh = np.asarray(list(table), dtype=np.float64).reshape(len(frame), 2)
-    aisle = (frame["service"].to_numpy(dtype=object) == "parking_aisle") & (highway == "service")
-    table_kmh[aisle] = _PARKING_AISLE_KMH
-    way = pieces.way
-    default = np.where(urban, table_kmh[way, 0], table_kmh[way, 1])
-    speed = maxspeed[way]
-    return np.where(np.isfinite(speed), speed, default)
-
-
-def _urban_chains(pieces: _Pieces) -> BoolArray:
-    """Whether each chain is urban: enough car-network junctions around its middle.
-
-    The junctions are counted on a grid of ``URBAN_CELL_M`` cells (coarser when the
-    territory would need more than ``_MAX_URBAN_CELLS`` cells), in the square of
-    ``2 * URBAN_HALF_WINDOW + 1`` cells centred on the cell of the chain's middle, with
-    a summed-area table.
-    """
-    degree = np.bincount(np.concatenate((pieces.u, pieces.v)), minlength=len(pieces.node_x))
-    junction = degree >= 3
-    if not junction.any():
-        return np.zeros(len(pieces.u), dtype=np.bool_)
-    mid_x = (pieces.node_x[pieces.u] + pieces.node_x[pieces.v]) / 2
-    mid_y = (pieces.node_y[pieces.u] + pieces.node_y[pieces.v]) / 2
-    x0, y0 = float(pieces.node_x.min()), float(pieces.node_y.min())
-    width = float(pieces.node_x.max()) - x0
-    height = float(pieces.node_y.max()) - y0
-    cell = URBAN_CELL_M
-    while (width / cell + 1) * (height / cell + 1) > _MAX_URBAN_CELLS:
-        cell *= 2
-    half = max(0, round(URBAN_HALF_WINDOW * URBAN_CELL_M / cell))
-    n_x, n_y = int(width // cell) + 1, int(height // cell) + 1
-    jx = ((pieces.node_x[junction] - x0) // cell).astype(np.int64)
-    jy = ((pieces.node_y[junction] - y0) // cell).astype(np.int64)
-    counts = np.bincount(jy * n_x + jx, minlength=n_x * n_y).reshape(n_y, n_x)
-    table = np.zeros((n_y + 1, n_x + 1), dtype=np.int64)
-    table[1:, 1:] = counts.cumsum(axis=0).cumsum(axis=1)
-    cx = np.clip(((mid_x - x0) // cell).astype(np.int64), 0, n_x - 1)
-    cy = np.clip(((mid_y - y0) // cell).astype(np.int64), 0, n_y - 1)
-    left, right = np.clip(cx - half, 0, n_x), np.clip(cx + half + 1, 0, n_x)
-    bottom, top = np.clip(cy - half, 0, n_y), np.clip(cy + half + 1, 0, n_y)
-    around = table[top, right] - table[bottom, right] - table[top, left] + table[bottom, left]
-    window_km2 = ((2 * half + 1) * cell / 1000.0) ** 2
-    return np.asarray(around >= URBAN_MIN_JUNCTIONS_PER_KM2 * window_km2, dtype=np.bool_)
-
-
-@lru_cache(maxsize=1)
-def _osmnx_implicit_maxspeeds() -> dict[str, float]:
-    """Return osmnx's table of implicit maxspeed values (``"DE:rural"``...), if any."""
-    try:
-        from osmnx import routing
-    except ImportError:  # pragma: no cover - osmnx is a dependency
-        return {}
-    table = getattr(routing, "_IMPLICIT_MAXSPEEDS", {})
-    return {str(key).lower(): float(value) for key, value in table.items()}
-
-
-def _parse_maxspeed_kmh(value: Any) -> float:
-    """Return the speed limit of a ``maxspeed`` value in km/h, NaN when unknown.
-
-    Numbers are km/h unless followed by ``mph`` or ``knots``; several values (``a;b``,
-    lanes ``a|b``) give the lowest; implicit values (``FR:urban``, ``DE:rural``,
-    ``FR:zone30``, ``walk``...) are read from the tables of the module docstring.
-    """
-    if not isinstance(value, str):
-        return math.nan
-    speeds = [_parse_one_maxspeed(part) for part in re.split(r"[;|]", value)]
-    valid = [speed for speed in speeds if math.isfinite(speed)]
-    return min(valid) if valid else math.nan
-
-
-def _parse_one_maxspeed(text: str) -> float:
-    """One ``maxspeed`` value in km/h (NaN when unknown)."""
-    low = text.strip().lower()
-    if not low:
-        return math.nan
-    match = _MAXSPEED_NUMBER.match(low)
-    if match:
-        speed = float(match.group(1).replace(",", ".")) * _UNIT_KMH[match.group(2)]
-        return speed if 0 < speed <= 300 else math.nan
-    if low in IMPLICIT_MAXSPEEDS_KMH:
-        return IMPLICIT_MAXSPEEDS_KMH[low]
-    zone = _MAXSPEED_ZONE.search(low)
-    if zone:
-        return float(zone.group(1))
-    implicit = _osmnx_implicit_maxspeeds().get(low)
-    if implicit is not None:
-        return implicit
-    if ":" in low:
-        return _GENERIC_MAXSPEEDS_KMH.get(low.split(":", 1)[1], math.nan)
-    return math.nan
 
 
 def _no_usable_way(mode: StreetMode, n_ways: int) -> InputError:

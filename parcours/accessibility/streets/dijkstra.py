@@ -1,0 +1,291 @@
+"""Compiled (numba) shortest paths on a street graph: a binary-heap Dijkstra over CSR arrays.
+
+:func:`_search` runs one search per source (sources in parallel) and reads the times to
+points on chains; the graph seeds each source at the two ends of its chain.
+:func:`_dijkstra_tree` is the one-source variant behind :meth:`StreetGraph.path`: it
+records the edge that reached each node and stops once the target nodes are settled.
+Both run on the CSR arrays of :func:`_csr` (built once per graph and direction), so a
+path's time is the matrix's time to the last bit.
+
+Not yet: car turn costs (design note)
+-------------------------------------
+R5 (``TurnCostCalculator``, car only) adds a cost when a car goes from one edge to the
+next, from the angle between the bearing at the end of the first edge and the bearing at
+the start of the second (R5 takes each bearing over the first or last ~10 m of the
+geometry): turn angle below 27° or from 333°: straight on, 0 s; 27-153°: left, 30 s;
+153-207°: U-turn, 90 s; 207-333°: right, 10 s (left and right swapped where traffic
+drives on the left). R5 also applies OSM turn restrictions (not in the ``streets``
+layer). Costs that depend on the pair of edges need an *edge-based* search:
+
+- the graph stores, per directed edge, its in- and out-bearings (degrees, from the
+  chain geometry in the metric CRS, reversed for backward edges): two float32 arrays in
+  the ``.npz``, and ``ENGINE_VERSION`` changes;
+- the search labels directed edges, not nodes: ``dist[e]`` is the time at the end of
+  ``e``; relaxing ``e`` scans the out-edges ``f`` of ``to_node[e]`` with weight
+  ``turn_s(e, f) + time_s[f]``. The turn graph (CSR of edge -> edge transitions, with
+  their costs precomputed as float64) has sum over nodes of in-degree x out-degree
+  entries, about 3 per edge in a city; parallel edges are no longer reduced (each is a
+  state);
+- a source on a chain seeds the directed edges it lies on with the remaining fraction of
+  their time (no turn at the origin); a target on edge ``g`` is reached from the edges
+  ``e`` entering ``from_node[g]``: ``dist[e] + turn_s(e, g) + fraction * time_s[g]``, and
+  directly along ``g`` from a source on it, as today;
+- the backwards search (more origins than destinations) runs on the transposed turn
+  graph with the same transition costs; :func:`_search` gathers per-edge instead of
+  per-node times (memory per source: edges instead of nodes, about 2x);
+- a dead end forces a U-turn (90 s), where the node-based search turns for free;
+- references: networkx on ``nx.line_graph`` of :meth:`StreetGraph.to_networkx` with the
+  same transition weights (exact), then the Helsinki car references of
+  ``tests/test_r5_reference.py``, whose car tolerance (R5 2 to 6 min longer in dense
+  centres) should then tighten; the doubled-speed and ignored-oneway bugs must still
+  fail it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit, prange
+
+from parcours.accessibility.streets._types import FloatArray, IntArray
+
+__all__: list[str] = []
+
+#: Origins per Dijkstra batch times graph nodes: bounds the memory of one batch (float64).
+_BATCH_CELLS: Final = 10_000_000
+
+
+def _unique_places(chain: IntArray, fraction: FloatArray) -> tuple[IntArray, IntArray]:
+    """Indices of the first point of each distinct (chain, fraction), and the inverse map."""
+    keys = np.stack((chain.astype(np.float64), fraction.astype(np.float64)), axis=1)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return first.astype(np.int64), np.asarray(inverse, dtype=np.int64).reshape(-1)
+
+
+@njit(cache=True)
+def _heap_push(
+    keys: npt.NDArray[np.float64], items: npt.NDArray[np.int64], size: int, key: float, item: int
+) -> int:
+    """Push onto a binary min-heap stored in two arrays; return the new size."""
+    i = size
+    keys[i] = key
+    items[i] = item
+    while i > 0:
+        parent = (i - 1) >> 1
+        if keys[parent] <= keys[i]:
+            break
+        keys[parent], keys[i] = keys[i], keys[parent]
+        items[parent], items[i] = items[i], items[parent]
+        i = parent
+    return size + 1
+
+
+@njit(cache=True)
+def _heap_pop(keys: npt.NDArray[np.float64], items: npt.NDArray[np.int64], size: int) -> int:
+    """Remove the heap's minimum (read it at index 0 first); return the new size."""
+    size -= 1
+    keys[0] = keys[size]
+    items[0] = items[size]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        child = left
+        if left + 1 < size and keys[left + 1] < keys[left]:
+            child = left + 1
+        if keys[i] <= keys[child]:
+            break
+        keys[child], keys[i] = keys[i], keys[child]
+        items[child], items[i] = items[i], items[child]
+        i = child
+    return size
+
+
+@njit(cache=True, parallel=True)
+def _dijkstra_rows(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    weights: npt.NDArray[np.float64],
+    start_u: npt.NDArray[np.int64],
+    start_v: npt.NDArray[np.int64],
+    cost_u: npt.NDArray[np.float64],
+    cost_v: npt.NDArray[np.float64],
+    limit: float,
+    out: npt.NDArray[np.float64],
+) -> None:
+    """One Dijkstra search per source (in parallel), each seeded at two nodes.
+
+    Source ``s`` starts at node ``start_u[s]`` with cost ``cost_u[s]`` and at
+    ``start_v[s]`` with ``cost_v[s]`` (``inf``: not at all); ``out[s]`` receives the
+    times to every node, ``inf`` beyond ``limit``.
+    """
+    n_nodes = indptr.shape[0] - 1
+    n_edges = indices.shape[0]
+    for s in prange(out.shape[0]):
+        dist = out[s]
+        dist[:] = np.inf
+        keys = np.empty(n_edges + 2, dtype=np.float64)
+        items = np.empty(n_edges + 2, dtype=np.int64)
+        size = 0
+        if cost_u[s] <= limit:
+            dist[start_u[s]] = cost_u[s]
+            size = _heap_push(keys, items, size, cost_u[s], start_u[s])
+        if cost_v[s] <= limit and cost_v[s] < dist[start_v[s]]:
+            dist[start_v[s]] = cost_v[s]
+            size = _heap_push(keys, items, size, cost_v[s], start_v[s])
+        done = np.zeros(n_nodes, dtype=np.bool_)
+        while size > 0:
+            d = keys[0]
+            node = items[0]
+            size = _heap_pop(keys, items, size)
+            if done[node]:
+                continue
+            done[node] = True
+            for e in range(indptr[node], indptr[node + 1]):
+                nxt = indices[e]
+                nd = d + weights[e]
+                if nd < dist[nxt] and nd <= limit:
+                    dist[nxt] = nd
+                    size = _heap_push(keys, items, size, nd, nxt)
+
+
+def _search(
+    csr: tuple[IntArray, IntArray, FloatArray],
+    sources: tuple[IntArray, IntArray, FloatArray, FloatArray],
+    targets: tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray],
+    max_time_s: float,
+) -> FloatArray:
+    """Times from points on chains to points on chains, by compiled Dijkstra searches.
+
+    Each source is seeded at the two ends of its chain with the partial costs; one
+    search per source (a numba binary-heap Dijkstra over the CSR graph, sources in
+    parallel, stopped at ``max_time_s``) gives the times to every graph node, and a
+    target is reached through either end of its chain.
+
+    Parameters
+    ----------
+    csr
+        ``(indptr, indices, weights)``: the directed edges, parallel edges reduced, as
+        built by :func:`_csr`.
+    sources
+        ``(node_u, node_v, cost_u, cost_v)``: the ends of each source's chain and the
+        cost from the source to each (``inf`` when closed).
+    targets
+        ``(node_u, node_v, cost_u, cost_v, extra)``: the ends of each target's chain, the
+        cost from each end to the target, and a cost added to every time (off-street).
+    max_time_s
+        Where the searches stop.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_sources, n_targets)``, seconds (``inf`` when unreachable; times above
+        ``max_time_s`` may remain and are cut by the caller).
+
+    """
+    indptr, indices, weights = csr
+    n = len(indptr) - 1
+    src_u, src_v, src_cost_u, src_cost_v = sources
+    tgt_u, tgt_v, tgt_cost_u, tgt_cost_v, tgt_extra = targets
+    n_src = len(src_u)
+    block = np.empty((n_src, len(tgt_u)))
+    batch = max(1, _BATCH_CELLS // max(1, n))
+    reach = np.empty((min(batch, n_src), n))
+    limit = float(max_time_s)
+    for start in range(0, n_src, batch):
+        stop = min(start + batch, n_src)
+        part = reach[: stop - start]
+        _dijkstra_rows(
+            indptr,
+            indices,
+            weights,
+            np.ascontiguousarray(src_u[start:stop], dtype=np.int64),
+            np.ascontiguousarray(src_v[start:stop], dtype=np.int64),
+            np.ascontiguousarray(src_cost_u[start:stop], dtype=np.float64),
+            np.ascontiguousarray(src_cost_v[start:stop], dtype=np.float64),
+            limit,
+            part,
+        )
+        block[start:stop] = (
+            np.minimum(part[:, tgt_u] + tgt_cost_u, part[:, tgt_v] + tgt_cost_v) + tgt_extra
+        )
+    return block
+
+
+@njit(cache=True)
+def _dijkstra_tree(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    weights: npt.NDArray[np.float64],
+    seed_node: npt.NDArray[np.int64],
+    seed_cost: npt.NDArray[np.float64],
+    target_node: npt.NDArray[np.int64],
+    limit: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """One Dijkstra search from a few seeds, recording predecessors, stopped early.
+
+    The search starts at every ``seed_node`` with its ``seed_cost`` (``inf``: not at all)
+    and stops as soon as every ``target_node`` is settled (or the heap passes ``limit``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(dist, pred)``: the time to every node (``inf`` when not settled nor reached)
+        and the CSR position of the edge that reached it (-1 for a seed or an
+        unreached node). The times of settled nodes are exact; the others are upper
+        bounds.
+    """
+    n_nodes = indptr.shape[0] - 1
+    dist = np.full(n_nodes, np.inf)
+    pred = np.full(n_nodes, -1, dtype=np.int64)
+    done = np.zeros(n_nodes, dtype=np.bool_)
+    is_target = np.zeros(n_nodes, dtype=np.bool_)
+    left = 0
+    for t in target_node:
+        if not is_target[t]:
+            is_target[t] = True
+            left += 1
+    keys = np.empty(indices.shape[0] + seed_node.shape[0] + 1, dtype=np.float64)
+    items = np.empty(indices.shape[0] + seed_node.shape[0] + 1, dtype=np.int64)
+    size = 0
+    for i in range(seed_node.shape[0]):
+        node, cost = seed_node[i], seed_cost[i]
+        if cost <= limit and cost < dist[node]:
+            dist[node] = cost
+            size = _heap_push(keys, items, size, cost, node)
+    while size > 0 and left > 0:
+        d = keys[0]
+        node = items[0]
+        size = _heap_pop(keys, items, size)
+        if done[node]:
+            continue
+        done[node] = True
+        if is_target[node]:
+            left -= 1
+        for e in range(indptr[node], indptr[node + 1]):
+            nxt = indices[e]
+            nd = d + weights[e]
+            if nd < dist[nxt] and nd <= limit:
+                dist[nxt] = nd
+                pred[nxt] = e
+                size = _heap_push(keys, items, size, nd, nxt)
+    return dist, pred
+
+
+def _csr(
+    rows: IntArray, cols: IntArray, times: FloatArray, n_nodes: int
+) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+    """``(indptr, indices, weights, order)`` of edges given as (row, column, time) triplets.
+
+    ``order[k]`` is the triplet at CSR position ``k``: the same arrays and the same
+    order as :func:`_search` builds, so that both searches add the same floats.
+    """
+    order = np.argsort(rows, kind="stable")
+    indices = np.ascontiguousarray(cols[order], dtype=np.int64)
+    weights = np.ascontiguousarray(times[order], dtype=np.float64)
+    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_nodes), out=indptr[1:])
+    return indptr, indices, weights, order.astype(np.int64)
