@@ -43,6 +43,13 @@ from parcours.accessibility.query import (
     resolve_network,
     seconds_of_day,
 )
+from parcours.accessibility.r5 import (
+    R5Engine,
+    import_r5py,
+    normalise_r5py_isochrones,
+    r5py_arguments,
+    refuse_wheelchair,
+)
 from parcours.accessibility.streets import BIKE_SPEED_KMH, WALK_SPEED_KMH, StreetGraph
 from parcours.accessibility.transit import combine_egress, percentiles_r5, raptor_range
 from parcours.errors import InputError
@@ -301,13 +308,6 @@ def _r5_isochrones(
     params: QueryParams,
     min_hole_m2: float,
 ) -> gpd.GeoDataFrame:
-    from parcours.accessibility.r5 import (
-        R5Engine,
-        import_r5py,
-        normalise_r5py_isochrones,
-        r5py_arguments,
-        refuse_wheelchair,
-    )
 
     refuse_wheelchair(params)
     points = PointSet.from_frame(origins, WGS84, name="origins")

@@ -45,6 +45,7 @@ import datetime as dt
 import math
 import threading
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 import geopandas as gpd
@@ -54,16 +55,29 @@ import shapely
 from pyproj import CRS, Transformer
 
 from parcours.accessibility.legs import transit_legs
-from parcours.accessibility.network import PointSet
-from parcours.accessibility.params import QueryParams, TransportMode
+from parcours.accessibility.params import TransportMode
 from parcours.accessibility.query import (
+    DEFAULT_MAX_RIDES,
+    DEFAULT_MAX_TIME,
     MatrixInputs,
     NetworkLike,
     make_params,
     resolve_network,
     seconds_of_day,
 )
-from parcours.accessibility.streets import SnappedPoints, StreetGraph, StreetPath
+from parcours.accessibility.r5 import R5Engine
+from parcours.accessibility.results import (
+    attach_durations,
+    empty_legs,
+    legs_frame,
+)
+from parcours.accessibility.streets import (
+    BIKE_SPEED_KMH,
+    WALK_SPEED_KMH,
+    SnappedPoints,
+    StreetGraph,
+    StreetPath,
+)
 from parcours.accessibility.transit import (
     Journey,
     Timetable,
@@ -71,7 +85,7 @@ from parcours.accessibility.transit import (
     earliest_arrival,
     latest_departure,
 )
-from parcours.errors import InputError, ParcoursError
+from parcours.errors import InputError
 from parcours.geo.crs import WGS84
 from parcours.i18n import tr
 
@@ -79,26 +93,6 @@ __all__ = ["itinerary"]
 
 #: timetable, transfers, access stops and seconds, egress stops and seconds
 _SearchArgs = tuple[Timetable, Transfers, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-_LEG_COLUMNS = [
-    "leg",
-    "mode",
-    "departure",
-    "arrival",
-    "duration_min",
-    "wait_min",
-    "distance_m",
-    "route_short_name",
-    "route_long_name",
-    "headsign",
-    "from_stop",
-    "from_name",
-    "to_stop",
-    "to_name",
-    "trip_id",
-    "n_stops",
-    "geometry",
-]
 
 
 def _street_path(
@@ -113,11 +107,6 @@ def _clock(service_date: dt.date, seconds: float) -> dt.datetime:
     return dt.datetime.combine(service_date, dt.time()) + dt.timedelta(seconds=seconds)
 
 
-def _whole_minutes(delta: dt.timedelta) -> int:
-    """Whole minutes of a duration, rounded down (r5py's rule)."""
-    return int(delta.total_seconds() // 60)
-
-
 def itinerary(
     network: NetworkLike,
     origin: tuple[float, float] | gpd.GeoDataFrame,
@@ -125,8 +114,17 @@ def itinerary(
     *,
     departure: dt.datetime | None = None,
     arrive_by: dt.datetime | None = None,
+    transport_modes: Iterable[str | TransportMode] | str | None = None,
+    max_time: dt.timedelta = DEFAULT_MAX_TIME,
+    max_time_walking: dt.timedelta | None = None,
+    max_time_cycling: dt.timedelta | None = None,
+    max_time_driving: dt.timedelta | None = None,
+    speed_walking: float = WALK_SPEED_KMH,
+    speed_cycling: float = BIKE_SPEED_KMH,
+    max_public_transport_rides: int = DEFAULT_MAX_RIDES,
+    snap_to_network: bool | float = False,
+    wheelchair: bool = False,
     engine: str = "native",
-    **kwargs: Any,
 ) -> gpd.GeoDataFrame:
     """The legs of the best trip for one person.
 
@@ -146,8 +144,10 @@ def itinerary(
         ``arrive_by``, no ``wheelchair``; the option arriving first is kept; route and
         stop names come from the network's GTFS layers, built once for a
         ``(osm_pbf, [gtfs, ...])`` pair).
-    **kwargs
-        ``modes`` (default walk + transit), speeds, ``max_time``, ``wheelchair``...
+    transport_modes, max_time, max_time_walking, max_time_cycling, max_time_driving, \
+    speed_walking, speed_cycling, max_public_transport_rides, snap_to_network, wheelchair
+        As :func:`~parcours.accessibility.travel_time_matrix` (modes default to walk +
+        transit).
 
     Returns
     -------
@@ -167,19 +167,32 @@ def itinerary(
     if (departure is None) == (arrive_by is None):
         raise InputError(
             tr(
-                "donnez --departure ou --arrive-by (un seul)",
-                "give --departure or --arrive-by (one of them)",
+                "donnez un départ ou une heure d'arrivée (un seul des deux)",
+                "give a departure or an arrival deadline (one of them)",
             ),
-            field="--departure",
+            field="departure",
         )
     when = departure or arrive_by
     assert when is not None
-    params = make_params(departure=when, departure_time_window=dt.timedelta(minutes=1), **kwargs)
+    params = make_params(
+        transport_modes=transport_modes,
+        departure=when,
+        departure_time_window=dt.timedelta(minutes=1),
+        max_time=max_time,
+        max_time_walking=max_time_walking,
+        max_time_cycling=max_time_cycling,
+        max_time_driving=max_time_driving,
+        speed_walking=speed_walking,
+        speed_cycling=speed_cycling,
+        max_public_transport_rides=max_public_transport_rides,
+        snap_to_network=snap_to_network,
+        wheelchair=wheelchair,
+    )
     o = _as_frame(origin, "origin")
     d = _as_frame(destination, "destination")
     crs = o.crs if o.crs is not None else WGS84
     if engine == "r5":
-        frame = _r5_itinerary(network, o, d, params, arrive=arrive_by is not None)
+        frame = R5Engine().itinerary(network, o, d, params, arrive=arrive_by is not None)
         return _in_crs(frame, crs)
     if engine != "native":
         raise InputError(
@@ -203,73 +216,6 @@ def itinerary(
     else:
         frame = _transit_itinerary(inputs, when, arrive=arrive_by is not None)
     return _in_crs(frame, crs)
-
-
-def _r5_itinerary(
-    network: NetworkLike,
-    origin: gpd.GeoDataFrame,
-    destination: gpd.GeoDataFrame,
-    params: QueryParams,
-    *,
-    arrive: bool,
-) -> gpd.GeoDataFrame:
-    from parcours.accessibility.r5 import (
-        R5Engine,
-        import_r5py,
-        normalise_r5py_itinerary,
-        r5py_arguments,
-        refuse_wheelchair,
-    )
-
-    if arrive:
-        raise InputError(
-            tr(
-                "R5 n'a pas de recherche « arriver avant » : utilisez --departure, ou le "
-                "moteur natif (engine='native') pour --arrive-by",
-                "R5 has no arrive-by search: use --departure, or the native engine "
-                "(engine='native') for --arrive-by",
-            ),
-            field="--arrive-by",
-        )
-    refuse_wheelchair(params)
-    ends = []
-    for frame, name in ((origin, "origin"), (destination, "destination")):
-        point = PointSet.from_frame(frame, WGS84, name=name)  # checks the CRS and geometry
-        ends.append(
-            gpd.GeoDataFrame(
-                {"id": [name]}, geometry=[shapely.Point(point.lon[0], point.lat[0])], crs=WGS84
-            )
-        )
-    r5py = import_r5py()
-    arguments = r5py_arguments(params)
-    arguments["transport_modes"] = [
-        getattr(r5py.TransportMode, m) for m in arguments["transport_modes"]
-    ]
-    transport_network = R5Engine().transport_network(network)
-    result = r5py.DetailedItineraries(
-        transport_network, origins=ends[0], destinations=ends[1], **arguments
-    )
-    tables: dict[str, pd.DataFrame] | None = None
-    names_missing = None
-    if "route_id" in result.columns and result["route_id"].notna().any():
-        try:  # the GTFS layers name the routes and stops
-            tables = resolve_network(network)._tables
-        except ParcoursError as exc:
-            names_missing = str(exc)
-    frame = normalise_r5py_itinerary(
-        result,
-        departure=params.departure,
-        gtfs=tables,
-        max_time=params.max_time,
-        from_id="origin",
-        to_id="destination",
-    )
-    if names_missing is not None:
-        frame.attrs["names_missing"] = names_missing
-    if not frame.empty:  # the same durations as the native engine (leave-at only)
-        arrival = pd.Timestamp(frame["arrival"].iloc[-1]).to_pydatetime()
-        _durations(frame, params.departure, arrival, None)
-    return frame
 
 
 def _as_frame(point: tuple[float, float] | gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
@@ -298,63 +244,28 @@ def _mode_name(params_modes: frozenset[TransportMode]) -> str:
     return "walk"
 
 
-def _empty(reason: str, crs: Any = WGS84) -> gpd.GeoDataFrame:
-    frame = gpd.GeoDataFrame(
-        {c: [] for c in _LEG_COLUMNS if c != "geometry"}, geometry=gpd.GeoSeries([], crs=crs)
-    )
-    frame.attrs["reason"] = reason
-    return frame
-
-
-def _finish(
-    rows: list[dict[str, Any]], crs: Any, *, measure: bool = True, to_crs: Any = WGS84
-) -> gpd.GeoDataFrame:
-    """The legs in the itinerary schema, in ``to_crs``; ``measure``: distances from the geometries.
-
-    ``crs`` is the CRS of the rows' geometries (metric when ``measure``).
-    """
-    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
-    if measure:
-        frame["distance_m"] = frame.geometry.length.round(0)
-    if to_crs is not None:
-        frame = frame.to_crs(to_crs)
-    for column in _LEG_COLUMNS:
-        if column not in frame.columns:
-            frame[column] = None
-    return frame[_LEG_COLUMNS]
-
-
-def _durations(
-    frame: gpd.GeoDataFrame,
-    departure: dt.datetime,
-    arrival: dt.datetime,
-    deadline: dt.datetime | None,
-) -> gpd.GeoDataFrame:
-    """Attach the query's durations (the rule of the module docstring) to ``frame.attrs``."""
-    frame.attrs["departure"] = departure
-    frame.attrs["arrival"] = arrival
-    frame.attrs["travel_time"] = _whole_minutes(arrival - departure)
-    if deadline is not None:
-        frame.attrs["arrive_by"] = deadline
-        frame.attrs["wait_at_destination"] = deadline - arrival
-        frame.attrs["time_to_set_aside"] = _whole_minutes(deadline - departure)
-    return frame
-
-
 def _latest_minute(deadline: dt.datetime, trip: dt.timedelta) -> dt.datetime:
     """The latest departure ``deadline - k`` whole minutes that arrives by ``deadline``."""
     return deadline - dt.timedelta(minutes=math.ceil(trip.total_seconds() / 60.0))
+
+
+def _no_path() -> str:
+    return tr("aucun chemin dans le temps maximal", "no path within the maximum time")
 
 
 def _street_itinerary(inputs: MatrixInputs, when: dt.datetime, *, arrive: bool) -> gpd.GeoDataFrame:
     max_s = inputs.params.max_time.total_seconds()
     path = _street_path(inputs.graph, inputs.snapped_origins, inputs.snapped_destinations)
     if path is None or path.time_s >= max_s:
-        return _empty(tr("aucun chemin dans le temps maximal", "no path within the maximum time"))
+        return empty_legs(
+            tr("aucun chemin dans le temps maximal", "no path within the maximum time")
+        )
     trip = dt.timedelta(seconds=path.time_s)
     start = _latest_minute(when, trip) if arrive else when
     if arrive and when - start > inputs.params.max_time:
-        return _empty(tr("aucun chemin dans le temps maximal", "no path within the maximum time"))
+        return empty_legs(
+            tr("aucun chemin dans le temps maximal", "no path within the maximum time")
+        )
     row = {
         "leg": 1,
         "mode": _mode_name(inputs.params.modes),
@@ -364,8 +275,8 @@ def _street_itinerary(inputs: MatrixInputs, when: dt.datetime, *, arrive: bool) 
         "wait_min": 0.0,
         "geometry": path.geometry,
     }
-    frame = _finish([row], inputs.network.crs, to_crs=None)
-    return _durations(frame, start, start + trip, when if arrive else None)
+    frame = legs_frame([row], inputs.network.crs, to_crs=None)
+    return attach_durations(frame, start, start + trip, when if arrive else None)
 
 
 def _transit_itinerary(
@@ -401,7 +312,7 @@ def _transit_itinerary(
     else:
         journey = earliest_arrival(*args, seconds, **common)
     if journey is None:
-        frame = _empty(
+        frame = empty_legs(
             tr(
                 "aucun trajet possible dans le temps maximal",
                 "no trip possible within the maximum time",
@@ -415,7 +326,7 @@ def _transit_itinerary(
             arrival = _clock(service_date, journey.departure_s + walk)
             frame["arrival"] = [arrival]
             frame["duration_min"] = [round(walk / 60.0, 1)]
-        _durations(
+        attach_durations(
             frame, _clock(service_date, journey.departure_s), arrival, when if arrive else None
         )
     frame.attrs["warnings"] = legs.warnings
@@ -563,7 +474,7 @@ def _journey_frame(
             row["geometry"] = shapely.LineString(np.column_stack((x, y)))
         previous_arrival = leg.arrival_s
         rows.append(row)
-    frame = _finish(rows, graph.crs, to_crs=None)
+    frame = legs_frame(rows, graph.crs, to_crs=None)
     frame.attrs["rides"] = journey.rides
     frame.attrs["wheelchair_unknown"] = journey.wheelchair_unknown
     return frame

@@ -62,6 +62,7 @@ from parcours.accessibility.results import (
     QueryReport,
     TimeBlock,
     TravelTimes,
+    attach_durations,
     empty_legs,
     legs_frame,
     percentile_columns,
@@ -954,6 +955,66 @@ class R5Engine:
                 yield TimeBlock(first, seconds)
 
         return TravelTimes(o, d, QueryReport(engine="r5"), blocks())
+
+    def itinerary(
+        self,
+        network: Any,
+        origin: gpd.GeoDataFrame,
+        destination: gpd.GeoDataFrame,
+        params: QueryParams,
+        *,
+        arrive: bool,
+    ) -> gpd.GeoDataFrame:
+        """One person's best trip by r5py's ``DetailedItineraries`` (leave-at only)."""
+        if arrive:
+            raise InputError(
+                tr(
+                    "R5 n'a pas de recherche « arriver avant » : utilisez --departure, ou le "
+                    "moteur natif (engine='native') pour --arrive-by",
+                    "R5 has no arrive-by search: use --departure, or the native engine "
+                    "(engine='native') for --arrive-by",
+                ),
+                field="arrive_by",
+            )
+        refuse_wheelchair(params)
+        ends = []
+        for frame, name in ((origin, "origin"), (destination, "destination")):
+            point = PointSet.from_frame(frame, WGS84, name=name)  # checks the CRS and geometry
+            ends.append(
+                gpd.GeoDataFrame(
+                    {"id": [name]}, geometry=[shapely.Point(point.lon[0], point.lat[0])], crs=WGS84
+                )
+            )
+        r5py = import_r5py()
+        arguments = r5py_arguments(params)
+        arguments["transport_modes"] = [
+            getattr(r5py.TransportMode, m) for m in arguments["transport_modes"]
+        ]
+        transport_network = self.transport_network(network)
+        result = r5py.DetailedItineraries(
+            transport_network, origins=ends[0], destinations=ends[1], **arguments
+        )
+        tables: dict[str, pd.DataFrame] | None = None
+        names_missing = None
+        if "route_id" in result.columns and result["route_id"].notna().any():
+            try:  # the GTFS layers name the routes and stops
+                tables = resolve_network(network)._tables
+            except ParcoursError as exc:
+                names_missing = str(exc)
+        frame = normalise_r5py_itinerary(
+            result,
+            departure=params.departure,
+            gtfs=tables,
+            max_time=params.max_time,
+            from_id="origin",
+            to_id="destination",
+        )
+        if names_missing is not None:
+            frame.attrs["names_missing"] = names_missing
+        if not frame.empty:  # the same durations as the native engine (leave-at only)
+            arrival = pd.Timestamp(frame["arrival"].iloc[-1]).to_pydatetime()
+            attach_durations(frame, params.departure, arrival, None)
+        return frame
 
     def latest_departures(self, *args: Any, **kwargs: Any) -> Any:
         """R5 has no arrive-by search: refused with the remedy."""

@@ -47,12 +47,14 @@ __all__ = [
     "QueryReport",
     "TimeBlock",
     "TravelTimes",
+    "attach_durations",
     "empty_legs",
     "legs_frame",
     "matrix_frame",
     "percentile_columns",
     "same_point_pairs",
     "to_minutes",
+    "whole_minutes",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -265,6 +267,34 @@ def empty_legs(reason: str, crs: Any = WGS84) -> gpd.GeoDataFrame:
     return frame
 
 
+def whole_minutes(delta: dt.timedelta) -> int:
+    """Whole minutes of a duration, rounded down (the project's one minute rule)."""
+    return int(delta.total_seconds() // 60)
+
+
+def attach_durations(
+    frame: gpd.GeoDataFrame,
+    departure: dt.datetime,
+    arrival: dt.datetime,
+    deadline: dt.datetime | None,
+) -> gpd.GeoDataFrame:
+    """Attach an itinerary's durations to ``frame.attrs`` (the rules of this module).
+
+    ``departure``, ``arrival`` (exact datetimes), ``travel_time`` (whole minutes rounded
+    down); with a ``deadline``: ``arrive_by``, ``wait_at_destination`` (timedelta) and
+    ``time_to_set_aside`` (whole minutes: :func:`latest_departure_matrix`'s
+    ``travel_time``).
+    """
+    frame.attrs["departure"] = departure
+    frame.attrs["arrival"] = arrival
+    frame.attrs["travel_time"] = whole_minutes(arrival - departure)
+    if deadline is not None:
+        frame.attrs["arrive_by"] = deadline
+        frame.attrs["wait_at_destination"] = deadline - arrival
+        frame.attrs["time_to_set_aside"] = whole_minutes(deadline - departure)
+    return frame
+
+
 def legs_frame(
     rows: list[dict[str, Any]], crs: Any, *, measure: bool = True, to_crs: Any = WGS84
 ) -> gpd.GeoDataFrame:
@@ -279,12 +309,13 @@ def legs_frame(
     measure
         Compute ``distance_m`` from the geometries.
     to_crs
-        The CRS of the result: the caller's.
+        The CRS of the result: the caller's (``None``: ``crs``).
     """
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
     if measure:
         frame["distance_m"] = frame.geometry.length.round(0)
-    frame = frame.to_crs(to_crs)
+    if to_crs is not None:
+        frame = frame.to_crs(to_crs)
     for column in LEG_COLUMNS:
         if column not in frame.columns:
             frame[column] = None
