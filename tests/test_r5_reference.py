@@ -43,7 +43,7 @@ reference                  pairs  median|d|  p90|d|  max|d|  mean d
 =========================  =====  ========  ======  ======  =======
 walk, 92 points            182    0         1       3       -0.02
 walk, every fifth          6      0         1       1       +0.33
-bicycle                    6      1         1       1       -0.67
+bicycle                    6      1         1.5     2       0
 car                        6      2.5       5.5     6       -3.17
 transit                    6      1         1       1       +0.33
 =========================  =====  ========  ======  ======  =======
@@ -56,10 +56,10 @@ Both engines floor to whole minutes (+-1 min by rounding alone).
   +-1. Left: rounding, R5's 1.3 m/s on the origin's off-street link, footpaths added or
   removed between 2019 and 2022. A walking speed 20 % off (4.3 km/h) already fails
   (median |d| 2, mean -2.0); 7.2 km/h fails by far (median |d| 6).
-* bicycle: median |d| <= 1, every pair within [-3, +2], mean in [-1.5, +1]. Native is
-  about 1 min faster, likely because R5 keeps cyclists to streets of traffic stress 3 or
-  less (r5py's default ``max_bicycle_traffic_stress``) and the native engine has no
-  traffic stress. 16 km/h fails (median |d| 2), 24 km/h fails (3).
+* bicycle: median |d| <= 1, every pair within [-3, +2], mean in [-1.5, +1]. With R5's
+  traffic-stress labels and r5py's default limit 3 (cyclists walk on LTS 4 streets,
+  ``streets/stress.py``) the mean is 0; without any limit the native engine was 0.67 min
+  faster. 16 km/h fails (median |d| 2), 24 km/h fails (3).
 * car: every pair within [-7, +1], mean in [-4, 0]: one-sided, because R5 adds a turn
   cost to every car turn (10 s right, 30 s left, 90 s U-turn, ``TurnCostCalculator``)
   and the native engine has none (2 to 8 turns along the native routes here, 40 to

@@ -106,6 +106,7 @@ def test_arguments_have_r5pys_names_and_types() -> None:
         "speed_walking": 3.6,
         "speed_cycling": 12.0,
         "max_public_transport_rides": 8,
+        "max_bicycle_traffic_stress": 3,  # r5py's default, passed on
     }
     assert isinstance(arguments["departure"], dt.datetime)
     for name in ("departure_time_window", "max_time", "max_time_walking", "max_time_cycling"):

@@ -34,6 +34,7 @@ from parcours.accessibility.engine import get_engine
 from parcours.accessibility.params import QueryParams, TransportMode
 from parcours.accessibility.query import (
     DEFAULT_MAX_RIDES,
+    DEFAULT_MAX_STRESS,
     DEFAULT_WINDOW,
     NetworkLike,
     make_params,
@@ -173,6 +174,7 @@ def cumulative_opportunities(
     speed_walking: float = WALK_SPEED_KMH,
     speed_cycling: float = BIKE_SPEED_KMH,
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
+    max_bicycle_traffic_stress: int | None = DEFAULT_MAX_STRESS,
     snap_to_network: bool | float = False,
     wheelchair: bool = False,
     frequency_draws: int | None = None,
@@ -202,7 +204,8 @@ def cumulative_opportunities(
         with at most the cut-off set aside (the shift-start question, native engine).
     transport_modes, departure, departure_time_window, percentiles, max_time, \
     max_time_walking, max_time_cycling, max_time_driving, speed_walking, speed_cycling, \
-    max_public_transport_rides, snap_to_network, wheelchair, frequency_draws, seed, engine
+    max_public_transport_rides, max_bicycle_traffic_stress, snap_to_network, wheelchair, \
+    frequency_draws, seed, engine
         As :func:`~parcours.accessibility.travel_time_matrix`; ``max_time`` defaults to
         the largest cut-off and may not be shorter.
     block_size
@@ -261,6 +264,7 @@ def cumulative_opportunities(
         speed_walking=speed_walking,
         speed_cycling=speed_cycling,
         max_public_transport_rides=max_public_transport_rides,
+        max_bicycle_traffic_stress=max_bicycle_traffic_stress,
         snap_to_network=snap_to_network,
         wheelchair=wheelchair,
         frequency_draws=frequency_draws,
@@ -312,6 +316,7 @@ def nearest_opportunity(
     speed_walking: float = WALK_SPEED_KMH,
     speed_cycling: float = BIKE_SPEED_KMH,
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
+    max_bicycle_traffic_stress: int | None = DEFAULT_MAX_STRESS,
     snap_to_network: bool | float = False,
     wheelchair: bool = False,
     frequency_draws: int | None = None,
@@ -336,7 +341,8 @@ def nearest_opportunity(
         Instead of ``departure``: the least time to set aside to be at one by then.
     transport_modes, departure, departure_time_window, percentiles, max_time, \
     max_time_walking, max_time_cycling, max_time_driving, speed_walking, speed_cycling, \
-    max_public_transport_rides, snap_to_network, wheelchair, frequency_draws, seed, engine
+    max_public_transport_rides, max_bicycle_traffic_stress, snap_to_network, wheelchair, \
+    frequency_draws, seed, engine
         As :func:`~parcours.accessibility.travel_time_matrix` (``max_time`` default 1 h).
     block_size
         Origins per block (default: sized to bound memory).
@@ -378,6 +384,7 @@ def nearest_opportunity(
         speed_walking=speed_walking,
         speed_cycling=speed_cycling,
         max_public_transport_rides=max_public_transport_rides,
+        max_bicycle_traffic_stress=max_bicycle_traffic_stress,
         snap_to_network=snap_to_network,
         wheelchair=wheelchair,
         frequency_draws=frequency_draws,

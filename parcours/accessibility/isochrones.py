@@ -36,6 +36,7 @@ from parcours.accessibility.network import PointSet
 from parcours.accessibility.params import QueryParams, TransportMode
 from parcours.accessibility.query import (
     DEFAULT_MAX_RIDES,
+    DEFAULT_MAX_STRESS,
     DEFAULT_WINDOW,
     MatrixInputs,
     NetworkLike,
@@ -171,6 +172,7 @@ def isochrones(
     speed_walking: float = WALK_SPEED_KMH,
     speed_cycling: float = BIKE_SPEED_KMH,
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
+    max_bicycle_traffic_stress: int | None = DEFAULT_MAX_STRESS,
     snap_to_network: bool | float = False,
     wheelchair: bool = False,
     frequency_draws: int | None = None,
@@ -199,7 +201,8 @@ def isochrones(
         Holes smaller than this are filled, square metres.
     transport_modes, departure, departure_time_window, percentiles, max_time, \
     max_time_walking, max_time_cycling, max_time_driving, speed_walking, speed_cycling, \
-    max_public_transport_rides, snap_to_network, wheelchair, frequency_draws, seed
+    max_public_transport_rides, max_bicycle_traffic_stress, snap_to_network, wheelchair, \
+    frequency_draws, seed
         As :func:`~parcours.accessibility.travel_time_matrix` (the first percentile is
         used); ``max_time`` defaults to the largest cut-off.
     arrive_by
@@ -252,6 +255,7 @@ def isochrones(
         speed_walking=speed_walking,
         speed_cycling=speed_cycling,
         max_public_transport_rides=max_public_transport_rides,
+        max_bicycle_traffic_stress=max_bicycle_traffic_stress,
         snap_to_network=snap_to_network,
         wheelchair=wheelchair,
         frequency_draws=frequency_draws,

@@ -58,6 +58,7 @@ from parcours.accessibility.legs import transit_legs
 from parcours.accessibility.params import TransportMode
 from parcours.accessibility.query import (
     DEFAULT_MAX_RIDES,
+    DEFAULT_MAX_STRESS,
     DEFAULT_MAX_TIME,
     MatrixInputs,
     NetworkLike,
@@ -122,6 +123,7 @@ def itinerary(
     speed_walking: float = WALK_SPEED_KMH,
     speed_cycling: float = BIKE_SPEED_KMH,
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
+    max_bicycle_traffic_stress: int | None = DEFAULT_MAX_STRESS,
     snap_to_network: bool | float = False,
     wheelchair: bool = False,
     engine: str = "native",
@@ -145,7 +147,8 @@ def itinerary(
         stop names come from the network's GTFS layers, built once for a
         ``(osm_pbf, [gtfs, ...])`` pair).
     transport_modes, max_time, max_time_walking, max_time_cycling, max_time_driving, \
-    speed_walking, speed_cycling, max_public_transport_rides, snap_to_network, wheelchair
+    speed_walking, speed_cycling, max_public_transport_rides, max_bicycle_traffic_stress, \
+    snap_to_network, wheelchair
         As :func:`~parcours.accessibility.travel_time_matrix` (modes default to walk +
         transit).
 
@@ -185,6 +188,7 @@ def itinerary(
         speed_walking=speed_walking,
         speed_cycling=speed_cycling,
         max_public_transport_rides=max_public_transport_rides,
+        max_bicycle_traffic_stress=max_bicycle_traffic_stress,
         snap_to_network=snap_to_network,
         wheelchair=wheelchair,
     )

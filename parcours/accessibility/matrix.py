@@ -28,6 +28,7 @@ from parcours.accessibility.engine import get_engine
 from parcours.accessibility.params import TransportMode
 from parcours.accessibility.query import (
     DEFAULT_MAX_RIDES,
+    DEFAULT_MAX_STRESS,
     DEFAULT_MAX_TIME,
     DEFAULT_WINDOW,
     NetworkLike,
@@ -69,7 +70,7 @@ def travel_time_matrix(
     speed_walking: float = WALK_SPEED_KMH,
     speed_cycling: float = BIKE_SPEED_KMH,
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
-    max_bicycle_traffic_stress: int | None = None,
+    max_bicycle_traffic_stress: int | None = DEFAULT_MAX_STRESS,
     access_modes: Modes = None,
     egress_modes: Modes = None,
     snap_to_network: bool | float = False,
@@ -163,6 +164,7 @@ def latest_departure_matrix(
     speed_walking: float = WALK_SPEED_KMH,
     speed_cycling: float = BIKE_SPEED_KMH,
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
+    max_bicycle_traffic_stress: int | None = DEFAULT_MAX_STRESS,
     snap_to_network: bool | float = False,
     wheelchair: bool = False,
     engine: str = "native",
@@ -205,6 +207,7 @@ def latest_departure_matrix(
         speed_walking=speed_walking,
         speed_cycling=speed_cycling,
         max_public_transport_rides=max_public_transport_rides,
+        max_bicycle_traffic_stress=max_bicycle_traffic_stress,
         snap_to_network=snap_to_network,
         wheelchair=wheelchair,
     )
@@ -251,6 +254,7 @@ def earliest_arrival_matrix(
     speed_walking: float = WALK_SPEED_KMH,
     speed_cycling: float = BIKE_SPEED_KMH,
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
+    max_bicycle_traffic_stress: int | None = DEFAULT_MAX_STRESS,
     snap_to_network: bool | float = False,
     wheelchair: bool = False,
     engine: str = "native",
@@ -279,6 +283,7 @@ def earliest_arrival_matrix(
         speed_walking=speed_walking,
         speed_cycling=speed_cycling,
         max_public_transport_rides=max_public_transport_rides,
+        max_bicycle_traffic_stress=max_bicycle_traffic_stress,
         snap_to_network=snap_to_network,
         wheelchair=wheelchair,
     )

@@ -172,7 +172,7 @@ class TransportNetwork:
             )
         self.territory = territory
         self.crs: CRS = territory.crs
-        self._graphs: dict[tuple[str, float | None, bool], StreetGraph] = {}
+        self._graphs: dict[tuple[Any, ...], StreetGraph] = {}
         self._timetables: dict[tuple[Any, ...], Timetable] = {}
         self._transfers: dict[tuple[dt.date, bool, float], Transfers] = {}
         # One network serves many queries from several threads (the web service holds
@@ -233,11 +233,23 @@ class TransportNetwork:
     # ------------------------------------------------------------------ streets
 
     def street_graph(
-        self, mode: StreetMode | str, *, speed_kmh: float | None = None, wheelchair: bool = False
+        self,
+        mode: StreetMode | str,
+        *,
+        speed_kmh: float | None = None,
+        wheelchair: bool = False,
+        max_traffic_stress: int | None = None,
+        walk_speed_kmh: float = WALK_SPEED_KMH,
     ) -> StreetGraph:
-        """The street graph of a mode, built once per options and cached on disk."""
+        """The street graph of a mode, built once per options and cached on disk.
+
+        ``max_traffic_stress`` and ``walk_speed_kmh`` (bike only): chains of higher
+        traffic stress are walked (:mod:`parcours.accessibility.streets.stress`).
+        """
         mode = StreetMode(mode)
-        key = (mode.value, speed_kmh, wheelchair)
+        if mode is not StreetMode.BIKE or max_traffic_stress in (None, 4):
+            max_traffic_stress, walk_speed_kmh = None, WALK_SPEED_KMH
+        key = (mode.value, speed_kmh, wheelchair, max_traffic_stress, walk_speed_kmh)
         with self._lock:
             if key not in self._graphs:
                 self._graphs[key] = cached_street_graph(
@@ -246,6 +258,8 @@ class TransportNetwork:
                     mode,
                     speed_kmh=speed_kmh,
                     wheelchair=wheelchair,
+                    max_traffic_stress=max_traffic_stress,
+                    walk_speed_kmh=walk_speed_kmh,
                 )
             return self._graphs[key]
 

@@ -61,6 +61,8 @@ def resolve_network(network: NetworkLike) -> TransportNetwork:
 DEFAULT_WINDOW: Final = dt.timedelta(minutes=10)
 DEFAULT_MAX_TIME: Final = dt.timedelta(hours=2)
 DEFAULT_MAX_RIDES: Final = 8
+#: r5py's default ``max_bicycle_traffic_stress``: cyclists walk on LTS 4 streets.
+DEFAULT_MAX_STRESS: Final = 3
 
 
 def make_params(
@@ -76,7 +78,7 @@ def make_params(
     speed_walking: float = WALK_SPEED_KMH,
     speed_cycling: float = BIKE_SPEED_KMH,
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
-    max_bicycle_traffic_stress: int | None = None,
+    max_bicycle_traffic_stress: int | None = DEFAULT_MAX_STRESS,
     access_modes: Iterable[str | TransportMode] | str | None = None,
     egress_modes: Iterable[str | TransportMode] | str | None = None,
     snap_to_network: bool | float = False,
@@ -266,7 +268,12 @@ class MatrixInputs:
 
 def _street_graph(network: TransportNetwork, params: QueryParams) -> StreetGraph:
     if TransportMode.BIKE in params.modes:
-        return network.street_graph(StreetMode.BIKE, speed_kmh=params.speed_cycling)
+        return network.street_graph(
+            StreetMode.BIKE,
+            speed_kmh=params.speed_cycling,
+            max_traffic_stress=params.max_bicycle_traffic_stress,
+            walk_speed_kmh=params.speed_walking,
+        )
     if TransportMode.CAR in params.modes:
         return network.street_graph(StreetMode.CAR)
     return network.street_graph(

@@ -239,6 +239,11 @@ def r5py_arguments(params: QueryParams) -> dict[str, Any]:
         "speed_walking": params.speed_walking,
         "speed_cycling": params.speed_cycling,
         "max_public_transport_rides": params.max_public_transport_rides,
+        **(
+            {}
+            if params.max_bicycle_traffic_stress is None
+            else {"max_bicycle_traffic_stress": params.max_bicycle_traffic_stress}
+        ),
     }
 
 

@@ -57,6 +57,7 @@ from parcours.accessibility.streets.profile import (
     _permissions,
 )
 from parcours.accessibility.streets.snapping import MAX_SNAP_M, SnappedPoints, snap_to_chains
+from parcours.accessibility.streets.stress import traffic_stress
 from parcours.errors import InputError
 from parcours.i18n import tr
 from parcours.territories.workspace import file_digest
@@ -64,7 +65,7 @@ from parcours.territories.workspace import file_digest
 __all__ = ["ENGINE_VERSION", "StreetEdges", "StreetGraph", "StreetPath", "cached_street_graph"]
 
 #: Changes whenever the graph built from the same layer could change (part of cache keys).
-ENGINE_VERSION: Final = "streets-1"
+ENGINE_VERSION: Final = "streets-2"
 #: R5's smallest kept island (``StreetLayer.MIN_SUBGRAPH_SIZE``), in graph nodes.
 MIN_ISLAND_NODES: Final = 40
 
@@ -84,6 +85,7 @@ _TAG_COLUMNS: Final = (
     "cycleway_right",
     "cycleway_both",
     "maxspeed",
+    "lanes",
     "junction",
     "wheelchair",
     "service",
@@ -283,6 +285,8 @@ class StreetGraph:
         *,
         speed_kmh: float | None = None,
         wheelchair: bool = False,
+        max_traffic_stress: int | None = None,
+        walk_speed_kmh: float = WALK_SPEED_KMH,
     ) -> StreetGraph:
         """Build the graph of a mode from the ``streets`` layer.
 
@@ -298,6 +302,12 @@ class StreetGraph:
             whose speeds come from ``maxspeed`` and the highway class.
         wheelchair
             Walk only: leave out steps and ways tagged ``wheelchair=no``.
+        max_traffic_stress
+            Bike only: chains of a higher level of traffic stress
+            (:mod:`~parcours.accessibility.streets.stress`, R5's labels) are walked,
+            bike in hand, at ``walk_speed_kmh``; ``None`` or 4: no limit.
+        walk_speed_kmh
+            The walking speed on those chains, km/h.
 
         Returns
         -------
@@ -328,6 +338,12 @@ class StreetGraph:
             chain_speed = _package._car_speeds(frame, pieces)  # via the package: patchable
         else:
             chain_speed = np.full(len(pieces.way), speed, dtype=np.float64)
+        if mode is StreetMode.BIKE and max_traffic_stress is not None:
+            car_fwd, car_bwd = _permissions(frame, StreetMode.CAR, wheelchair=False)
+            fwd, bwd = traffic_stress(frame, car_fwd | car_bwd)
+            fwd, bwd = fwd[pieces.way], bwd[pieces.way]
+            ridden = np.maximum(np.where(pieces.forward, fwd, 0), np.where(pieces.backward, bwd, 0))
+            chain_speed = np.where(ridden > max_traffic_stress, walk_speed_kmh, chain_speed)
 
         kept_chain, kept_node = _prune_islands(pieces)
         if not kept_chain.any():
@@ -987,6 +1003,8 @@ def cached_street_graph(
     *,
     speed_kmh: float | None = None,
     wheelchair: bool = False,
+    max_traffic_stress: int | None = None,
+    walk_speed_kmh: float = WALK_SPEED_KMH,
 ) -> StreetGraph:
     """Return the graph of a ``streets`` layer, built once and kept in ``cache_dir``.
 
@@ -996,7 +1014,7 @@ def cached_street_graph(
         The ``streets`` GeoParquet file (``layers/streets.parquet``).
     cache_dir
         Where graphs are kept (the territory's ``cache/`` folder).
-    mode, speed_kmh, wheelchair
+    mode, speed_kmh, wheelchair, max_traffic_stress, walk_speed_kmh
         As :meth:`StreetGraph.from_streets`.
 
     Returns
@@ -1024,6 +1042,11 @@ def cached_street_graph(
             "speed_kmh": speed_kmh,
             "wheelchair": wheelchair,
             "version": ENGINE_VERSION,
+            **(
+                {"max_traffic_stress": max_traffic_stress, "walk_speed_kmh": walk_speed_kmh}
+                if mode is StreetMode.BIKE and max_traffic_stress is not None
+                else {}
+            ),
         },
         sort_keys=True,
     )
@@ -1036,7 +1059,14 @@ def cached_street_graph(
         except InputError:
             path.unlink(missing_ok=True)  # corrupt or stale: rebuild below
     streets = gpd.read_parquet(streets_path, columns=_present_columns(streets_path))
-    graph = StreetGraph.from_streets(streets, mode, speed_kmh=speed_kmh, wheelchair=wheelchair)
+    graph = StreetGraph.from_streets(
+        streets,
+        mode,
+        speed_kmh=speed_kmh,
+        wheelchair=wheelchair,
+        max_traffic_stress=max_traffic_stress,
+        walk_speed_kmh=walk_speed_kmh,
+    )
     graph.save(path)
     return graph
 
