@@ -98,6 +98,7 @@ from parcours.errors import DownloadError, InputError
 from parcours.geo.crs import WGS84
 from parcours.i18n import tr
 from parcours.territories.readers._base import ProgressFn, _no_progress
+from parcours.territories.sources import SourceKind
 from parcours.territories.workspace import Territory, default_home
 
 __all__ = [
@@ -129,16 +130,16 @@ SOURCE_NAMES: tuple[str, ...] = (
 )
 
 #: Source name -> the loader's source kind (``parcours territory load`` option).
-SOURCE_KINDS_BY_NAME: dict[str, str] = {
-    "communes": "communes",
-    "osm": "osm",
-    "overpass": "osm",
-    "gtfs": "gtfs",
-    "filosofi": "population",
-    "bpe": "services",
-    "sirene": "jobs",
-    "bnlc": "carpool",
-    "qpv": "qpv",
+SOURCE_KINDS_BY_NAME: dict[str, SourceKind] = {
+    "communes": SourceKind.COMMUNES,
+    "osm": SourceKind.OSM,
+    "overpass": SourceKind.OSM,
+    "gtfs": SourceKind.GTFS,
+    "filosofi": SourceKind.POPULATION,
+    "bpe": SourceKind.SERVICES,
+    "sirene": SourceKind.JOBS,
+    "bnlc": SourceKind.CARPOOL,
+    "qpv": SourceKind.QPV,
 }
 
 #: Sources that ``all`` leaves out (an alternative to another source of the same kind).
@@ -1547,7 +1548,9 @@ def _fetch_sirene(fetcher: _Fetcher, units: _AdminUnits, dest_dir: Path) -> None
 
 
 def _canonical_sources(sources: Sequence[str]) -> list[str]:
-    aliases = {kind: name for name, kind in SOURCE_KINDS_BY_NAME.items() if name not in _NOT_IN_ALL}
+    aliases: dict[str, str] = {
+        kind: name for name, kind in SOURCE_KINDS_BY_NAME.items() if name not in _NOT_IN_ALL
+    }
     chosen: list[str] = []
     unknown: list[str] = []
     for raw in sources:

@@ -38,22 +38,12 @@ from pyproj import Transformer
 
 from parcours.geo.crs import WGS84
 from parcours.territories.readers.osm import STREET_TAGS
+from parcours.territories.sources import GTFS_LAYERS
 from parcours.territories.workspace import Territory
 
 __all__ = ["RewrittenSources", "write_gtfs", "write_sources", "write_streets_pbf"]
 
 _VERSION = "rewrite-1"
-_GTFS_LAYERS = (
-    "feeds",
-    "stops",
-    "routes",
-    "trips",
-    "stop_times",
-    "calendar",
-    "calendar_dates",
-    "frequencies",
-    "transfers",
-)
 
 
 class RewrittenSources:
@@ -69,7 +59,7 @@ def _layers_key(territory: Territory) -> str:
     digest = {
         name: [s.get("sha256") for s in layers.get(name, {}).get("sources", [])]
         + [layers.get(name, {}).get("rows")]
-        for name in ("streets", *_GTFS_LAYERS)
+        for name in ("streets", *GTFS_LAYERS)
     }
     text = json.dumps([_VERSION, territory.name, digest], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -173,7 +163,7 @@ def write_gtfs(territory: Territory, folder: Path) -> list[Path]:
     """Write one GTFS zip per feed of the territory; returns their paths (none: no feed)."""
     if not territory.has_layer("feeds"):
         return []
-    tables: dict[str, Any] = {n: territory.layer(n) for n in _GTFS_LAYERS if territory.has_layer(n)}
+    tables: dict[str, Any] = {n: territory.layer(n) for n in GTFS_LAYERS if territory.has_layer(n)}
     paths = []
     for feed in tables["feeds"].itertuples(index=False):
         paths.append(_write_feed(tables, str(feed.feed_id), str(feed.agency_timezone), folder))
