@@ -565,9 +565,9 @@ def test_first_duplicate_is_the_one_id_rule() -> None:
 
 def test_source_kinds_are_strings_and_in_load_order() -> None:
     from parcours.territories import GTFS_LAYERS, GTFS_TABLES, SOURCE_KINDS, SourceKind
-    from parcours.territories.fetch import SOURCE_KINDS_BY_NAME
+    from parcours.territories.download import SOURCE_KINDS_BY_NAME
 
     assert SourceKind.OSM == "osm"
     assert SOURCE_KINDS[0] == "osm" and SOURCE_KINDS[-1] == "employment_zones"
     assert set(SOURCE_KINDS_BY_NAME.values()) <= set(SOURCE_KINDS)
-    assert GTFS_LAYERS == ("feeds", *GTFS_TABLES) and "stop_times" in GTFS_TABLES
+    assert ("feeds", *GTFS_TABLES) == GTFS_LAYERS and "stop_times" in GTFS_TABLES
