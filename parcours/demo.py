@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from parcours.accessibility import TransportNetwork, latest_departure_matrix
+from parcours.diagnostic.secrecy import is_secret
 from parcours.i18n import tr
 from parcours.territories import Territory, Workspace, create_territory, load_sources
 from parcours.territories.demo import write_demo_sources
@@ -112,10 +113,6 @@ def build_demo(
     return DemoResult(info=info, message=message, outputs=[summary, access_path], access=access)
 
 
-#: INSEE's statistical-secret threshold: no published figure over fewer households.
-MIN_HOUSEHOLDS = 11
-
-
 def shift_access_table(
     territory: Territory, destination: shapely.Point, *, day: dt.date = DEMO_DAY
 ) -> pd.DataFrame:
@@ -179,7 +176,7 @@ def shift_access_table(
                 ok = np.nan_to_num(minutes, nan=np.inf) <= threshold
                 reached = float(households[ok].sum())
                 missed = total_households - reached
-                secret = 0 < reached < MIN_HOUSEHOLDS or 0 < missed < MIN_HOUSEHOLDS
+                secret = is_secret(reached) or is_secret(missed)
                 residents = float(people[ok].sum())
                 rows.append(
                     {

@@ -28,11 +28,9 @@ from shapely.geometry import mapping
 from parcours.errors import DownloadError, InputError
 from parcours.geo.crs import LAMBERT93, WGS84
 from parcours.i18n import set_language
-from parcours.territories.fetch import (
+from parcours.territories.download import (
     SOURCE_NAMES,
     SourceUrls,
-    _merge_csv_gz,
-    _pick_extract,
     clip_pbf,
     default_cache_dir,
     departement_of,
@@ -41,6 +39,8 @@ from parcours.territories.fetch import (
     fetch_commune_contours,
     fetch_sources,
 )
+from parcours.territories.download.data_gouv import _merge_csv_gz
+from parcours.territories.download.geofabrik import _pick_extract
 from parcours.territories.workspace import Territory, Workspace
 
 NANTES_PBF = "france_nantes_tempus/nantes_subset_2014.osm.pbf"

@@ -550,3 +550,24 @@ def test_create_and_load_leaves_nothing_on_failure(shared_data: Path, tmp_path: 
     assert workspace.names() == ["files-x"] and territory.name == "files-x"
     assert report.layers == FRIOUL_COUNTS
     assert territory.info()["layers"] == FRIOUL_COUNTS
+
+
+def test_first_duplicate_is_the_one_id_rule() -> None:
+    import pandas as pd
+
+    from parcours.territories.readers._common import Duplicate, first_duplicate
+
+    values = pd.Series(["a", None, "b", None, "a", "b", "a"], index=[10, 11, 12, 13, 14, 15, 16])
+    # Two missing ids are not a duplicate; the first repeat is "a" at position 4.
+    assert first_duplicate(values) == Duplicate(position=4, first=0, count=3)
+    assert first_duplicate(pd.Series(["x", None, None, "y"])) is None
+
+
+def test_source_kinds_are_strings_and_in_load_order() -> None:
+    from parcours.territories import GTFS_LAYERS, GTFS_TABLES, SOURCE_KINDS, SourceKind
+    from parcours.territories.download import SOURCE_KINDS_BY_NAME
+
+    assert SourceKind.OSM == "osm"
+    assert SOURCE_KINDS[0] == "osm" and SOURCE_KINDS[-1] == "employment_zones"
+    assert set(SOURCE_KINDS_BY_NAME.values()) <= set(SOURCE_KINDS)
+    assert ("feeds", *GTFS_TABLES) == GTFS_LAYERS and "stop_times" in GTFS_TABLES

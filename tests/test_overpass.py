@@ -32,7 +32,7 @@ import shapely
 from parcours.errors import DownloadError, InputError
 from parcours.geo.crs import LAMBERT93, WGS84
 from parcours.i18n import set_language
-from parcours.territories.fetch import SourceUrls, fetch_sources
+from parcours.territories.download import SourceUrls, fetch_sources
 from parcours.territories.overpass import (
     OverpassUnreachableError,
     fetch_overpass_osm,
@@ -436,7 +436,7 @@ def test_fetch_sources_overpass(osm_data: OsmData, tmp_path: Path) -> None:
 
 
 def test_overpass_is_not_in_all_and_excludes_osm(tmp_path: Path) -> None:
-    from parcours.territories.fetch import _canonical_sources
+    from parcours.territories.download.fetch import _canonical_sources
 
     assert "overpass" not in _canonical_sources(["all"])
     assert _canonical_sources(["osm"]) == ["osm"]

@@ -140,6 +140,99 @@ def test_transaction_is_atomic(home: Path) -> None:
     assert list((home / ".staging").iterdir()) == []
 
 
+def test_manifest_and_perimeter_read_once_then_reloaded_after_a_write(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import parcours.territories.workspace as workspace_module
+
+    workspace = Workspace()
+    create_territory(workspace, "t", bbox=NANTES_BBOX)
+    territory = workspace.open("t")
+    reads = {"manifest": 0, "perimeter": 0}
+    real_read_text, real_read_parquet = Path.read_text, gpd.read_parquet
+
+    def counting_read_text(path: Path, *args: object, **kwargs: object) -> str:
+        reads["manifest"] += path.name == "manifest.json"
+        return real_read_text(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    def counting_read_parquet(path: Path, **kwargs: object) -> gpd.GeoDataFrame:
+        reads["perimeter"] += Path(path).name == "perimeter.parquet"
+        return real_read_parquet(path, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counting_read_text)
+    monkeypatch.setattr(workspace_module.gpd, "read_parquet", counting_read_parquet)
+    for _ in range(5):
+        assert territory.layer_names() == []
+        assert len(territory.perimeter) == 1
+        territory.info()
+    assert reads == {"manifest": 1, "perimeter": 1}
+    # The copies handed out do not change the cache.
+    territory.manifest["layers"]["fake"] = {}
+    handed_out = territory.perimeter
+    handed_out.loc[0, "geometry"] = None
+    assert territory.layer_names() == []
+    assert territory.perimeter.geometry.notna().all()
+
+    # A load through another Workspace object is seen by the Territory already open, once.
+    with Workspace().transaction("t") as tx:
+        tx.write_layer("population", _points(territory.crs, 3), sources=[], reader="test")
+    manifest_reads = reads["manifest"]
+    assert territory.layer_names() == ["population"]
+    assert territory.manifest["layers"]["population"]["rows"] == 3
+    assert reads["manifest"] == manifest_reads + 1
+    # The perimeter file was carried over by a hard link: the same file, not read again.
+    assert reads["perimeter"] == 1
+    # A territory re-created under the same name has a new perimeter file: it is read.
+    create_territory(workspace, "t", bbox="-1.56,47.20,-1.55,47.21", replace=True)
+    assert territory.perimeter.total_bounds[2] < workspace.open("t").clip_area().bounds[2]
+    assert reads["perimeter"] == 3  # the old object and the new one
+
+
+def test_manifest_cache_under_threads(home: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    workspace = Workspace()
+    territory = create_territory(workspace, "t", bbox=NANTES_BBOX)
+
+    def read(_: int) -> list[int]:
+        seen = []
+        for _ in range(20):
+            layers = territory.manifest["layers"]
+            seen.append(layers.get("population", {}).get("rows", 0))
+            assert len(territory.perimeter) == 1
+        return seen
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(read, i) for i in range(8)]
+        for rows in (1, 2, 3):
+            with workspace.transaction("t") as tx:
+                tx.write_layer("population", _points(territory.crs, rows), sources=[], reader="t")
+        results = [future.result() for future in futures]
+    # Each reader saw whole manifests only, never going back in time.
+    for seen in results:
+        assert seen == sorted(seen)
+        assert set(seen) <= {0, 1, 2, 3}
+    assert territory.manifest["layers"]["population"]["rows"] == 3
+
+
+def test_failed_swap_leaves_live_manifest_untouched(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = Workspace()
+    territory = create_territory(workspace, "t", bbox=NANTES_BBOX)
+    before = (territory.path / "manifest.json").read_text()
+
+    def failing_swap(self: Workspace, staging: Path, target: Path) -> None:
+        raise WorkspaceError("disk full")
+
+    monkeypatch.setattr(Workspace, "_swap", failing_swap)
+    with pytest.raises(WorkspaceError), workspace.transaction("t") as tx:
+        tx.write_layer("population", _points(territory.crs, 3), sources=[], reader="test")
+    # The staging manifest was a hard link to the live one: the commit must not write through.
+    assert (territory.path / "manifest.json").read_text() == before
+    assert workspace.open("t").layer_names() == []
+
+
 def test_layer_in_wrong_crs_is_refused(home: Path) -> None:
     workspace = Workspace()
     create_territory(workspace, "t", bbox=NANTES_BBOX)

@@ -39,7 +39,7 @@ from parcours.accessibility.transit import Timetable, Transfers
 from parcours.errors import InputError, OsmError
 from parcours.geo.crs import WGS84
 from parcours.i18n import tr
-from parcours.territories import GTFS_LAYERS, Territory, Workspace, create_and_load
+from parcours.territories import GTFS_TABLES, Territory, Workspace, create_and_load
 from parcours.territories.workspace import default_home, file_digest
 
 __all__ = ["MAX_TRANSFER_WALK_M", "PointSet", "TransportNetwork"]
@@ -280,8 +280,7 @@ class TransportNetwork:
             return self._gtfs_tables
 
     def _read_tables(self) -> dict[str, pd.DataFrame]:
-        names = [n for n in GTFS_LAYERS if n != "feeds"]
-        return {n: self.territory.layer(n) for n in names if self.territory.has_layer(n)}
+        return {n: self.territory.layer(n) for n in GTFS_TABLES if self.territory.has_layer(n)}
 
     def require_transit(self) -> None:
         """Raise a clear error when no GTFS is loaded."""

@@ -1,3 +1,5 @@
-"""parcours.diagnostic (see DESIGN.md)."""
+"""parcours.diagnostic (see DESIGN.md): indicators, gaps, equity, statistical secret."""
 
-__all__: list[str] = []
+from parcours.diagnostic.secrecy import MIN_HOUSEHOLDS, MIN_PEOPLE, is_secret
+
+__all__ = ["MIN_HOUSEHOLDS", "MIN_PEOPLE", "is_secret"]

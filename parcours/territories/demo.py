@@ -44,6 +44,8 @@ from osmium.osm.mutable import Node as MutableNode
 from osmium.osm.mutable import Way as MutableWay
 
 from parcours.geo.crs import transformer
+from parcours.territories.readers.jobs import HEADCOUNT_JOBS
+from parcours.territories.sources import INSEE_SECRET_MIN_HOUSEHOLDS
 
 __all__ = ["DemoSources", "write_demo_sources"]
 
@@ -141,12 +143,9 @@ ZE_COLUMNS: tuple[str, ...] = (
     "CODGEO", "LIBGEO", "ZE2020", "LIBZE2020", "ZE2020_PARTIE_REG", "DEP", "REG",
 )  # fmt: skip
 
-#: SIRENE headcount bands -> middle of the band (jobs), used to size the territory.
-HEADCOUNT_MIDPOINTS: dict[str, float] = {
-    "NN": 0.0, "00": 0.0, "01": 1.5, "02": 4.0, "03": 7.5, "11": 14.5, "12": 34.5, "21": 74.5,
-    "22": 149.5, "31": 224.5, "32": 374.5, "41": 749.5, "42": 1499.5, "51": 3499.5,
-    "52": 7499.5, "53": 10000.0,
-}  # fmt: skip
+#: SIRENE headcount bands -> middle of the band (jobs), used to size the territory: the
+#: reader's table, so that the demo's job totals are those a load computes.
+HEADCOUNT_MIDPOINTS: dict[str, float] = HEADCOUNT_JOBS
 
 
 @dataclass(frozen=True)
@@ -1352,7 +1351,7 @@ def _filosofi_rows(world: _World) -> tuple[gpd.GeoDataFrame, dict[str, float]]:
         draws[key] = rng.lognormal(0.0, 0.12, 8)
         households[key] = max(1.0, sum(contrib.values()) / (_PROFILES[profile][0] * draws[key][0]))
     # Natural cells (INSEE's secrecy aggregates): the smallest aligned square of 200 * 2**k m
-    # holding at least 11 households.
+    # holding at least INSEE_SECRET_MIN_HOUSEHOLDS (11) households.
     levels = [200 * 2**k for k in range(7)]
     by_level = [_aggregate(households, size) for size in levels]
     by_km = _aggregate(households, 1000)
@@ -1367,7 +1366,7 @@ def _filosofi_rows(world: _World) -> tuple[gpd.GeoDataFrame, dict[str, float]]:
         profile = max(contrib, key=lambda p: (contrib[p], p))
         _, pauv, one, five, prop, fmp, snv, surf, coll, soc, ages, logs = _PROFILES[profile]
         noise = draws[key]
-        imputed = households[key] < 11.0
+        imputed = households[key] < INSEE_SECRET_MIN_HOUSEHOLDS
         dec = 1 if imputed else 0
         ind = sum(contrib.values())
         if imputed:
@@ -1377,7 +1376,7 @@ def _filosofi_rows(world: _World) -> tuple[gpd.GeoDataFrame, dict[str, float]]:
         nat = next(
             s
             for s, agg in zip(levels, by_level, strict=True)
-            if agg[(n // s * s, e // s * s)] >= 11.0 or s == levels[-1]
+            if agg[(n // s * s, e // s * s)] >= INSEE_SECRET_MIN_HOUSEHOLDS or s == levels[-1]
         )
         inside = [world.places[order[c]].insee for c in np.flatnonzero(row_areas > 1.0)]
         main = order[int(np.argmax(row_areas))]
@@ -1385,7 +1384,9 @@ def _filosofi_rows(world: _World) -> tuple[gpd.GeoDataFrame, dict[str, float]]:
         out["idcar_1km"].append(f"CRS3035RES1000mN{n // 1000 * 1000}E{e // 1000 * 1000}")
         out["idcar_nat"].append(f"CRS3035RES{nat}mN{n // nat * nat}E{e // nat * nat}")
         out["i_est_200"].append(int(imputed))
-        out["i_est_1km"].append(int(by_km[(n // 1000 * 1000, e // 1000 * 1000)] < 11.0))
+        out["i_est_1km"].append(
+            int(by_km[(n // 1000 * 1000, e // 1000 * 1000)] < INSEE_SECRET_MIN_HOUSEHOLDS)
+        )
         out["lcog_geo"].append("".join(inside) or world.places[main].insee)
         out["ind"].append(ind)
         out["men"].append(men)

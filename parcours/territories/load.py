@@ -35,41 +35,29 @@ from parcours.errors import InputError
 from parcours.geo.vector import CSV_SUFFIXES
 from parcours.i18n import tr
 from parcours.territories.readers._base import LayerData, ProgressFn, ReadContext, _no_progress
+from parcours.territories.sources import GTFS_LAYERS, SOURCE_KINDS, SourceKind
 from parcours.territories.workspace import Territory, Workspace, file_digest
 
-__all__ = ["GTFS_LAYERS", "SOURCE_KINDS", "LoadReport", "load_sources", "read_context"]
+__all__ = [
+    "GTFS_LAYERS",
+    "SOURCE_KINDS",
+    "LoadReport",
+    "SourceKind",
+    "load_sources",
+    "read_context",
+]
 
-#: The kinds of source ``parcours territory load`` accepts, in the order they are read.
-SOURCE_KINDS: tuple[str, ...] = (
-    "osm",
-    "gtfs",
-    "population",
-    "jobs",
-    "services",
-    "carpool",
-    "qpv",
-    "bikeshare",
-    "communes",
-    "employment_zones",
-)
-
-#: The layers a GTFS load replaces together.
-GTFS_LAYERS: tuple[str, ...] = (
-    "feeds",
-    "stops",
-    "routes",
-    "trips",
-    "stop_times",
-    "calendar",
-    "calendar_dates",
-    "frequencies",
-    "transfers",
-)
-
-_MULTI_FILE_KINDS = {"gtfs", "services", "bikeshare", "carpool", "qpv", "population"}
+_MULTI_FILE_KINDS = {
+    SourceKind.GTFS,
+    SourceKind.SERVICES,
+    SourceKind.BIKESHARE,
+    SourceKind.CARPOOL,
+    SourceKind.QPV,
+    SourceKind.POPULATION,
+}
 
 # The kinds whose source may be a folder (an unzipped GTFS feed, a GBFS folder).
-_FOLDER_KINDS = {"gtfs", "bikeshare"}
+_FOLDER_KINDS = {SourceKind.GTFS, SourceKind.BIKESHARE}
 
 # The key of each multi-file layer: columns that must not repeat across files, the field
 # named in messages.
@@ -298,25 +286,25 @@ def _read_kind(
     # Readers are imported here so that `parcours territory info` stays fast.
     from parcours.territories import readers
 
-    if kind == "osm":
+    if kind == SourceKind.OSM:
         return readers.read_osm(paths[0], ctx)
-    if kind == "gtfs":
+    if kind == SourceKind.GTFS:
         return readers.read_gtfs(paths, ctx)
-    if kind == "jobs":
+    if kind == SourceKind.JOBS:
         return readers.read_jobs(paths[0], ctx, geolocation=jobs_geolocation)
-    if kind == "employment_zones":
+    if kind == SourceKind.EMPLOYMENT_ZONES:
         communes = new_communes
         if communes is None and territory.has_layer("communes"):
             communes = territory.layer("communes")
         return readers.read_employment_zones(paths[0], ctx, communes=communes)
     reader = {
-        "population": readers.read_population,
-        "services": readers.read_services,
-        "carpool": readers.read_carpool,
-        "qpv": readers.read_qpv,
-        "bikeshare": readers.read_bikeshare,
-        "communes": readers.read_communes,
-    }[kind]
+        SourceKind.POPULATION: readers.read_population,
+        SourceKind.SERVICES: readers.read_services,
+        SourceKind.CARPOOL: readers.read_carpool,
+        SourceKind.QPV: readers.read_qpv,
+        SourceKind.BIKESHARE: readers.read_bikeshare,
+        SourceKind.COMMUNES: readers.read_communes,
+    }[SourceKind(kind)]
     parts = [reader(path, ctx)[0] for path in paths]
     if kind == "population":
         _number_generated_ids(parts)

@@ -86,7 +86,7 @@ def create_territory(
             contours = read_communes_file(communes_file)
             source = str(Path(communes_file).resolve())
         else:
-            from parcours.territories.fetch import default_cache_dir, fetch_commune_contours
+            from parcours.territories.download import default_cache_dir, fetch_commune_contours
 
             contours, source = fetch_commune_contours(
                 codes, cache_dir=default_cache_dir(workspace.home)

@@ -39,6 +39,7 @@ from pyproj import Transformer
 from parcours.geo.crs import WGS84
 from parcours.territories.load import GTFS_LAYERS
 from parcours.territories.readers.osm import STREET_TAGS
+from parcours.territories.sources import GTFS_LAYERS
 from parcours.territories.workspace import Territory
 
 __all__ = ["RewrittenSources", "write_gtfs", "write_sources", "write_streets_pbf"]

@@ -21,12 +21,20 @@ second starting from what the first wrote; a process that cannot get the lock wi
 ``lock_timeout_s`` (default 300 s, or ``PARCOURS_LOCK_TIMEOUT``) gives up with a
 :class:`~parcours.errors.WorkspaceError`.
 
+A :class:`Territory` keeps its manifest and perimeter in memory once read (a network
+serving many requests from several threads asks for them often). Each access checks the
+file's identity on disk (inode, size, modification time in nanoseconds): every write of the
+workspace replaces the files (a transaction swaps the whole folder, and the manifest is
+written as a new file, never through the hard link to the live one), so a load through any
+workspace object, in this process or another, is seen on the next access.
+
 Personal data (a platform's caseload) never goes in a territory folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import hashlib
 import json
@@ -67,6 +75,7 @@ __all__ = [
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MANIFEST = "manifest.json"
 META = "territory.json"
+PERIMETER = "perimeter.parquet"
 LOCKS = ".locks"
 
 #: How long a write waits for another process's lock on the same territory, in seconds.
@@ -156,6 +165,22 @@ def file_digest(path: Path) -> dict[str, Any]:
     }
 
 
+def _file_key(path: Path) -> tuple[int, int, int, int] | None:
+    """A file's identity on disk (device, inode, size, mtime in ns), or None when absent."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _write_new_file(path: Path, text: str) -> None:
+    """Write a file as a new inode (never through a hard link), replacing it atomically."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text, "utf-8")
+    tmp.replace(path)
+
+
 @dataclass
 class Territory:
     """A territory of the workspace, read-only.
@@ -179,20 +204,53 @@ class Territory:
     crs: CRS
     buffer_m: float
     definition: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[str, tuple[Any, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _cache_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    def _cached(self, file_name: str, read: Any) -> Any:
+        """The content of one of the territory's files, read again only when it changed.
+
+        The cache is keyed by the file's identity on disk (:func:`_file_key`); ``read``
+        gets the path (or None when the file is absent) and returns the content.
+        """
+        path = self.path / file_name
+        key = _file_key(path)
+        with self._cache_lock:
+            hit = self._cache.get(file_name)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+            value = read(path if key is not None else None)
+            # The key read before the content: if a write came in between, the next
+            # access sees a different key and reads again.
+            self._cache[file_name] = (key, value)
+            return value
 
     @property
     def manifest(self) -> dict[str, Any]:
-        """The manifest (layers, sources, feeds)."""
-        path = self.path / MANIFEST
-        if not path.exists():
-            return {"layers": {}}
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        """The manifest (layers, sources, feeds): a copy, the caller may change it."""
+
+        def read(path: Path | None) -> dict[str, Any]:
+            if path is None:
+                return {"layers": {}}
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return data
+
+        data: dict[str, Any] = copy.deepcopy(self._cached(MANIFEST, read))
         return data
 
     @property
     def perimeter(self) -> gpd.GeoDataFrame:
-        """The perimeter polygon(s), in the territory CRS."""
-        return gpd.read_parquet(self.path / "perimeter.parquet")
+        """The perimeter polygon(s), in the territory CRS: a copy, the caller may change it."""
+
+        def read(path: Path | None) -> gpd.GeoDataFrame:
+            return gpd.read_parquet(path if path is not None else self.path / PERIMETER)
+
+        frame: gpd.GeoDataFrame = self._cached(PERIMETER, read).copy()
+        return frame
 
     def clip_area(self) -> Any:
         """The perimeter plus the buffer, as one shapely geometry in the territory CRS."""
@@ -477,7 +535,7 @@ class Workspace:
                     )
                 ) from exc
             outline = perimeter.to_crs(crs)[["geometry"]].reset_index(drop=True)
-            outline.to_parquet(staging / "perimeter.parquet", index=False)
+            outline.to_parquet(staging / PERIMETER, index=False)
             meta = {
                 "name": name,
                 "crs": f"EPSG:{crs.to_epsg()}" if crs.to_epsg() else crs.to_wkt(),
@@ -701,4 +759,5 @@ class Transaction:
             manifest["feeds"] = self._feeds
         manifest["updated"] = _now()
         manifest["software"] = {"name": "parcours", "version": _software_version()}
-        path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
+        # The staging manifest is a hard link to the live one: write a new file.
+        _write_new_file(path, json.dumps(manifest, indent=2, ensure_ascii=False))

@@ -40,6 +40,7 @@ from parcours.territories.readers._base import ReadContext, keep_in_area
 __all__ = [
     "INSEE_CODE",
     "OVERSEAS_EPSG",
+    "Duplicate",
     "Origin",
     "check_geometries",
     "check_insee_codes",
@@ -47,6 +48,7 @@ __all__ = [
     "check_unique",
     "checked",
     "epsg_for_communes",
+    "first_duplicate",
     "float_column",
     "in_window",
     "is_null",
@@ -263,11 +265,44 @@ def optional_text(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     return result
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """The first repeated value of a column (see :func:`first_duplicate`).
+
+    Attributes
+    ----------
+    position
+        Position (0-based, in the column's order) of the first row repeating a value.
+    first
+        Position of the first row holding that value.
+    count
+        How many rows repeat an earlier value, in the whole column.
+    """
+
+    position: int
+    first: int
+    count: int
+
+
+def first_duplicate(values: pd.Series) -> Duplicate | None:
+    """The first row repeating an earlier value, or None: the one rule of every id check.
+
+    Nulls are not compared (two missing ids are not a duplicate); the readers refuse empty
+    ids separately, with their own message.
+    """
+    dup = values.duplicated().to_numpy() & values.notna().to_numpy()
+    if not dup.any():
+        return None
+    i = int(np.flatnonzero(dup)[0])
+    first = int(np.flatnonzero((values == values.iloc[i]).to_numpy())[0])
+    return Duplicate(position=i, first=first, count=int(dup.sum()))
+
+
 def check_unique(ids: pd.Series, origin: Origin, field: str) -> None:
     """Refuse a duplicated identifier (nulls are not compared), naming its row."""
-    dup = ids.duplicated().to_numpy() & ids.notna().to_numpy()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
+    found = first_duplicate(ids)
+    if found is not None:
+        i = found.position
         raise origin.error(
             f"identifiant « {ids.iloc[i]} » en double",
             f"duplicate identifier '{ids.iloc[i]}'",

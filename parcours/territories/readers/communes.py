@@ -45,6 +45,7 @@ from parcours.territories.readers._common import (
     INSEE_CODE,
     check_insee_codes,
     check_polygons,
+    first_duplicate,
     is_null,
 )
 
@@ -255,10 +256,9 @@ def read_communes_file(path: str | PathLike[str]) -> gpd.GeoDataFrame:
             field="insee",
         )
     codes = check_insee_codes(frame[insee_col], name=label, field=insee_col)
-    duplicated = codes.duplicated().to_numpy()
-    if duplicated.any():
-        i = int(np.flatnonzero(duplicated)[0])
-        first = int(np.flatnonzero((codes == codes.iloc[i]).to_numpy())[0])
+    found = first_duplicate(codes)
+    if found is not None:
+        i, first = found.position, found.first
         raise InputError(
             tr(
                 f"code INSEE « {codes.iloc[i]} » en double (déjà ligne {line_of(first)})",

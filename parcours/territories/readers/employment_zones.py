@@ -36,7 +36,7 @@ from parcours.geo.tables import decode_text, find_column, line_of, read_text_tab
 from parcours.geo.vector import read_vector
 from parcours.i18n import tr
 from parcours.territories.readers._base import LayerData, ReadContext, clip_to_area
-from parcours.territories.readers._common import check_insee_codes
+from parcours.territories.readers._common import check_insee_codes, first_duplicate
 
 __all__ = ["EMPLOYMENT_ZONE_COLUMNS", "read_employment_zones"]
 
@@ -231,9 +231,9 @@ def _from_composition(
                 row=table.row_of(i),
                 field=ze_col,
             )
-    duplicated = codes.duplicated().to_numpy()
-    if duplicated.any():
-        i = int(np.flatnonzero(duplicated)[0])
+    repeated = first_duplicate(codes)
+    if repeated is not None:
+        i = repeated.position
         raise InputError(
             tr(f"commune « {codes.iloc[i]} » en double", f"duplicate commune '{codes.iloc[i]}'"),
             file=table.name,

@@ -47,6 +47,7 @@ from parcours.geo.crs import WGS84, transformer
 from parcours.geo.tables import line_of, read_text_table, to_float, to_int
 from parcours.i18n import tr
 from parcours.territories.readers._base import LayerData, ReadContext
+from parcours.territories.readers._common import first_duplicate
 
 __all__ = ["read_gtfs"]
 
@@ -484,15 +485,14 @@ def _require_filled(frame: pd.DataFrame, column: str, label: str) -> None:
 
 
 def _require_unique(values: pd.Series, label: str, column: str) -> None:
-    duplicated = values.duplicated().to_numpy()
-    if duplicated.any():
-        i = int(np.flatnonzero(duplicated)[0])
+    found = first_duplicate(values)
+    if found is not None:
+        i = found.position
         raise GtfsError(
             tr(
                 f"identifiant « {values.iloc[i]} » en double "
-                f"({int(duplicated.sum())} doublon(s) dans le fichier)",
-                f"duplicate id '{values.iloc[i]}' "
-                f"({int(duplicated.sum())} duplicate(s) in the file)",
+                f"({found.count} doublon(s) dans le fichier)",
+                f"duplicate id '{values.iloc[i]}' ({found.count} duplicate(s) in the file)",
             ),
             file=label,
             row=line_of(int(values.index[i])),
