@@ -665,7 +665,7 @@ def test_r5_has_no_arrive_by(missing_r5py: None, helsinki: Path, language: str) 
             engine="r5",
         )
     message = str(caught.value)
-    assert caught.value.field == "--arrive-by"
+    assert caught.value.field == "arrive_by"
     assert ("arriver avant" if language == "fr" else "no arrive-by") in message
     assert "native" in message
 

@@ -206,10 +206,10 @@ def itinerary(
     if (departure is None) == (arrive_by is None):
         raise InputError(
             tr(
-                "donnez --departure ou --arrive-by (un seul)",
-                "give --departure or --arrive-by (one of them)",
+                "donnez une heure de départ ou une heure d'arrivée (une seule)",
+                "give a departure or an arrive-by time (one of them)",
             ),
-            field="--departure",
+            field="departure",
         )
     when = departure or arrive_by
     assert when is not None
@@ -264,12 +264,12 @@ def _r5_itinerary(
     if arrive:
         raise InputError(
             tr(
-                "R5 n'a pas de recherche « arriver avant » : utilisez --departure, ou le "
-                "moteur natif (engine='native') pour --arrive-by",
-                "R5 has no arrive-by search: use --departure, or the native engine "
-                "(engine='native') for --arrive-by",
+                "R5 n'a pas de recherche « arriver avant » : donnez un départ, ou le "
+                "moteur natif pour une heure d'arrivée",
+                "R5 has no arrive-by search: give a departure, or use the native engine "
+                "for an arrive-by time",
             ),
-            field="--arrive-by",
+            field="arrive_by",
         )
     refuse_wheelchair(params)
     ends = []

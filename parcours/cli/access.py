@@ -55,6 +55,21 @@ def _when(text: str | None, option: str) -> dt.datetime | None:
     if text is None:
         return None
     try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    else:  # a date alone would silently mean midnight
+        raise InputError(
+            tr(
+                f"« {text} » est une date sans heure : donnez aussi l'heure, "
+                f"ex. {day.isoformat()}T08:00",
+                f"'{text}' is a date without a time: give the time too, "
+                f"e.g. {day.isoformat()}T08:00",
+            ),
+            field=option,
+            code="input.time_missing",
+        )
+    try:
         value = dt.datetime.fromisoformat(text)
     except ValueError as exc:
         raise InputError(

@@ -1099,7 +1099,7 @@ def fetch_commune_contours(
                 f"INSEE codes unknown to geo.api.gouv.fr: {', '.join(missing)} (merged "
                 "communes? use the new commune's code)",
             ),
-            field="--communes",
+            field="communes",
         )
     rows = []
     for code in wanted:
@@ -1161,7 +1161,7 @@ def _pick_extract(index: Mapping[str, Any], area: shapely.Geometry) -> tuple[str
                 "no Geofabrik extract covers the whole territory: download an .osm.pbf file "
                 "yourself and load it with 'parcours territory load NAME --osm'",
             ),
-            field="--sources",
+            field="sources",
         )
     return best[1], best[2]
 
@@ -1568,7 +1568,7 @@ def _canonical_sources(sources: Sequence[str]) -> list[str]:
                 f"(possibles : {', '.join(SOURCE_NAMES)}, all)",
                 f"unknown source: {', '.join(unknown)} (valid: {', '.join(SOURCE_NAMES)}, all)",
             ),
-            field="--sources",
+            field="sources",
         )
     if not chosen:
         raise InputError(
@@ -1576,7 +1576,7 @@ def _canonical_sources(sources: Sequence[str]) -> list[str]:
                 f"aucune source donnée (possibles : {', '.join(SOURCE_NAMES)}, all)",
                 f"no source given (valid: {', '.join(SOURCE_NAMES)}, all)",
             ),
-            field="--sources",
+            field="sources",
         )
     for first, second in _EXCLUSIVE:
         if first in chosen and second in chosen:
@@ -1587,7 +1587,7 @@ def _canonical_sources(sources: Sequence[str]) -> list[str]:
                     f"choose '{first}' or '{second}', not both (the same kind of data; "
                     "'all' takes 'osm')",
                 ),
-                field="--sources",
+                field="sources",
             )
     return [name for name in SOURCE_NAMES if name in chosen]
 
