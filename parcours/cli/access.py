@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -102,14 +104,68 @@ def _ints(text: str, option: str) -> list[int]:
         ) from exc
 
 
+#: Mode names of the itinerary table: the library's (r5py/GTFS) name -> (French, English).
+MODE_NAMES: dict[str, tuple[str, str]] = {
+    "walk": ("marche", "walk"),
+    "bicycle": ("vélo", "bike"),
+    "bike": ("vélo", "bike"),
+    "car": ("voiture", "car"),
+    "transit": ("transports en commun", "public transport"),
+    "bus": ("bus", "bus"),
+    "tram": ("tram", "tram"),
+    "subway": ("métro", "metro"),
+    "metro": ("métro", "metro"),
+    "rail": ("train", "train"),
+    "ferry": ("bateau", "ferry"),
+    "cable_car": ("tramway à câble", "cable car"),
+    "gondola": ("télécabine", "gondola"),
+    "funicular": ("funiculaire", "funicular"),
+    "trolleybus": ("trolleybus", "trolleybus"),
+    "monorail": ("monorail", "monorail"),
+    "on_demand": ("transport à la demande", "on-demand transport"),
+    "air": ("avion", "plane"),
+}
+
+
+def mode_name(mode: str) -> str:
+    """A mode's name in the language in force (unknown modes are shown as they are)."""
+    names = MODE_NAMES.get(str(mode).lower())
+    return str(mode) if names is None else str(tr(*names))
+
+
+def _call(function: Callable[..., Any], *args: Any, progress: Any, **kwargs: Any) -> Any:
+    """Call a library function, giving it the progress bar when its signature takes one."""
+    try:
+        takes_progress = "progress" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        takes_progress = False
+    if takes_progress:
+        kwargs["progress"] = progress
+    return function(*args, **kwargs)
+
+
+def _named_point(text: str, option: str, default_id: str) -> tuple[str, tuple[float, float]]:
+    """``NAME=LON,LAT`` or ``LON,LAT`` (named ``default_id``)."""
+    name, sep, coordinates = text.rpartition("=")
+    if sep and not name.strip():
+        raise InputError(
+            tr(
+                "nom vide avant « = » : NOM=LON,LAT, ex. gare=-1.542,47.217",
+                "empty name before '=': NAME=LON,LAT, e.g. station=-1.542,47.217",
+            ),
+            field=option,
+        )
+    return (name.strip() if sep else default_id), _lonlat(coordinates, option)
+
+
 def _lonlat(text: str, option: str) -> tuple[float, float]:
     try:
         lon, lat = (float(v) for v in text.split(","))
     except ValueError as exc:
         raise InputError(
             tr(
-                "LON,LAT attendu (WGS84), ex. -1.55,47.21",
-                "LON,LAT expected (WGS84), e.g. -1.55,47.21",
+                f"LON,LAT attendu (WGS84), ex. -1.55,47.21, ou NOM=LON,LAT : « {text} »",
+                f"LON,LAT expected (WGS84), e.g. -1.55,47.21, or NAME=LON,LAT: '{text}'",
             ),
             field=option,
         ) from exc
@@ -233,6 +289,34 @@ def _report_quality(frame: Any) -> None:
         )
 
 
+def _with_geometry(frame: Any, origins: Any, destinations: Any, *, lines: bool) -> Any:
+    """The matrix as a layer for QGIS: each pair at its origin's point, or a straight line.
+
+    The geometry is in the origins' CRS (WGS84 for a CSV ``id,lon,lat``).
+    """
+    import geopandas as gpd
+    import shapely
+
+    by_id = origins.set_index(origins["id"].astype(str)).geometry
+    start = gpd.GeoSeries(frame["from_id"].astype(str).map(by_id), index=frame.index)
+    if lines:
+        targets = destinations.to_crs(origins.crs)
+        to_geom = targets.set_index(targets["id"].astype(str)).geometry
+        end = frame["to_id"].astype(str).map(to_geom)
+        geometry = gpd.GeoSeries(
+            [
+                shapely.LineString([a, b]) if a is not None and b is not None else None
+                for a, b in zip(start, end, strict=True)
+            ],
+            index=frame.index,
+        )
+    else:
+        geometry = start
+    result = gpd.GeoDataFrame(frame, geometry=geometry, crs=origins.crs)
+    result.attrs = dict(frame.attrs)
+    return result
+
+
 @access_app.command("matrix")
 def matrix(
     origins: Annotated[Path, typer.Option("--origins", help="CSV id,lon,lat ou couche avec id")],
@@ -255,6 +339,13 @@ def matrix(
     max_rides: RidesOpt = 8,
     engine: EngineOpt = "native",
     wheelchair: WheelchairOpt = False,
+    lines: Annotated[
+        bool,
+        typer.Option(
+            "--lines",
+            help="GeoPackage/GeoJSON : une ligne droite par paire (défaut : le point d'origine)",
+        ),
+    ] = False,
 ) -> None:
     """Matrice de temps de parcours (schéma r5py : from_id, to_id, travel_time…)."""
     with guarded():
@@ -273,6 +364,14 @@ def matrix(
             )
         _check_engine(engine)
         _check_out(out)
+        if lines and out.suffix.lower() not in (".gpkg", ".geojson"):
+            raise InputError(
+                tr(
+                    "--lines va avec une sortie .gpkg ou .geojson",
+                    "--lines goes with a .gpkg or .geojson output",
+                ),
+                field="--lines",
+            )
         if deadline is not None and (engine != "native" or window != 10 or percentiles != "50"):
             raise InputError(
                 tr(
@@ -306,12 +405,29 @@ def matrix(
             if deadline is not None:
                 options.pop("departure_time_window")
                 options.pop("percentiles")
-                frame = latest_departure_matrix(network_arg, o, d, arrive_by=deadline, **options)
+                frame = _call(
+                    latest_departure_matrix,
+                    network_arg,
+                    o,
+                    d,
+                    arrive_by=deadline,
+                    progress=progress,
+                    **options,
+                )
             else:
-                frame = travel_time_matrix(
-                    network_arg, o, d, departure=start, engine=engine, **options
+                frame = _call(
+                    travel_time_matrix,
+                    network_arg,
+                    o,
+                    d,
+                    departure=start,
+                    engine=engine,
+                    progress=progress,
+                    **options,
                 )
         _report_quality(frame)
+        if out.suffix.lower() in (".gpkg", ".geojson"):
+            frame = _with_geometry(frame, o, o if d is None else d, lines=lines)
         path = write_layer(frame, out, layer="travel_times")
         times = frame[[c for c in frame.columns if c.startswith("travel_time")]]
         reached = float(times.notna().any(axis=1).mean()) if len(frame) else 0.0
@@ -325,7 +441,10 @@ def matrix(
 
 @access_app.command("isochrones")
 def isochrones_command(
-    origin: Annotated[list[str], typer.Option("--from", help="LON,LAT (WGS84), répétable")],
+    origin: Annotated[
+        list[str],
+        typer.Option("--from", help="NOM=LON,LAT ou LON,LAT (WGS84), répétable"),
+    ],
     out: Annotated[Path, typer.Option("--out", help=".gpkg, .geojson ou .parquet")],
     cutoffs: Annotated[
         str, typer.Option("--cutoffs", help="Minutes, ex. 15,30,45,60")
@@ -357,11 +476,18 @@ def isochrones_command(
             raise InputError(
                 tr("--departure est obligatoire", "--departure is required"), field="--departure"
             )
-        points = [_lonlat(text, "--from") for text in origin]
+        named = [_named_point(text, "--from", str(i + 1)) for i, text in enumerate(origin)]
+        ids = [name for name, _ in named]
+        if len(set(ids)) != len(ids):
+            raise InputError(
+                tr(
+                    "deux points --from portent le même nom : donnez des noms distincts",
+                    "two --from points have the same name: give distinct names",
+                ),
+                field="--from",
+            )
         frame = gpd.GeoDataFrame(
-            {"id": [str(i + 1) for i in range(len(points))]},
-            geometry=[shapely.Point(p) for p in points],
-            crs=4326,
+            {"id": ids}, geometry=[shapely.Point(p) for _, p in named], crs=4326
         )
         _check_engine(engine)
         _check_out(out, (".gpkg", ".geojson", ".parquet"))
@@ -392,8 +518,15 @@ def isochrones_command(
                 else _network(territory, osm, gtfs, progress)
             )
             progress(tr("calcul des isochrones", "computing isochrones"), None)
-            result = isochrones(
-                network, frame, cutoffs=cuts, departure=start, engine=engine, **options
+            result = _call(
+                isochrones,
+                network,
+                frame,
+                cutoffs=cuts,
+                departure=start,
+                engine=engine,
+                progress=progress,
+                **options,
             )
         _report_quality(result)
         for point_id in result.attrs.get("unsnapped_origins", []):
@@ -418,8 +551,8 @@ def isochrones_command(
 
 @access_app.command("itinerary")
 def itinerary_command(
-    origin: Annotated[str, typer.Option("--from", help="LON,LAT (WGS84)")],
-    destination: Annotated[str, typer.Option("--to", help="LON,LAT (WGS84)")],
+    origin: Annotated[str, typer.Option("--from", help="LON,LAT (WGS84) ou NOM=LON,LAT")],
+    destination: Annotated[str, typer.Option("--to", help="LON,LAT (WGS84) ou NOM=LON,LAT")],
     departure: DepartureOpt = None,
     arrive_by: ArriveByOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help=".gpkg, .geojson, .parquet")] = None,
@@ -450,6 +583,9 @@ def itinerary_command(
         )
         options.pop("departure_time_window")
         options.pop("percentiles")
+        start_point = _named_point(origin, "--from", "origin")[1]
+        end_point = _named_point(destination, "--to", "destination")[1]
+        start, deadline = _when(departure, "--departure"), _when(arrive_by, "--arrive-by")
         with progress_bar() as progress:
             # r5 with --osm: the native network (route and stop names) is built only
             # when the trip rides public transport.
@@ -459,12 +595,14 @@ def itinerary_command(
                 else _network(territory, osm, gtfs, progress)
             )
             progress(tr("recherche de l'itinéraire", "searching the itinerary"), None)
-            legs = itinerary(
+            legs = _call(
+                itinerary,
                 network,
-                _lonlat(origin, "--from"),
-                _lonlat(destination, "--to"),
-                departure=_when(departure, "--departure"),
-                arrive_by=_when(arrive_by, "--arrive-by"),
+                start_point,
+                end_point,
+                progress=progress,
+                departure=start,
+                arrive_by=deadline,
                 engine=engine,
                 **options,
             )
@@ -491,7 +629,7 @@ def itinerary_command(
         for row in legs.itertuples():
             table.add_row(
                 str(row.leg),
-                text(row.mode),
+                mode_name(text(row.mode)),
                 row.departure.strftime("%H:%M"),
                 row.arrival.strftime("%H:%M"),
                 f"{row.wait_min:.0f} min",
