@@ -285,12 +285,32 @@ def _print_access(access: Any) -> None:
     console.print(table)
 
 
-def main() -> None:
-    """Entry point of the ``parcours`` command."""
-    if os.environ.get("PARCOURS_LANG"):
-        set_language(
-            os.environ["PARCOURS_LANG"][:2]
-            if os.environ["PARCOURS_LANG"][:2] in ("fr", "en")
-            else None
-        )
-    app()
+def _language_from(argv: list[str]) -> str | None:
+    """``--lang X`` / ``--lang=X`` from the command line, read before click parses it."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``parcours`` command.
+
+    The language (``--lang``, else ``PARCOURS_LANG``, else French) is read first, so that
+    click's own messages (usage errors) and the help are in it too.
+    """
+    import sys
+
+    from parcours.cli._click_i18n import install, localise
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    wanted = _language_from(args) or os.environ.get("PARCOURS_LANG")
+    set_language(wanted[:2] if wanted and wanted.lower()[:2] in ("fr", "en") else None)
+    install()
+    command = typer.main.get_command(app)
+    localise(command)
+    command.main(args=args, prog_name="parcours")
