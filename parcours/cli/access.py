@@ -17,39 +17,98 @@ from parcours.i18n import tr
 __all__ = ["access_app"]
 
 access_app = typer.Typer(
-    help="Accessibilité : matrices de temps, isochrones, itinéraires / accessibility.",
+    help=tr(
+        "Accessibilité : matrices de temps, isochrones, itinéraires.",
+        "Accessibility: travel-time matrices, isochrones, itineraries.",
+    ),
     no_args_is_help=True,
 )
 
 # Shared options (network, time, modes), declared once.
 TerritoryOpt = Annotated[
-    str | None, typer.Option("--territory", help="Territoire chargé / loaded territory")
+    str | None, typer.Option("--territory", help=tr("Territoire chargé", "Loaded territory"))
 ]
-OsmOpt = Annotated[Path | None, typer.Option("--osm", help="OpenStreetMap .osm.pbf")]
-GtfsOpt = Annotated[list[Path] | None, typer.Option("--gtfs", help="GTFS, répétable")]
-ModesOpt = Annotated[str, typer.Option("--modes", help="walk, bike, car, transit (walk,transit)")]
+OsmOpt = Annotated[
+    Path | None, typer.Option("--osm", help=tr("OpenStreetMap .osm.pbf", "OpenStreetMap .osm.pbf"))
+]
+GtfsOpt = Annotated[
+    list[Path] | None, typer.Option("--gtfs", help=tr("GTFS, répétable", "GTFS, repeatable"))
+]
+ModesOpt = Annotated[
+    str,
+    typer.Option(
+        "--modes",
+        help=tr(
+            "walk, bike, car, transit (walk,transit)", "walk, bike, car, transit (walk,transit)"
+        ),
+    ),
+]
 WindowOpt = Annotated[
-    int, typer.Option("--window", help="Fenêtre de départ, minutes (1 = un seul départ)")
+    int,
+    typer.Option(
+        "--window",
+        help=tr(
+            "Fenêtre de départ, minutes (1 = un seul départ)",
+            "Departure window, minutes (1 = a single departure)",
+        ),
+    ),
 ]
-PercentilesOpt = Annotated[str, typer.Option("--percentiles", help="Centiles, ex. 5,50,95")]
-MaxTimeOpt = Annotated[int, typer.Option("--max-time", help="Durée maximale, minutes")]
+PercentilesOpt = Annotated[
+    str,
+    typer.Option("--percentiles", help=tr("Centiles, ex. 5,50,95", "Percentiles, e.g. 5,50,95")),
+]
+MaxTimeOpt = Annotated[
+    int, typer.Option("--max-time", help=tr("Durée maximale, minutes", "Maximum time, minutes"))
+]
 MaxWalkOpt = Annotated[
-    int | None, typer.Option("--max-walk", help="Marche maximale, minutes (défaut : --max-time)")
+    int | None,
+    typer.Option(
+        "--max-walk",
+        help=tr(
+            "Marche maximale, minutes (défaut : --max-time)",
+            "Maximum walk, minutes (default: --max-time)",
+        ),
+    ),
 ]
-SpeedWalkOpt = Annotated[float, typer.Option("--speed-walking", help="km/h")]
-SpeedBikeOpt = Annotated[float, typer.Option("--speed-cycling", help="km/h")]
-RidesOpt = Annotated[int, typer.Option("--max-rides", help="Nombre maximal de montées")]
-EngineOpt = Annotated[str, typer.Option("--engine", help="native (défaut) ou r5")]
+SpeedWalkOpt = Annotated[float, typer.Option("--speed-walking", help=tr("km/h", "km/h"))]
+SpeedBikeOpt = Annotated[float, typer.Option("--speed-cycling", help=tr("km/h", "km/h"))]
+RidesOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-rides", help=tr("Nombre maximal de montées", "Maximum number of boardings")
+    ),
+]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", help=tr("native (défaut) ou r5", "native (default) or r5"))
+]
 WheelchairOpt = Annotated[
     bool,
-    typer.Option("--wheelchair", help="Fauteuil roulant : sans marches ni arrêts inaccessibles"),
+    typer.Option(
+        "--wheelchair",
+        help=tr(
+            "Fauteuil roulant : sans marches ni arrêts inaccessibles",
+            "Wheelchair: no steps nor inaccessible stops",
+        ),
+    ),
 ]
 DepartureOpt = Annotated[
     str | None,
-    typer.Option("--departure", help="Départ, heure locale du réseau : 2019-05-13T14:00"),
+    typer.Option(
+        "--departure",
+        help=tr(
+            "Départ, heure locale du réseau : 2019-05-13T14:00",
+            "Departure, the network's local time: 2019-05-13T14:00",
+        ),
+    ),
 ]
 ArriveByOpt = Annotated[
-    str | None, typer.Option("--arrive-by", help="Arriver au plus tard à : 2019-05-13T05:30")
+    str | None,
+    typer.Option(
+        "--arrive-by",
+        help=tr(
+            "Arriver au plus tard à : 2019-05-13T05:30", "Arrive at the latest at: 2019-05-13T05:30"
+        ),
+    ),
 ]
 
 
@@ -317,12 +376,33 @@ def _with_geometry(frame: Any, origins: Any, destinations: Any, *, lines: bool) 
     return result
 
 
-@access_app.command("matrix")
+@access_app.command(
+    "matrix",
+    help=tr(
+        "Matrice de temps de parcours (schéma r5py : from_id, to_id, travel_time…).",
+        "Travel-time matrix (r5py's schema: from_id, to_id, travel_time…).",
+    ),
+)
 def matrix(
-    origins: Annotated[Path, typer.Option("--origins", help="CSV id,lon,lat ou couche avec id")],
-    out: Annotated[Path, typer.Option("--out", help=".parquet, .gpkg ou .csv")],
+    origins: Annotated[
+        Path,
+        typer.Option(
+            "--origins",
+            help=tr("CSV id,lon,lat ou couche avec id", "CSV id,lon,lat or a layer with id"),
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help=tr(".parquet, .gpkg, .geojson ou .csv", ".parquet, .gpkg, .geojson or .csv"),
+        ),
+    ],
     destinations: Annotated[
-        Path | None, typer.Option("--destinations", help="Par défaut : les origines")
+        Path | None,
+        typer.Option(
+            "--destinations", help=tr("Par défaut : les origines", "Default: the origins")
+        ),
     ] = None,
     territory: TerritoryOpt = None,
     osm: OsmOpt = None,
@@ -343,7 +423,10 @@ def matrix(
         bool,
         typer.Option(
             "--lines",
-            help="GeoPackage/GeoJSON : une ligne droite par paire (défaut : le point d'origine)",
+            help=tr(
+                "GeoPackage/GeoJSON : une ligne droite par paire (défaut : le point d'origine)",
+                "GeoPackage/GeoJSON: one straight line per pair (default: the origin point)",
+            ),
         ),
     ] = False,
 ) -> None:
@@ -439,15 +522,33 @@ def matrix(
         )
 
 
-@access_app.command("isochrones")
+@access_app.command(
+    "isochrones",
+    help=tr(
+        "Isochrones (polygones) depuis un ou plusieurs points.",
+        "Isochrones (polygons) from one or several points.",
+    ),
+)
 def isochrones_command(
     origin: Annotated[
         list[str],
-        typer.Option("--from", help="NOM=LON,LAT ou LON,LAT (WGS84), répétable"),
+        typer.Option(
+            "--from",
+            help=tr(
+                "NOM=LON,LAT ou LON,LAT (WGS84), répétable",
+                "NAME=LON,LAT or LON,LAT (WGS84), repeatable",
+            ),
+        ),
     ],
-    out: Annotated[Path, typer.Option("--out", help=".gpkg, .geojson ou .parquet")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help=tr(".gpkg, .geojson ou .parquet", ".gpkg, .geojson or .parquet")
+        ),
+    ],
     cutoffs: Annotated[
-        str, typer.Option("--cutoffs", help="Minutes, ex. 15,30,45,60")
+        str,
+        typer.Option("--cutoffs", help=tr("Minutes, ex. 15,30,45,60", "Minutes, e.g. 15,30,45,60")),
     ] = "15,30,45,60",
     territory: TerritoryOpt = None,
     osm: OsmOpt = None,
@@ -549,13 +650,32 @@ def isochrones_command(
         err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
 
 
-@access_app.command("itinerary")
+@access_app.command(
+    "itinerary",
+    help=tr(
+        "Itinéraire d'une personne, étape par étape (partir à… / arriver avant…).",
+        "One person's itinerary, leg by leg (leave at… / arrive by…).",
+    ),
+)
 def itinerary_command(
-    origin: Annotated[str, typer.Option("--from", help="LON,LAT (WGS84) ou NOM=LON,LAT")],
-    destination: Annotated[str, typer.Option("--to", help="LON,LAT (WGS84) ou NOM=LON,LAT")],
+    origin: Annotated[
+        str,
+        typer.Option(
+            "--from", help=tr("LON,LAT (WGS84) ou NOM=LON,LAT", "LON,LAT (WGS84) or NAME=LON,LAT")
+        ),
+    ],
+    destination: Annotated[
+        str,
+        typer.Option(
+            "--to", help=tr("LON,LAT (WGS84) ou NOM=LON,LAT", "LON,LAT (WGS84) or NAME=LON,LAT")
+        ),
+    ],
     departure: DepartureOpt = None,
     arrive_by: ArriveByOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help=".gpkg, .geojson, .parquet")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help=tr(".gpkg, .geojson, .parquet", ".gpkg, .geojson, .parquet")),
+    ] = None,
     territory: TerritoryOpt = None,
     osm: OsmOpt = None,
     gtfs: GtfsOpt = None,
