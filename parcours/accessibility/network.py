@@ -168,7 +168,7 @@ class TransportNetwork:
                     f"territory '{territory.name}' has no streets: load an OSM file "
                     f"(parcours territory load {territory.name} --osm X.osm.pbf)",
                 ),
-                field="--territory",
+                field="territory",
             )
         self.territory = territory
         self.crs: CRS = territory.crs
@@ -287,10 +287,10 @@ class TransportNetwork:
         if not self.has_transit:
             raise InputError(
                 tr(
-                    "aucun réseau de transport en commun (GTFS) chargé : ajoutez --gtfs",
-                    "no public transport (GTFS) loaded: add --gtfs",
+                    "aucun réseau de transport en commun (GTFS) chargé : ajoutez-en un",
+                    "no public transport (GTFS) loaded: add a feed",
                 ),
-                field="--modes",
+                field="transport_modes",
             )
 
     @cached_property
@@ -318,7 +318,7 @@ class TransportNetwork:
                 f"{service_date.isoformat()} is outside the GTFS feeds' service period "
                 f"({period[0].isoformat()} to {period[1].isoformat()}): choose a date in it",
             ),
-            field="--departure",
+            field="departure",
         )
 
     def timetable(

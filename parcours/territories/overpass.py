@@ -453,7 +453,7 @@ def _check_area(area_wgs84: shapely.Geometry, max_area_km2: float) -> float:
                 "Geofabrik extract (--sources osm) or an .osm.pbf file ('parcours territory "
                 "load NAME --osm')",
             ),
-            field="--sources",
+            field="sources",
         )
     return km2
 

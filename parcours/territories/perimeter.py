@@ -67,29 +67,62 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     except ValueError as exc:
         raise InputError(
             tr(
-                "--bbox attend quatre nombres minlon,minlat,maxlon,maxlat",
-                "--bbox expects four numbers minlon,minlat,maxlon,maxlat",
+                "l'emprise attend quatre nombres minlon,minlat,maxlon,maxlat",
+                "the bounding box expects four numbers minlon,minlat,maxlon,maxlat",
             ),
-            field="--bbox",
+            field="bbox",
         ) from exc
     if len(values) != 4:
         raise InputError(
             tr(
-                "--bbox attend quatre nombres minlon,minlat,maxlon,maxlat",
-                "--bbox expects four numbers minlon,minlat,maxlon,maxlat",
+                "l'emprise attend quatre nombres minlon,minlat,maxlon,maxlat",
+                "the bounding box expects four numbers minlon,minlat,maxlon,maxlat",
             ),
-            field="--bbox",
+            field="bbox",
         )
     x0, y0, x1, y1 = values
     if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
         raise InputError(
             tr(
-                "--bbox : il faut minlon < maxlon et minlat < maxlat, en degrés WGS84",
-                "--bbox: minlon < maxlon and minlat < maxlat are needed, in WGS84 degrees",
+                "il faut minlon < maxlon et minlat < maxlat, en degrés WGS84",
+                "minlon < maxlon and minlat < maxlat are needed, in WGS84 degrees",
             ),
-            field="--bbox",
+            field="bbox",
+        )
+    if _in_france((y0, x0, y1, x1)) and not _in_france((x0, y0, x1, y1)):
+        raise InputError(
+            tr(
+                f"l'emprise {text} tombe hors de France, mais lue dans l'autre sens elle "
+                "est en France : latitude et longitude semblent inversées ; l'ordre est "
+                f"minlon,minlat,maxlon,maxlat, soit {y0},{x0},{y1},{x1}",
+                f"the bounding box {text} lies outside France, but read the other way round "
+                "it is in France: latitude and longitude seem swapped; the order is "
+                f"minlon,minlat,maxlon,maxlat, that is {y0},{x0},{y1},{x1}",
+            ),
+            field="bbox",
+            code="input.bbox_swapped",
+            params={"bbox": [x0, y0, x1, y1], "suggested": [y0, x0, y1, x1]},
         )
     return x0, y0, x1, y1
+
+
+#: WGS84 extents (minlon, minlat, maxlon, maxlat) of metropolitan France and the overseas
+#: departments, to recognise a box given as lat,lon instead of lon,lat.
+_FRANCE_EXTENTS: tuple[tuple[float, float, float, float], ...] = (
+    (-5.5, 41.2, 9.8, 51.2),  # metropolitan France and Corsica
+    (-61.9, 15.8, -60.9, 16.6),  # Guadeloupe
+    (-61.3, 14.3, -60.7, 14.9),  # Martinique
+    (-54.7, 2.1, -51.5, 5.9),  # Guyane
+    (55.1, -21.5, 55.9, -20.8),  # La Réunion
+    (44.9, -13.1, 45.4, -12.5),  # Mayotte
+)
+
+
+def _in_france(bbox: tuple[float, float, float, float]) -> bool:
+    """Whether the box's centre lies in metropolitan France or an overseas department."""
+    x0, y0, x1, y1 = bbox
+    x, y = (x0 + x1) / 2, (y0 + y1) / 2
+    return any(a <= x <= c and b <= y <= d for a, b, c, d in _FRANCE_EXTENTS)
 
 
 def perimeter_from_bbox(bbox: tuple[float, float, float, float]) -> Perimeter:
@@ -108,7 +141,7 @@ def parse_communes(text: str) -> list[str]:
     """Parse ``--communes CODE,CODE`` into INSEE codes, checking their form."""
     codes = [c.strip().upper() for c in text.split(",") if c.strip()]
     if not codes:
-        raise InputError(tr("aucun code INSEE donné", "no INSEE code given"), field="--communes")
+        raise InputError(tr("aucun code INSEE donné", "no INSEE code given"), field="communes")
     for code in codes:
         if len(code) != 5 or not (
             code.isdigit() or (code[:2] in ("2A", "2B") and code[2:].isdigit())
@@ -118,7 +151,7 @@ def parse_communes(text: str) -> list[str]:
                     f"code INSEE invalide « {code} » (5 caractères, ex. 44109 ou 2A004)",
                     f"invalid INSEE code '{code}' (5 characters, e.g. 44109 or 2A004)",
                 ),
-                field="--communes",
+                field="communes",
             )
     return codes
 

@@ -37,7 +37,6 @@ from osmium.osm.mutable import Way as MutableWay
 from pyproj import Transformer
 
 from parcours.geo.crs import WGS84
-from parcours.territories.load import GTFS_LAYERS
 from parcours.territories.readers.osm import STREET_TAGS
 from parcours.territories.sources import GTFS_LAYERS
 from parcours.territories.workspace import Territory

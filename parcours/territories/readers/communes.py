@@ -392,7 +392,7 @@ def select_communes(
     """
     wanted = list(dict.fromkeys(str(c).strip().upper() for c in codes if str(c).strip()))
     if not wanted:
-        raise InputError(tr("aucun code INSEE donné", "no INSEE code given"), field="--communes")
+        raise InputError(tr("aucun code INSEE donné", "no INSEE code given"), field="communes")
     if "insee" not in frame.columns:
         raise InputError(
             tr("colonne « insee » absente des communes", "column 'insee' missing from communes"),

@@ -250,7 +250,7 @@ def _from_composition(
                 "communes first (--communes-file), or give a file of zone contours",
             ),
             file=table.name,
-            field="--communes-file",
+            field="communes_file",
         )
     communes = _prepare_communes(communes, ctx)
     names = [str(v).strip() or None for v in frame[name_col]] if name_col else [None] * len(zones)

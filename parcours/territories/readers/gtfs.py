@@ -775,6 +775,19 @@ def _parse_feed(src: _Source, feed_id: str, ctx: ReadContext, report: _Report) -
     report(tr("découpage", "clipping"), 0.8)
     warnings: dict[str, list[str]] = {}
     keep_stop, keep_trip, st = _clip(stops, trips, st, x, y, ctx, feed_id, warnings)
+    if len(keep_stop) and not keep_stop.any():
+        box = ", ".join(f"{v:.3f}" for v in ctx.area_wgs84().bounds)
+        raise GtfsError(
+            tr(
+                f"le réseau « {feed_id} » n'a aucun arrêt dans le périmètre du territoire "
+                f"(tampon compris, emprise WGS84 {box}) : est-ce le réseau d'un autre territoire ?",
+                f"feed '{feed_id}' has no stop inside the territory's perimeter (buffer "
+                f"included, WGS84 extent {box}): is it another territory's feed?",
+            ),
+            file=src.label("stops.txt"),
+            code="gtfs.outside_perimeter",
+            params={"feed": feed_id, "extent_wgs84": box},
+        )
     keep_route = np.zeros(len(routes.index), dtype=bool)
     keep_route[_positions(routes.index, trips.table["route_id"])[keep_trip]] = True
 
