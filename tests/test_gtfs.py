@@ -356,12 +356,12 @@ def test_tan_min_subset(shared_data: Path, tmp_path: Path) -> None:
     assert pd.read_parquet(tmp_path / "transfers.parquet").columns.tolist() == list(
         SCHEMAS["transfers"]
     )
-    # none of its stops is inside the OSM extract (SOURCE.md)
-    clipped = by_name(read_gtfs([feed], bbox_context(NANTES_PBF_BBOX, LAMBERT93)))
-    assert len(clipped["stops"].frame) == 0
-    assert len(clipped["trips"].frame) == len(clipped["stop_times"].frame) == 0
-    check_schema(clipped, LAMBERT93)
-    assert pd.isna(clipped["feeds"].frame["start_date"].iloc[0])
+    # None of its stops is inside the OSM extract (SOURCE.md): another territory's feed is
+    # refused, naming the feed and the perimeter, rather than loaded empty.
+    with pytest.raises(GtfsError) as refused:
+        read_gtfs([feed], bbox_context(NANTES_PBF_BBOX, LAMBERT93))
+    assert refused.value.code == "gtfs.outside_perimeter"
+    assert "tan_nantes_gtfs_min_2014" in str(refused.value) and "-1.575" in str(refused.value)
 
 
 def test_montpellier_tam_with_on_demand_routes(shared_data: Path) -> None:
