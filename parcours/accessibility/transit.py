@@ -1022,12 +1022,16 @@ def _minute(
     work: Any,
     par: Any,
     record: bool,
-) -> None:
+) -> tuple[int, int]:
     """One RAPTOR search (all rounds) from one departure time, updating ``tau``/``ride``.
 
     ``tau[k, s]``: earliest arrival at ``s`` with at most ``k`` rides (kept from a later
     departure in range mode); ``ride[k, s]``: earliest arrival at ``s`` off a vehicle of
     round ``k`` (or by the access walk in round 0), the only labels walks start from.
+
+    Returns ``(row, n)``: the stops whose ``tau[n_rounds]`` improved in this search are
+    ``work[0][row, :n]`` (round ``k`` writes only ``tau[k]``, so a search that stops
+    early, for want of improvements, leaves ``tau[n_rounds]`` unchanged: ``n = 0``).
     """
     (
         pat_stop_ptr,
@@ -1089,6 +1093,7 @@ def _minute(
                 n_imp = _push(imp, cur, f_imp, r, n_imp)
                 n_scan = _push(scan, cur, f_scan, r, n_scan)
 
+    done = 0
     for k in range(1, n_rounds + 1):
         prev = cur
         cur = 1 - cur
@@ -1096,6 +1101,7 @@ def _minute(
         n_pscan = n_scan
         if n_pimp == 0:
             break
+        done = k
         for j in range(n_pimp):
             f_imp[imp[prev, j]] = 0
         for j in range(n_pscan):
@@ -1212,6 +1218,7 @@ def _minute(
         f_imp[imp[cur, j]] = 0
     for j in range(n_scan):
         f_scan[scan[cur, j]] = 0
+    return cur, (n_imp if done == n_rounds else 0)
 
 
 @njit(cache=True, parallel=True)
@@ -1265,6 +1272,59 @@ def _range_kernel(
                 out[m, o, s] = v if v <= limit else _INF
 
 
+@njit(cache=True)
+def _select(row: np.ndarray, n: int, pidx: np.ndarray, out: np.ndarray) -> None:
+    """``out[q] = sorted(row[:n])[pidx[q]]`` (inf past the finite values), by minute bins.
+
+    The finite values of ``row`` are counted per whole minute; the bin holding the rank
+    ``pidx[q]`` is found in the cumulative counts and only the values of that bin are
+    ordered, so a row of ``n`` samples costs ``O(n + n_bins)`` instead of a sort.
+    """
+    n_bins = out.shape[1]
+    counts = out[1]  # scratch, float64 per bin
+    for b in range(n_bins):
+        counts[b] = 0.0
+    n_finite = 0
+    for i in range(n):
+        v = row[i]
+        if v < np.inf:
+            counts[int(v // 60.0)] += 1.0
+            n_finite += 1
+    for q in range(pidx.shape[0]):
+        r = pidx[q]
+        if r >= n_finite:
+            out[0, q] = np.inf
+            continue
+        acc = 0
+        b = 0
+        while acc + int(counts[b]) <= r:
+            acc += int(counts[b])
+            b += 1
+        # the (r - acc)-th smallest value of bin b
+        k = r - acc
+        lo = b * 60.0
+        hi = lo + 60.0
+        prev = -1.0
+        taken = 0
+        best = np.inf
+        while True:
+            best = np.inf
+            same = 0
+            for i in range(n):
+                v = row[i]
+                if v >= lo and v < hi and v > prev:
+                    if v < best:
+                        best = v
+                        same = 1
+                    elif v == best:
+                        same += 1
+            taken += same
+            if taken > k:
+                break
+            prev = best
+        out[0, q] = best
+
+
 @njit(cache=True, parallel=True)
 def _fused_kernel(
     ttk: Any,
@@ -1274,9 +1334,10 @@ def _fused_kernel(
     acc_ptr: np.ndarray,
     acc_stop: np.ndarray,
     acc_s: np.ndarray,
-    eg_ptr: np.ndarray,
-    eg_stop: np.ndarray,
-    eg_s: np.ndarray,
+    es_ptr: np.ndarray,
+    es_dest: np.ndarray,
+    es_s: np.ndarray,
+    n_dest: int,
     walk: np.ndarray,
     has_walk: bool,
     dep0: int,
@@ -1288,24 +1349,46 @@ def _fused_kernel(
     pidx: np.ndarray,
     out: np.ndarray,
 ) -> None:
+    """Range RAPTOR, egress and percentiles of a batch of origins, parallel over origins.
+
+    ``es_*`` is the stop -> destination egress table (CSR by stop). In range mode the
+    labels only improve from one minute to the earlier one, so the earliest arrival at
+    each destination (``best``) is updated from the stops improved in the minute only,
+    through their egress rows; the per-minute travel time is then ``best - dep`` (or the
+    walk-only time) for the destinations reached so far (``touched``), the others being
+    unreachable.
+    """
     n_orig = acc_ptr.shape[0] - 1
-    n_dest = eg_ptr.shape[0] - 1
     n_samples = n_min * n_draws
+    n_bins = max_time // 60 + 2
     for o in prange(n_orig):
         tau = np.empty((n_rounds + 1, n_stops), dtype=np.int32)
         ride = np.empty((n_rounds + 1, n_stops), dtype=np.int32)
         work = _new_work(n_stops, n_pats)
+        imp = work[0]
         par = _new_parents(n_rounds, n_stops, False)
-        samples = np.empty((n_dest, n_samples), dtype=np.float64)
+        best = np.empty(n_dest, dtype=np.int64)
+        slot = np.full(n_dest, -1, dtype=np.int64)  # row of a touched destination
+        touched = np.empty(n_dest, dtype=np.int64)
+        n_touched = 0
+        samples = np.empty((0, n_samples), dtype=np.float64)
+        n_rows = 0  # touched destinations with a row of samples
+        scratch = np.empty((2, max(n_bins, pidx.shape[0])), dtype=np.float64)
         a0 = acc_ptr[o]
         a1 = acc_ptr[o + 1]
+        if has_walk:
+            for x in range(n_dest):
+                if walk[o, x] < max_time:
+                    touched[n_touched] = x
+                    n_touched += 1
         for d in range(n_draws):
             tau[:, :] = _INF
             ride[:, :] = _INF
+            best[:] = _INF
             for m in range(n_min - 1, -1, -1):
                 dep = dep0 + m * 60
                 limit = dep + max_time
-                _minute(
+                row, n_new = _minute(
                     ttk,
                     trk,
                     acc_stop[a0:a1],
@@ -1322,24 +1405,51 @@ def _fused_kernel(
                     par,
                     False,
                 )
+                for j in range(n_new):
+                    s = imp[row, j]
+                    v = np.int64(tau[n_rounds, s])
+                    for e in range(es_ptr[s], es_ptr[s + 1]):
+                        x = es_dest[e]
+                        t = v + es_s[e]
+                        if t < best[x]:
+                            if best[x] == _INF and slot[x] < 0 and not (
+                                has_walk and walk[o, x] < max_time
+                            ):
+                                touched[n_touched] = x
+                                n_touched += 1
+                            best[x] = t
+                # Rows of the destinations touched since the last minute: unreachable at
+                # the minutes done so far.
+                if n_touched > n_rows:
+                    if n_touched > samples.shape[0]:
+                        grown = np.empty(
+                            (max(n_touched, 2 * samples.shape[0], 16), n_samples),
+                            dtype=np.float64,
+                        )
+                        grown[:n_rows] = samples[:n_rows]
+                        samples = grown
+                    for i in range(n_rows, n_touched):
+                        slot[touched[i]] = i
+                        samples[i, :] = np.inf
+                    n_rows = n_touched
                 col = d * n_min + m
-                for x in range(n_dest):
-                    best = np.inf
-                    for e in range(eg_ptr[x], eg_ptr[x + 1]):
-                        v = tau[n_rounds, eg_stop[e]]
-                        if v < _INF:
-                            t = float(v + eg_s[e] - dep)
-                            if t < best:
-                                best = t
+                for i in range(n_touched):
+                    x = touched[i]
+                    b = best[x]
+                    t = float(b - dep) if b < _INF else np.inf
                     if has_walk:
                         w = walk[o, x]
-                        if w < best:
-                            best = w
-                    samples[x, col] = best if best < max_time else np.inf
+                        if w < t:
+                            t = w
+                    samples[i, col] = t if t < max_time else np.inf
         for x in range(n_dest):
-            row = np.sort(samples[x])
             for q in range(pidx.shape[0]):
-                out[q, o, x] = row[pidx[q]]
+                out[q, o, x] = np.inf
+        for i in range(n_touched):
+            x = touched[i]
+            _select(samples[i], n_samples, pidx, scratch)
+            for q in range(pidx.shape[0]):
+                out[q, o, x] = scratch[0, q]
 
 
 @njit(cache=True)
@@ -1555,6 +1665,28 @@ def _egress_csr(
     return ptr, e_stop.astype(np.int32), e_s.astype(np.int64)
 
 
+def _egress_by_stop(
+    egress_stop: np.ndarray,
+    egress_dest: np.ndarray,
+    egress_s: np.ndarray,
+    n_stops: int,
+    n_dest: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The egress walks as a stop -> destination table (CSR by stop)."""
+    secs = np.rint(np.asarray(egress_s, dtype=np.float64).ravel())
+    stops = np.asarray(egress_stop, dtype=np.int64).ravel()
+    dests = np.asarray(egress_dest, dtype=np.int64).ravel()
+    if not (len(secs) == len(stops) == len(dests)):
+        raise ValueError("egress_stop, egress_dest and egress_s must have the same length")
+    if len(stops) and (stops.min() < 0 or stops.max() >= n_stops):
+        raise ValueError("egress stop index out of range")
+    if len(dests) and (dests.min() < 0 or dests.max() >= n_dest):
+        raise ValueError("group index out of range")
+    keep = np.isfinite(secs) & (secs >= 0)
+    ptr, (e_dest, e_s) = _csr(stops[keep], n_stops, dests[keep], secs[keep])
+    return ptr, e_dest.astype(np.int64), e_s.astype(np.int64)
+
+
 def _walk_matrix(walk_only_s: np.ndarray | None, n_origins: int, n_dest: int) -> np.ndarray:
     if walk_only_s is None:
         return np.empty((1, 1), dtype=np.float64)
@@ -1721,9 +1853,7 @@ def travel_time_percentiles(
     secs_all = np.rint(np.asarray(access_s, dtype=np.float64).ravel())
     origins = origins[np.isfinite(secs_all) & (secs_all >= 0)]
     ptr, (a_stop, a_s) = _csr(origins, n_origins, stops, secs)
-    e_ptr, e_stop, e_s = _egress_csr(egress_stop, egress_dest, egress_s, n_dest)
-    if len(e_stop) and e_stop.max() >= tt.n_stops:
-        raise ValueError("egress stop index out of range")
+    es_ptr, es_dest, es_s = _egress_by_stop(egress_stop, egress_dest, egress_s, tt.n_stops, n_dest)
     walk = _walk_matrix(walk_only_s, n_origins, n_dest)
     n_min = _n_minutes(window_s)
     pidx = _percentile_indexes(n_min * tt.n_draws, percentiles)
@@ -1745,9 +1875,10 @@ def travel_time_percentiles(
             sub_ptr,
             sub_stop,
             sub_s,
-            e_ptr,
-            e_stop,
-            e_s,
+            es_ptr,
+            es_dest,
+            es_s,
+            int(n_dest),
             sub_walk,
             walk_only_s is not None,
             int(departure_s),
