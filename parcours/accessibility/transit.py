@@ -1412,8 +1412,10 @@ def _fused_kernel(
                         x = es_dest[e]
                         t = v + es_s[e]
                         if t < best[x]:
-                            if best[x] == _INF and slot[x] < 0 and not (
-                                has_walk and walk[o, x] < max_time
+                            if (
+                                best[x] == _INF
+                                and slot[x] < 0
+                                and not (has_walk and walk[o, x] < max_time)
                             ):
                                 touched[n_touched] = x
                                 n_touched += 1
