@@ -97,3 +97,28 @@ def test_monte_carlo_draws_are_seeded(sao_paulo: TransportNetwork) -> None:
     assert not drawn[columns].equals(other[columns])  # another seed, other phases
     values = drawn[columns].dropna().to_numpy()
     assert len(values) > 100 and (np.diff(values, axis=1) >= 0).all()
+
+
+@pytest.mark.parametrize("speed_kmh", [3.6, 5.4])
+def test_egress_walks_stop_at_r5s_2000_m(nantes: TransportNetwork, speed_kmh: float) -> None:
+    """R5's egress tables reach 2,000 m from a stop; the access walk has only the time limit."""
+    from parcours.accessibility.legs import transit_legs
+    from parcours.accessibility.network import MAX_EGRESS_WALK_M
+    from parcours.accessibility.query import MatrixInputs
+
+    points = _points(60, 11, (-1.575, 47.199, -1.536, 47.222))
+    params = make_params(
+        transport_modes=["WALK", "TRANSIT"], departure=NANTES_DAY, speed_walking=speed_kmh
+    )
+    inputs = MatrixInputs.prepare(nantes, points, None, params)
+    legs = transit_legs(inputs, NANTES_DAY.date(), until_s=12 * 3600)
+    cap_s = MAX_EGRESS_WALK_M / (speed_kmh / 3.6)
+    assert legs.egress_s.max() <= np.ceil(cap_s)
+    # The cap removed walks the time limit alone allows, and only those.
+    walks = inputs.graph.travel_times_s(
+        legs.stops, inputs.snapped_destinations, max_time_s=params.max_time_walking_s
+    )
+    assert ((walks > cap_s) & (walks <= params.max_time_walking_s)).sum() > 100
+    assert len(legs.egress_s) == int((walks <= cap_s).sum())
+    # Access walks are limited by time only (r5py's max_time_walking), as in R5.
+    assert legs.access_s.max() > np.ceil(cap_s)

@@ -3,6 +3,21 @@
 :func:`transit_legs` gathers what the range-RAPTOR needs besides the timetable: the walks
 from the origins to the stops, from the stops to the destinations (sparse triplets,
 computed block by block to bound memory) and the walk-only times.
+
+Walking limits, as R5 (``TravelTimeComputer``, ``EgressCostTable``, ``TransferFinder``):
+
+* access (origin -> first stop) and the walk-only trip: at most ``max_time_walking``
+  (r5py's per-leg limit; its default is ``max_time``), and never more than ``max_time``;
+* egress (last stop -> destination): at most
+  :data:`~parcours.accessibility.network.MAX_EGRESS_WALK_M` (2,000 m: R5 builds its
+  stop -> destination tables up to ``TransitLayer.WALK_DISTANCE_LIMIT_METERS`` and
+  scales the distances by the walking speed), and at most ``max_time_walking``;
+* transfers (stop -> stop): at most 1,000 m
+  (:data:`~parcours.accessibility.network.MAX_TRANSFER_WALK_M`).
+
+R5 measures the egress and transfer limits in metres along the street; the native walk
+graph's cost is its length at the walking speed, so the limit is applied as
+``metres / speed`` seconds on the same search (the same edges, the same result).
 """
 
 from __future__ import annotations
@@ -13,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from parcours.accessibility.network import MAX_EGRESS_WALK_M
 from parcours.accessibility.query import MatrixInputs
 from parcours.accessibility.streets import SnappedPoints, StreetGraph
 from parcours.accessibility.transit import Timetable, Transfers
@@ -112,13 +128,14 @@ def transit_legs(
     targets = inputs.snapped_destinations if destinations is None else destinations
     sources = inputs.snapped_origins if origins is None else origins
     limit = min(params.max_time_walking_s, params.max_time.total_seconds())
+    egress_limit = min(limit, MAX_EGRESS_WALK_M / (params.speed_walking / 3.6))
     if reuse is None:
         tt = network.timetable_for(params, service_date, until_s=until_s)
         transfers = network.transfers(
             service_date, speed_walking_kmh=params.speed_walking, wheelchair=params.wheelchair
         )
         stops = network.snapped_stops(tt, graph)
-        e_stop, e_dest, e_s = _walks(graph, stops, targets, limit)
+        e_stop, e_dest, e_s = _walks(graph, stops, targets, egress_limit)
     else:
         tt, transfers, stops = reuse.timetable, reuse.transfers, reuse.stops
         e_stop, e_dest, e_s = reuse.egress_stop, reuse.egress_dest, reuse.egress_s

@@ -42,10 +42,14 @@ from parcours.i18n import tr
 from parcours.territories import GTFS_TABLES, Territory, Workspace, create_and_load
 from parcours.territories.workspace import default_home, file_digest
 
-__all__ = ["MAX_TRANSFER_WALK_M", "PointSet", "TransportNetwork"]
+__all__ = ["MAX_EGRESS_WALK_M", "MAX_TRANSFER_WALK_M", "PointSet", "TransportNetwork"]
 
-#: Longest walk between two stops for a transfer (R5's default), metres.
+#: Longest walk between two stops for a transfer, metres (R5's
+#: ``TransitLayer.TRANSFER_DISTANCE_LIMIT_METERS``).
 MAX_TRANSFER_WALK_M: Final = 1000.0
+#: Longest walk from the stop where one alights to the destination, metres (R5's
+#: ``TransitLayer.WALK_DISTANCE_LIMIT_METERS``: its egress cost tables stop there).
+MAX_EGRESS_WALK_M: Final = 2000.0
 _TRANSFERS_VERSION: Final = "transfers-2"
 
 
