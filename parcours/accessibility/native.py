@@ -112,7 +112,7 @@ class NativeEngine:
             inputs,
             p.departure.date(),
             until_s=until_s,
-            origins=inputs.snapped_origins.take(slice(0, 0)),
+            origins=slice(0, 0),
         )
         for message in legs.warnings:
             inputs.warnings.append(message)
@@ -120,9 +120,10 @@ class NativeEngine:
         per_origin = max(n_d * (n_pct + 2), p.window_minutes * legs.timetable.n_stops)
         size = _block_size(per_origin, block_size)
         for first in range(0, n_o, size):
-            part = inputs.snapped_origins.take(slice(first, first + size))
+            rows = slice(first, min(n_o, first + size))
+            n_rows = rows.stop - first
             block = transit_legs(
-                inputs, p.departure.date(), until_s=until_s, origins=part, reuse=legs
+                inputs, p.departure.date(), until_s=until_s, origins=rows, reuse=legs
             )
             seconds = travel_time_percentiles(
                 block.timetable,
@@ -130,7 +131,7 @@ class NativeEngine:
                 block.access_stop,
                 block.access_s,
                 block.access_origin,
-                len(part),
+                n_rows,
                 block.egress_stop,
                 block.egress_dest,
                 block.egress_s,
@@ -142,7 +143,7 @@ class NativeEngine:
                 max_time_s=int(max_s),
                 walk_only_s=block.walk_only_s,
             )
-            progress(label, min(1.0, (first + len(part)) / max(1, n_o)))
+            progress(label, min(1.0, (first + n_rows) / max(1, n_o)))
             yield TimeBlock(first, np.asarray(seconds, dtype=np.float64))
 
     def latest_departures(
@@ -206,7 +207,7 @@ class NativeEngine:
             inputs,
             start.date(),
             until_s=deadline_s,
-            origins=inputs.snapped_origins.take(slice(0, 0)),
+            origins=slice(0, 0),
         )
         for message in legs.warnings:
             inputs.warnings.append(message)
@@ -215,12 +216,13 @@ class NativeEngine:
         per_origin = n_minutes * max(legs.timetable.n_stops, n_d)
         size = _block_size(per_origin, block_size)
         for first in range(0, n_o, size):
-            part = inputs.snapped_origins.take(slice(first, first + size))
-            block = transit_legs(inputs, start.date(), until_s=deadline_s, origins=part, reuse=legs)
+            rows = slice(first, min(n_o, first + size))
+            n_rows = rows.stop - first
+            block = transit_legs(inputs, start.date(), until_s=deadline_s, origins=rows, reuse=legs)
             before, trip = _latest_in_block(
-                block, len(part), n_d, departure_s, window_s, deadline_s, p
+                block, n_rows, n_d, departure_s, window_s, deadline_s, p
             )
-            progress(label, min(1.0, (first + len(part)) / max(1, n_o)))
+            progress(label, min(1.0, (first + n_rows) / max(1, n_o)))
             yield TimeBlock(first, before[None, :, :], trip_seconds=trip[None, :, :])
 
 

@@ -16,8 +16,10 @@ from parcours.i18n import tr
 __all__ = [
     "MODE_NAMES",
     "TRANSIT_SUBMODES",
+    "WALK_ONLY",
     "QueryParams",
     "TransportMode",
+    "parse_leg_modes",
     "parse_modes",
     "route_modes",
     "transit_submodes",
@@ -121,9 +123,11 @@ def parse_modes(modes: str | Iterable[str | TransportMode]) -> frozenset[Transpo
     if TransportMode.TRANSIT in result and street:
         raise InputError(
             tr(
-                "transit se combine avec walk seulement (vélo ou voiture en rabattement : "
-                "moteur r5)",
-                "transit combines with walk only (bike or car access: r5 engine)",
+                "transit se combine avec walk seulement ; le vélo ou la voiture pour "
+                "rejoindre les arrêts : access_modes (et egress_modes), ex. "
+                "access_modes=['BICYCLE']",
+                "transit combines with walk only; bike or car to reach the stops: "
+                "access_modes (and egress_modes), e.g. access_modes=['BICYCLE']",
             ),
             field="transport_modes",
         )
@@ -135,6 +139,42 @@ def parse_modes(modes: str | Iterable[str | TransportMode]) -> frozenset[Transpo
             ),
             field="transport_modes",
         )
+    return frozenset(result)
+
+
+#: r5py's default access and egress modes: walking to and from the stops.
+WALK_ONLY: Final = frozenset({TransportMode.WALK})
+
+
+def parse_leg_modes(
+    modes: str | Iterable[str | TransportMode] | None, field: str
+) -> frozenset[TransportMode]:
+    """Parse r5py's ``access_modes`` / ``egress_modes``: street modes, one or several.
+
+    ``None`` is r5py's default, walking. Public transport is not a way to reach a stop
+    (an :class:`InputError` names ``field``).
+    """
+    if modes is None:
+        return WALK_ONLY
+    items = modes.split(",") if isinstance(modes, str) else list(modes)
+    result: set[TransportMode] = set()
+    for item in items:
+        key = str(getattr(item, "name", None) or getattr(item, "value", item)).strip().lower()
+        if not key:
+            continue
+        mode = MODE_NAMES.get(key)
+        if mode is None or mode is TransportMode.TRANSIT:
+            raise InputError(
+                tr(
+                    f"mode de rabattement inconnu « {key} » (attendu : walk/marche, "
+                    "bike/velo, car/voiture)",
+                    f"unknown access or egress mode '{key}' (expected: walk, bike, car)",
+                ),
+                field=field,
+            )
+        result.add(mode)
+    if not result:
+        raise InputError(tr("aucun mode donné", "no mode given"), field=field)
     return frozenset(result)
 
 
@@ -174,6 +214,10 @@ class QueryParams:
         Headway-based (``frequencies.txt``) trips: ``None`` for the half-headway rule, or
         that many seeded Monte Carlo draws of their phases per departure minute set (R5's
         method: the percentiles then run over minutes x draws).
+    access_modes, egress_modes
+        How one reaches the first stop and leaves the last one (r5py's; default walking):
+        any of walk, bike and car (bike-and-ride, kiss-and-ride). Each has its own time
+        limit (``max_time_walking`` / ``_cycling`` / ``_driving``) and R5's egress caps.
     """
 
     modes: frozenset[TransportMode]
@@ -193,6 +237,8 @@ class QueryParams:
     transit_submodes: frozenset[str] | None = None
     frequency_draws: int | None = None
     seed: int = 0
+    access_modes: frozenset[TransportMode] = WALK_ONLY
+    egress_modes: frozenset[TransportMode] = WALK_ONLY
 
     def __post_init__(self) -> None:
         """Validate the values (an :class:`InputError` names the parameter)."""
@@ -291,6 +337,15 @@ class QueryParams:
         """Longest drive, seconds."""
         limit = self.max_time if self.max_time_driving is None else self.max_time_driving
         return limit.total_seconds()
+
+    def max_time_s(self, mode: TransportMode) -> float:
+        """The per-leg limit of a street mode (and never more than ``max_time``), seconds."""
+        limit = {
+            TransportMode.WALK: self.max_time_walking_s,
+            TransportMode.BIKE: self.max_time_cycling_s,
+            TransportMode.CAR: self.max_time_driving_s,
+        }[mode]
+        return min(limit, self.max_time.total_seconds())
 
     @property
     def window_minutes(self) -> int:

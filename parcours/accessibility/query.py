@@ -18,6 +18,7 @@ from parcours.accessibility.network import PointSet, TransportNetwork
 from parcours.accessibility.params import (
     QueryParams,
     TransportMode,
+    parse_leg_modes,
     parse_modes,
     transit_submodes,
 )
@@ -91,8 +92,9 @@ def make_params(
     Parameters are r5py's (``TravelTimeMatrix`` / ``RegionalTask``), same names, types and
     defaults; ``wheelchair`` is parcours' own (native engine). ``snap_to_network``: R5
     links every point to the nearest usable street within 1,600 m whether or not it is
-    set; a number gives that distance in metres. ``access_modes`` and ``egress_modes``
-    other than walking are refused by name (the native engine walks to and from transit).
+    set; a number gives that distance in metres. ``access_modes`` and ``egress_modes``:
+    walk, bike and/or car to reach the first stop and to leave the last one (r5py's; with
+    public transport only).
     ``transport_modes`` may name kinds of public transport (r5py's ``TRAM``, ``BUS``,
     ``RAIL``, ``SUBWAY``, ``FERRY``... or French ``tram``, ``bus``, ``train``, ``metro``):
     only those routes are ridden. ``frequency_draws`` and ``seed``: Monte Carlo draws of
@@ -117,18 +119,16 @@ def make_params(
             ),
             field="departure",
         )
-    for name, legs in (("access_modes", access_modes), ("egress_modes", egress_modes)):
-        if legs is not None and parse_modes(legs) != {TransportMode.WALK}:
-            raise InputError(
-                tr(
-                    "le rabattement à vélo ou en voiture vers les transports en commun "
-                    "n'est pas encore pris en charge par le moteur natif : marche seulement "
-                    "(ou le moteur r5)",
-                    "bike or car access to public transport is not supported by the native "
-                    "engine yet: walking only (or the r5 engine)",
-                ),
-                field=name,
-            )
+    access = parse_leg_modes(access_modes, "access_modes")
+    egress = parse_leg_modes(egress_modes, "egress_modes")
+    if wheelchair and (access | egress) - {TransportMode.WALK}:
+        raise InputError(
+            tr(
+                "wheelchair ne s'applique qu'à la marche et aux transports en commun",
+                "wheelchair applies to walking and public transport only",
+            ),
+            field="access_modes" if access != {TransportMode.WALK} else "egress_modes",
+        )
     radius = MAX_SNAP_M
     if not isinstance(snap_to_network, bool):
         radius = float(snap_to_network)
@@ -162,6 +162,8 @@ def make_params(
         transit_submodes=transit_submodes(chosen),
         frequency_draws=frequency_draws,
         seed=int(seed),
+        access_modes=access,
+        egress_modes=egress,
     )
 
 
@@ -198,6 +200,9 @@ class MatrixInputs:
     snapped_origins: SnappedPoints
     snapped_destinations: SnappedPoints
     warnings: list[str] = field(default_factory=list)
+    _on: dict[TransportMode, tuple[StreetGraph, SnappedPoints, SnappedPoints]] = field(
+        default_factory=dict, repr=False
+    )
 
     @classmethod
     def prepare(
@@ -222,7 +227,7 @@ class MatrixInputs:
                 ),
                 field="wheelchair",
             )
-        graph = _street_graph(network, params)
+        graph = _street_graph(network, params, _main_mode(params))
         so = graph.snap(o.x_m, o.y_m, max_snap_m=params.snap_radius_m)
         _refuse_mostly_off_network(so, "origins")
         sd = so
@@ -230,6 +235,26 @@ class MatrixInputs:
             sd = graph.snap(d.x_m, d.y_m, max_snap_m=params.snap_radius_m)
             _refuse_mostly_off_network(sd, "destinations")
         return cls(network, params, o, d, graph, so, sd)
+
+    def on(self, mode: TransportMode) -> tuple[StreetGraph, SnappedPoints, SnappedPoints]:
+        """The graph of a street mode and the origins and destinations snapped on it.
+
+        The query's own mode gives :attr:`graph` and its snapped points; another one (a
+        bike or car access leg) is built and snapped once per query.
+        """
+        if mode is _main_mode(self.params):
+            return self.graph, self.snapped_origins, self.snapped_destinations
+        if mode not in self._on:
+            graph = _street_graph(self.network, self.params, mode)
+            radius = self.params.snap_radius_m
+            so = graph.snap(self.origins.x_m, self.origins.y_m, max_snap_m=radius)
+            sd = (
+                so
+                if self.destinations is self.origins
+                else graph.snap(self.destinations.x_m, self.destinations.y_m, max_snap_m=radius)
+            )
+            self._on[mode] = (graph, so, sd)
+        return self._on[mode]
 
     def report(self, engine: str = "native") -> QueryReport:
         """The query's warnings and unsnapped points, as a :class:`QueryReport`."""
@@ -266,15 +291,25 @@ class MatrixInputs:
         return min(limit, p.max_time_walking_s)
 
 
-def _street_graph(network: TransportNetwork, params: QueryParams) -> StreetGraph:
-    if TransportMode.BIKE in params.modes:
+def _main_mode(params: QueryParams) -> TransportMode:
+    """The street mode of the query's points: its own, or walking for public transport."""
+    for mode in (TransportMode.BIKE, TransportMode.CAR):
+        if mode in params.modes:
+            return mode
+    return TransportMode.WALK
+
+
+def _street_graph(
+    network: TransportNetwork, params: QueryParams, mode: TransportMode
+) -> StreetGraph:
+    if mode is TransportMode.BIKE:
         return network.street_graph(
             StreetMode.BIKE,
             speed_kmh=params.speed_cycling,
             max_traffic_stress=params.max_bicycle_traffic_stress,
             walk_speed_kmh=params.speed_walking,
         )
-    if TransportMode.CAR in params.modes:
+    if mode is TransportMode.CAR:
         return network.street_graph(StreetMode.CAR)
     return network.street_graph(
         StreetMode.WALK, speed_kmh=params.speed_walking, wheelchair=params.wheelchair

@@ -224,8 +224,15 @@ def r5py_arguments(params: QueryParams) -> dict[str, Any]:
             modes.append("WALK")
     elif "TRANSIT" in modes and "WALK" not in modes:
         modes.append("WALK")
+    legs: dict[str, Any] = {}
+    if TransportMode.TRANSIT in params.modes:
+        legs = {
+            "access_modes": sorted(_R5_MODES[m] for m in params.access_modes),
+            "egress_modes": sorted(_R5_MODES[m] for m in params.egress_modes),
+        }
     return {
         "transport_modes": modes,
+        **legs,
         "departure": params.departure,
         "departure_time_window": params.departure_time_window,
         "percentiles": list(params.percentiles),
@@ -877,7 +884,9 @@ def normalise_r5py_itinerary(
 def _r5py_modes(r5py: ModuleType, arguments: dict[str, Any]) -> dict[str, Any]:
     """``arguments`` with r5py's ``TransportMode`` members instead of their names."""
     out = dict(arguments)
-    out["transport_modes"] = [getattr(r5py.TransportMode, m) for m in out["transport_modes"]]
+    for key in ("transport_modes", "access_modes", "egress_modes"):
+        if key in out:
+            out[key] = [getattr(r5py.TransportMode, m) for m in out[key]]
     return out
 
 
@@ -991,10 +1000,7 @@ class R5Engine:
                 )
             )
         r5py = import_r5py()
-        arguments = r5py_arguments(params)
-        arguments["transport_modes"] = [
-            getattr(r5py.TransportMode, m) for m in arguments["transport_modes"]
-        ]
+        arguments = _r5py_modes(r5py, r5py_arguments(params))
         transport_network = self.transport_network(network)
         result = r5py.DetailedItineraries(
             transport_network, origins=ends[0], destinations=ends[1], **arguments

@@ -45,6 +45,8 @@ FIELD_FLAGS: dict[str, str] = {
     "speed_walking": "--speed-walking",
     "speed_cycling": "--speed-cycling",
     "max_public_transport_rides": "--max-rides",
+    "access_modes": "--access",
+    "egress_modes": "--egress",
     "departure_time_window": "--window",
     "percentiles": "--percentiles",
     "cutoffs": "--cutoffs",

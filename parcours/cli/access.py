@@ -78,6 +78,27 @@ RidesOpt = Annotated[
         "--max-rides", help=tr("Nombre maximal de montées", "Maximum number of boardings")
     ),
 ]
+AccessOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--access",
+        help=tr(
+            "Pour rejoindre le premier arrêt : walk, bike, car, séparés par des virgules "
+            "(défaut : walk)",
+            "To reach the first stop: walk, bike, car, comma-separated (default: walk)",
+        ),
+    ),
+]
+EgressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--egress",
+        help=tr(
+            "Après le dernier arrêt : walk, bike, car (défaut : walk)",
+            "After the last stop: walk, bike, car (default: walk)",
+        ),
+    ),
+]
 EngineOpt = Annotated[
     str, typer.Option("--engine", help=tr("native (défaut) ou r5", "native (default) or r5"))
 ]
@@ -417,6 +438,8 @@ def matrix(
     speed_walking: SpeedWalkOpt = 3.6,
     speed_cycling: SpeedBikeOpt = 12.0,
     max_rides: RidesOpt = 8,
+    access: AccessOpt = None,
+    egress: EgressOpt = None,
     engine: EngineOpt = "native",
     wheelchair: WheelchairOpt = False,
     lines: Annotated[
@@ -486,6 +509,14 @@ def matrix(
             )
             progress(tr("calcul de la matrice", "computing the matrix"), None)
             if deadline is not None:
+                if access is not None or egress is not None:
+                    raise InputError(
+                        tr(
+                            "--access et --egress vont avec --departure",
+                            "--access and --egress go with --departure",
+                        ),
+                        field="--access" if access is not None else "--egress",
+                    )
                 options.pop("departure_time_window")
                 options.pop("percentiles")
                 frame = _call(
@@ -506,6 +537,8 @@ def matrix(
                     departure=start,
                     engine=engine,
                     progress=progress,
+                    access_modes=access,
+                    egress_modes=egress,
                     **options,
                 )
         _report_quality(frame)
