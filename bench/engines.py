@@ -78,7 +78,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import bisect
 import contextlib
 import datetime as dt
 import math
@@ -671,81 +670,6 @@ def egress_times(arrival: Any, dep: int, legs: Legs, row: int) -> Any:
 # --------------------------------------------------------------------------- connection scan
 
 
-def connections(tt: Any) -> tuple[list[int], list[tuple[int, int, int, int, int, bool, bool]]]:
-    """Connections (dep, arr, from, to, trip, board ok, alight ok) of the scheduled trips."""
-    conns = []
-    for p in range(tt.n_patterns):
-        if tt.pattern_freq_ptr[p + 1] != tt.pattern_freq_ptr[p]:
-            raise ValueError("headway-based pattern: the CSA reference needs scheduled trips")
-        s0, s1 = int(tt.pattern_stop_ptr[p]), int(tt.pattern_stop_ptr[p + 1])
-        stops = tt.pattern_stops[s0:s1].tolist()
-        board = tt.pattern_board[s0:s1].tolist()
-        alight = tt.pattern_alight[s0:s1].tolist()
-        t0, t1 = int(tt.pattern_trip_ptr[p]), int(tt.pattern_trip_ptr[p + 1])
-        nt, base = t1 - t0, int(tt.pattern_time_ptr[p])
-        arr, dep = tt.arrival_s, tt.departure_s
-        for k in range(nt):
-            for i in range(len(stops) - 1):
-                conns.append(
-                    (
-                        int(dep[base + i * nt + k]),
-                        int(arr[base + (i + 1) * nt + k]),
-                        stops[i],
-                        stops[i + 1],
-                        t0 + k,
-                        bool(board[i]),
-                        bool(alight[i + 1]),
-                        i,
-                    )
-                )
-    conns.sort(key=lambda c: (c[0], c[4], c[7]))
-    items = [c[:7] for c in conns]
-    return [c[0] for c in items], items
-
-
-def csa(
-    conns: tuple[list[int], list[tuple[int, int, int, int, int, bool, bool]]],
-    walks: list[list[tuple[int, int]]],
-    n_stops: int,
-    access: list[tuple[int, int]],
-    departure: int,
-    limit: int,
-) -> list[int]:
-    """Earliest arrival at every stop by Connection Scan (no ride limit)."""
-    deps, items = conns
-    best = [INF32] * n_stops  # any arrival (walks included)
-    off_vehicle = [INF32] * n_stops  # arrivals that walks may start from
-
-    def walk_from(s: int, t: int) -> None:
-        for r, w in walks[s]:
-            u = t + w
-            if u <= limit and u < best[r]:
-                best[r] = u
-
-    for s, a in access:
-        t = departure + a
-        if t <= limit:
-            best[s] = min(best[s], t)
-            off_vehicle[s] = min(off_vehicle[s], t)
-    for s, _ in access:
-        if off_vehicle[s] < INF32:
-            walk_from(s, off_vehicle[s])
-    boarded: set[int] = set()
-    for i in range(bisect.bisect_left(deps, departure), len(items)):
-        dep, arr, a, b, trip, pick, drop = items[i]
-        if dep > limit:
-            break
-        if trip not in boarded:
-            if not pick or best[a] == INF32 or best[a] + SLACK_S > dep:
-                continue
-            boarded.add(trip)
-        if drop and arr <= limit and arr < off_vehicle[b]:
-            off_vehicle[b] = arr
-            best[b] = min(best[b], arr)
-            walk_from(b, arr)
-    return best
-
-
 def walk_lists(transfers: Any) -> list[list[tuple[int, int]]]:
     ptr, to, secs = transfers.ptr.tolist(), transfers.to_stop.tolist(), transfers.walk_s.tolist()
     return [
@@ -1031,6 +955,7 @@ def transit(
     import numpy as np
 
     from parcours.accessibility.matrix import travel_time_matrix
+    from parcours.accessibility.reference import connection_scan, timetable_connections
 
     mode = "walk+transit"
     kw = {
@@ -1154,9 +1079,8 @@ def transit(
     else:
         sub_c = np.sort(order[:n_csa])
         legs = transit_legs(ds, network, tt, sub_c)
-        walks = walk_lists(transfers)
         t0 = time.perf_counter()
-        conns = connections(tt)
+        conns = timetable_connections(tt)
         prep_s = time.perf_counter() - t0
 
         def run_csa() -> Any:
@@ -1164,7 +1088,9 @@ def transit(
             for i in range(len(sub_c)):
                 for m in range(WINDOW_MIN):
                     dep = dep0 + 60 * m
-                    best = csa(conns, walks, tt.n_stops, legs.access[i], dep, dep + MAX_TIME_S)
+                    best = connection_scan(
+                        conns, transfers, tt.n_stops, legs.access[i], dep, dep + MAX_TIME_S
+                    )
                     out[m, i] = egress_times(np.asarray(best), dep, legs, i)
             return out
 

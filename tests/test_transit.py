@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from parcours.accessibility.reference import Connection, Connections, connection_scan
 from parcours.accessibility.transit import (
     INF,
     Timetable,
@@ -631,7 +631,7 @@ def nantes_network(nantes: dict[str, pd.DataFrame]) -> tuple[Timetable, Transfer
 
 def reference_connections(
     tables: dict[str, pd.DataFrame], stop_index: dict[str, int]
-) -> tuple[list[int], list[tuple[int, int, int, int, int, bool, bool]]]:
+) -> Connections:
     """Connections (dep, arr, from, to, trip, board ok, alight ok) of D and of D - 1.
 
     Written independently of the module: services from calendar + calendar_dates, trips
@@ -653,7 +653,7 @@ def reference_connections(
 
     trips = tables["trips"]
     st = tables["stop_times"].sort_values(["trip_id", "stop_sequence"])
-    conns: list[tuple[int, int, int, int, int, bool, bool]] = []
+    conns: list[Connection] = []
     trip_no = 0
     for shift, day in ((0, DAY), (-86_400, DAY - dt.timedelta(days=1))):
         running = set(trips.loc[trips["service_id"].isin(services(day)), "trip_id"])
@@ -683,50 +683,6 @@ def reference_connections(
     return [c[0] for c in conns], conns
 
 
-def csa(
-    conns: tuple[list[int], list[tuple[int, int, int, int, int, bool, bool]]],
-    tr: Transfers,
-    n_stops: int,
-    access: list[tuple[int, int]],
-    departure: int,
-    limit: int,
-) -> list[int]:
-    """Earliest arrival at every stop: Connection Scan, same journey model, no ride limit."""
-    deps, items = conns
-    best = [INF] * n_stops  # any arrival
-    off_vehicle = [INF] * n_stops  # arrivals walks may start from
-    ptr, to_stop, walk_s = tr.ptr.tolist(), tr.to_stop.tolist(), tr.walk_s.tolist()
-
-    def walk_from(s: int, t: int) -> None:
-        for e in range(ptr[s], ptr[s + 1]):
-            u = t + walk_s[e]
-            if u <= limit and u < best[to_stop[e]]:
-                best[to_stop[e]] = u
-
-    for s, a in access:
-        t = departure + a
-        if t <= limit:
-            best[s] = min(best[s], t)
-            off_vehicle[s] = min(off_vehicle[s], t)
-    for s, _ in access:
-        if off_vehicle[s] < INF:
-            walk_from(s, off_vehicle[s])
-    boarded: set[int] = set()
-    for i in range(bisect.bisect_left(deps, departure), len(items)):
-        dep, arr, a, b, trip, pick, drop = items[i]
-        if dep > limit:
-            break
-        if trip not in boarded:
-            if not pick or best[a] == INF or best[a] + SLACK_S > dep:
-                continue
-            boarded.add(trip)
-        if drop and arr <= limit and arr < off_vehicle[b]:
-            off_vehicle[b] = arr
-            best[b] = min(best[b], arr)
-            walk_from(b, arr)
-    return best
-
-
 def test_raptor_equals_connection_scan_on_nantes(
     nantes: dict[str, pd.DataFrame], nantes_network: tuple[Timetable, Transfers]
 ) -> None:
@@ -741,7 +697,7 @@ def test_raptor_equals_connection_scan_on_nantes(
         origins = rng.choice(served, size=3, replace=False)
         access = [(int(s), int(a)) for s, a in zip(origins, rng.integers(0, 600, 3), strict=True)]
         departure = int(rng.integers(lo, hi))
-        expected = csa(conns, tr, tt.n_stops, access, departure, departure + max_time)
+        expected = connection_scan(conns, tr, tt.n_stops, access, departure, departure + max_time)
         out = raptor_range(
             tt,
             tr,
