@@ -431,7 +431,7 @@ def street_mode(ctx: StreetContext, mode: str, peers: dict[str, Any]) -> None:
     from parcours.accessibility.matrix import travel_time_matrix
 
     ds, net, meter = ctx.ds, ctx.network, ctx.meter
-    kw = {"modes": [mode], "departure": ds.departure}
+    kw = {"transport_modes": [mode], "departure": ds.departure}
 
     def matrix() -> Any:
         return travel_time_matrix(net, ds.origins, ds.destinations, **kw)
@@ -622,7 +622,7 @@ class Legs:
 def transit_legs(ds: Dataset, network: Any, tt: Any, origin_rows: Any) -> Legs:
     import numpy as np
 
-    from parcours.accessibility.network import PointSet
+    from parcours.accessibility.network import MAX_EGRESS_WALK_M, PointSet
 
     graph = network.street_graph("walk", speed_kmh=3.6)
     o = PointSet.from_frame(ds.origins.iloc[origin_rows], network.crs, name="origins")
@@ -632,13 +632,14 @@ def transit_legs(ds: Dataset, network: Any, tt: Any, origin_rows: Any) -> Legs:
     stops = network.snapped_stops(tt, graph)
     limit = MAX_TIME_S  # max_time_walking defaults to max_time (r5py)
     access = graph.travel_times_s(so, stops, max_time_s=limit)
-    egress = graph.travel_times_s(stops, sd, max_time_s=limit)
+    egress_limit = min(limit, MAX_EGRESS_WALK_M / 1.0)  # R5's 2,000 m at 3.6 km/h (1 m/s)
+    egress = graph.travel_times_s(stops, sd, max_time_s=egress_limit)
     walk = graph.travel_times_s(so, sd, max_time_s=limit)
     per_origin = []
     for i in range(len(o)):
         (hit,) = np.nonzero(access[i] <= limit)
         per_origin.append([(int(s), math.ceil(access[i, s])) for s in hit])
-    egress = np.where(egress <= limit, np.ceil(egress), np.inf)
+    egress = np.where(egress <= egress_limit, np.ceil(egress), np.inf)
     walk = np.where(walk <= limit, walk, np.inf)
     same = o.ids[:, None] == d.ids[None, :]
     return Legs(per_origin, egress, walk, same)
@@ -959,7 +960,7 @@ def transit(
 
     mode = "walk+transit"
     kw = {
-        "modes": ["transit", "walk"],
+        "transport_modes": ["transit", "walk"],
         "departure": ds.departure,
         "departure_time_window": dt.timedelta(minutes=WINDOW_MIN),
         "percentiles": list(PERCENTILES),

@@ -162,6 +162,7 @@ def cumulative_opportunities(
     *,
     weights: str | None = "jobs",
     cutoffs: Sequence[int] = (30, 45, 60),
+    reverse: bool = False,
     transport_modes: Modes = None,
     departure: dt.datetime | None = None,
     arrive_by: dt.datetime | None = None,
@@ -199,6 +200,11 @@ def cumulative_opportunities(
     cutoffs
         Cut-offs in minutes (default 30, 45, 60): an opportunity counts when its time is
         strictly under the cut-off.
+    reverse
+        Count the opportunities **from which** each origin is reached (trips from the
+        opportunities to the origins, leaving in the departure window): "from how many
+        jobs can I get home after a late shift". The origins are then the trips' ends;
+        an origin off the street network is NaN as well.
     arrive_by
         Instead of ``departure``: count the opportunities one can reach by this time
         with at most the cut-off set aside (the shift-start question, native engine).
@@ -272,25 +278,34 @@ def cumulative_opportunities(
     )
     answer = _query(
         network,
-        origins,
-        opportunities,
+        opportunities if reverse else origins,
+        origins if reverse else opportunities,
         params,
         arrive_by=arrive_by,
         engine=engine,
         block_size=block_size,
         progress=progress,
     )
+    places = answer.destinations if reverse else answer.origins
     suffixes = _suffixes(params.percentiles, arrive_by)
-    counts = np.zeros((len(suffixes), len(cuts), len(answer.origins)))
+    counts = np.zeros((len(suffixes), len(cuts), len(places)))
     diagonal = same_point_pairs(answer.origins, answer.destinations)
     for block in answer.blocks:
         minutes = _block_minutes(block, answer, diagonal, params.max_time, arrive_by is not None)
         for k in range(len(suffixes)):
             reached = np.nan_to_num(minutes[k], nan=np.inf)
             for c, cut in enumerate(cuts):
-                counts[k, c, block.first : block.last] = (reached < cut).astype(np.float64) @ values
-    off = _unsnapped(answer)
-    frame = pd.DataFrame({"id": answer.origins.ids.astype(str)})
+                within = (reached < cut).astype(np.float64)
+                if reverse:
+                    counts[k, c] += values[block.first : block.last] @ within
+                else:
+                    counts[k, c, block.first : block.last] = within @ values
+    if reverse:
+        unsnapped = set(answer.report.unsnapped_destinations)
+        off = np.array([str(i) in unsnapped for i in places.ids], dtype=bool)
+    else:
+        off = _unsnapped(answer)
+    frame = pd.DataFrame({"id": places.ids.astype(str)})
     for k, suffix in enumerate(suffixes):
         for c, cut in enumerate(cuts):
             frame[f"{stem}_{cut}{suffix}"] = np.where(off, np.nan, counts[k, c])

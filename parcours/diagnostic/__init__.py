@@ -1,5 +1,27 @@
-"""parcours.diagnostic (see DESIGN.md): indicators, gaps, equity, statistical secret."""
+"""parcours.diagnostic (see DESIGN.md): indicators, gaps, equity, statistical secret.
 
+:func:`run_diagnostic` computes a territory's :class:`Diagnostic`; ``parcours.maps``
+writes it out (report, GeoPackage, tables).
+"""
+
+from parcours.diagnostic.bands import BANDS, PERCENTILES, TimeBand, study_dates
+from parcours.diagnostic.indicators import CUTOFFS_MIN, MODES, SERVICE_CATEGORIES
+from parcours.diagnostic.run import AREA_TYPES, Diagnostic, headline_columns, run_diagnostic
 from parcours.diagnostic.secrecy import MIN_HOUSEHOLDS, MIN_PEOPLE, is_secret
 
-__all__ = ["MIN_HOUSEHOLDS", "MIN_PEOPLE", "is_secret"]
+__all__ = [
+    "AREA_TYPES",
+    "BANDS",
+    "CUTOFFS_MIN",
+    "MIN_HOUSEHOLDS",
+    "MIN_PEOPLE",
+    "MODES",
+    "PERCENTILES",
+    "SERVICE_CATEGORIES",
+    "Diagnostic",
+    "TimeBand",
+    "headline_columns",
+    "is_secret",
+    "run_diagnostic",
+    "study_dates",
+]

@@ -1,0 +1,367 @@
+"""The territorial diagnostic of one territory: indicators, areas, equity, priorities.
+
+:func:`run_diagnostic` computes, for the populated cells of a loaded territory, the
+access indicators (:mod:`~parcours.diagnostic.indicators`) and the public transport offer
+(:mod:`~parcours.diagnostic.offer`); then the means per commune, EPCI, employment zone and
+for the territory (:mod:`~parcours.diagnostic.equity`), the equity measures and the
+priority list; and applies the statistical secret (:mod:`~parcours.diagnostic.secrecy`)
+to everything meant for a committee: :attr:`Diagnostic.published_cells` and
+:attr:`Diagnostic.areas` hold only what may be shown.
+
+Library tables keep English column names; the labels a committee reads are applied where
+things are shown (``parcours.maps``: maps, report; the CLI).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from parcours.accessibility import TransportNetwork
+from parcours.diagnostic.bands import BANDS, PERCENTILES, TimeBand, study_dates
+from parcours.diagnostic.cells import diagnostic_cells
+from parcours.diagnostic.equity import area_means, gini, palma_ratio
+from parcours.diagnostic.indicators import (
+    CUTOFFS_MIN,
+    MODES,
+    SERVICE_CATEGORIES,
+    access_indicators,
+    opportunity_points,
+)
+from parcours.diagnostic.offer import cell_offer
+from parcours.diagnostic.secrecy import MIN_HOUSEHOLDS, Publication, is_secret, publication
+from parcours.errors import InputError
+from parcours.i18n import tr
+from parcours.progress import ProgressFn, no_progress
+from parcours.territories import Territory
+
+__all__ = ["AREA_TYPES", "Diagnostic", "headline_columns", "run_diagnostic"]
+
+#: The areas the cells are grouped in (cells' column -> its name column).
+AREA_TYPES: Final = {
+    "commune": "commune_name",
+    "epci": "epci_name",
+    "employment_zone": "employment_zone_name",
+}
+#: Columns of a published cell besides the indicators.
+_CELL_KEEP: Final = (
+    "cell_id",
+    "population",
+    "households",
+    "poor_households",
+    "imputed",
+    "qpv",
+    "commune",
+    "commune_name",
+    "epci",
+    "epci_name",
+    "employment_zone",
+    "employment_zone_name",
+)
+
+
+@dataclass
+class Diagnostic:
+    """A territory's diagnostic (see the module's docstring).
+
+    Attributes
+    ----------
+    territory
+        The territory's name.
+    weekday, saturday
+        The study dates.
+    modes, bands
+        What was computed.
+    cells
+        Every populated cell with its indicators (**not** for publication: some rest on
+        fewer than 11 households).
+    published_cells
+        The cells that may be shown, with their indicators.
+    areas
+        Per area type (``commune``, ``epci``, ``employment_zone``, ``territory``), the
+        published means (secret areas left out).
+    equity
+        Per key indicator: Gini, Palma ratio, poor vs all, over the territory.
+    priority
+        Published cells ranked by need: many poor households, little access.
+    stops
+        The stops with their daily offer (for maps).
+    secrecy
+        The cells and areas hidden, and why.
+    summary
+        Headline figures for the report (all published).
+    sources
+        The territory's sources as its manifest records them.
+    """
+
+    territory: str
+    weekday: dt.date
+    saturday: dt.date
+    modes: tuple[str, ...]
+    bands: tuple[TimeBand, ...]
+    cells: gpd.GeoDataFrame
+    published_cells: gpd.GeoDataFrame
+    areas: dict[str, pd.DataFrame]
+    equity: pd.DataFrame
+    priority: pd.DataFrame
+    secrecy: Publication
+    summary: dict[str, Any] = field(default_factory=dict)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+
+def headline_columns(modes: Sequence[str], bands: Sequence[TimeBand]) -> list[str]:
+    """The jobs indicators of the report's tables: 45 minutes, each mode and band (p50)."""
+    out = []
+    for mode in modes:
+        if mode == "transit":
+            out += [f"share_jobs_45_transit_{band.key}_p50" for band in bands]
+        else:
+            out.append(f"share_jobs_45_{mode}")
+    return out
+
+
+def _services(territory: Territory) -> gpd.GeoDataFrame | None:
+    parts: list[gpd.GeoDataFrame] = []
+    if territory.has_layer("services"):
+        services = territory.layer("services")
+        parts.append(gpd.GeoDataFrame(services[["category", "geometry"]], geometry="geometry"))
+    for layer, category in (("carpool", "carpool"), ("bikeshare", "bikeshare")):
+        if territory.has_layer(layer):
+            frame = territory.layer(layer)
+            parts.append(
+                gpd.GeoDataFrame(
+                    {"category": [category] * len(frame)},
+                    geometry=frame.geometry.to_numpy(),
+                    crs=frame.crs,
+                )
+            )
+    if not parts:
+        return None
+    crs = parts[0].crs
+    points = gpd.GeoDataFrame(
+        pd.concat([p.to_crs(crs) for p in parts], ignore_index=True), geometry="geometry", crs=crs
+    )
+    return opportunity_points(points)
+
+
+def _mask_shares(table: pd.DataFrame) -> pd.DataFrame:
+    """Hide a share whose part or complement rests on too few households."""
+    for column in [c for c in table.columns if c.endswith("_unreached_households")]:
+        share = column.removesuffix("_households")
+        part = table[column].to_numpy(dtype=np.float64)
+        rest = table["households"].to_numpy(dtype=np.float64) - part
+        hide = np.array([is_secret(a) or is_secret(b) for a, b in zip(part, rest, strict=True)])
+        table.loc[hide, share] = np.nan
+    return table.drop(columns=[c for c in table.columns if c.endswith("_unreached_households")])
+
+
+def _flag_shares(cells: pd.DataFrame, flags: Sequence[str], by: str | None) -> pd.DataFrame:
+    """Share of the population in each flagged state per area, hidden when too few."""
+    key = pd.Series("territory", index=cells.index) if by is None else cells[by]
+    rows = []
+    for area, part in cells.groupby(key.astype("string"), dropna=True, sort=True):
+        row: dict[str, Any] = {"area": str(area)}
+        pop = part["population"].to_numpy(dtype=np.float64)
+        hh = part["households"].to_numpy(dtype=np.float64)
+        for flag in flags:
+            on = part[flag].fillna(False).to_numpy(dtype=bool)
+            hidden = is_secret(hh[on].sum()) or is_secret(hh[~on].sum())
+            row[f"share_{flag}"] = (
+                np.nan if hidden or not pop.sum() else float(pop[on].sum() / pop.sum())
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run_diagnostic(
+    territory: Territory,
+    *,
+    date: dt.date | None = None,
+    modes: Sequence[str] = MODES,
+    bands: Sequence[TimeBand] = BANDS,
+    progress: ProgressFn | None = None,
+) -> Diagnostic:
+    """Compute the diagnostic of a loaded territory.
+
+    Parameters
+    ----------
+    territory
+        A territory with at least ``streets``, ``population`` and ``jobs`` layers (and
+        GTFS for public transport).
+    date
+        The study weekday (default: the first Tuesday every feed serves; Saturday is the
+        one after it).
+    modes
+        Among ``walk``, ``bike``, ``transit``, ``car``.
+    bands
+        The time bands (:data:`~parcours.diagnostic.bands.BANDS`).
+    progress
+        Called with ``(label, fraction)``.
+
+    Raises
+    ------
+    InputError
+        A layer is missing, an unknown mode, or public transport without GTFS.
+    """
+    report = progress or no_progress
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise InputError(
+            tr(
+                f"mode inconnu : {', '.join(unknown)} (attendus : {', '.join(MODES)})",
+                f"unknown mode: {', '.join(unknown)} (expected: {', '.join(MODES)})",
+            ),
+            field="modes",
+        )
+    has_transit = territory.has_layer("stop_times")
+    modes = tuple(m for m in modes if m != "transit" or has_transit)
+    bands = tuple(bands)
+    for needed in ("streets", "population", "jobs"):
+        if not territory.has_layer(needed):
+            territory.layer(needed)  # raises LayerNotFoundError: how to load it
+    weekday, saturday = study_dates(territory, date)
+    report(tr("carreaux habités", "populated cells"), None)
+    cells = diagnostic_cells(territory)
+    if not len(cells):
+        raise InputError(
+            tr(
+                "aucun carreau habité dans le périmètre du territoire",
+                "no populated cell inside the territory's perimeter",
+            ),
+            field="population",
+        )
+    network = TransportNetwork(territory)
+    jobs = opportunity_points(territory.layer("jobs"))
+    services = _services(territory)
+    indicators = access_indicators(
+        network, cells, jobs, services, weekday, saturday, modes=modes, bands=bands, progress=report
+    )
+    report(tr("offre de transport en commun", "public transport offer"), None)
+    band_days = [(b, weekday if b.day == "weekday" else saturday) for b in bands]
+    offer = cell_offer(territory, cells, weekday, band_days)
+    full = cells.merge(indicators, on="cell_id").merge(offer, on="cell_id")
+    full = gpd.GeoDataFrame(full, geometry="geometry", crs=cells.crs)
+
+    areas_of_cells = {name: full[name] for name in AREA_TYPES}
+    secret = publication(full["households"], areas_of_cells)
+    indicator_columns = [c for c in indicators.columns if c != "cell_id"]
+    minutes = [
+        c for c in indicator_columns if not c.startswith(("jobs_", "share_", "car_dependency"))
+    ]
+    flags = ["no_service", *[f"no_service_{b.key}" for b in bands], "frequent_stop_500m", "qpv"]
+    means_of = [*indicator_columns, "departures_500m"]
+    areas: dict[str, pd.DataFrame] = {}
+    for name, label_column in [*AREA_TYPES.items(), ("territory", None)]:
+        by = None if name == "territory" else name
+        table = area_means(full, means_of, by, minutes=minutes)
+        table = _mask_shares(table)
+        table = table.merge(_flag_shares(full, flags, by), on="area", how="left")
+        if label_column is not None:
+            names = full[[name, label_column]].drop_duplicates(name).set_index(name)[label_column]
+            table.insert(1, "name", table["area"].map(names).astype("string"))
+        hidden = secret.unit_secret.get(name, set())
+        table = table[~table["area"].isin(hidden)].reset_index(drop=True)
+        areas[name] = table
+
+    income = np.asarray(
+        territory.layer("population")
+        .set_index("cell_id")["income_sum_eur"]
+        .reindex(full["cell_id"])
+        if "income_sum_eur" in territory.layer("population").columns
+        else np.full(len(full), np.nan),
+        dtype=np.float64,
+    )
+    per_person = income / full["population"].to_numpy(dtype=np.float64)
+    key = headline_columns(modes, bands)
+    pop = full["population"].to_numpy(dtype=np.float64)
+    poor = full["poor_households"].to_numpy(dtype=np.float64)
+    equity_rows = []
+    for column in key:
+        values = full[column].to_numpy(dtype=np.float64)
+        mean_all = float(np.nansum(values * pop) / pop[np.isfinite(values)].sum())
+        mean_poor = float(np.nansum(values * poor) / poor[np.isfinite(values)].sum())
+        equity_rows.append(
+            {
+                "indicator": column,
+                "mean_population": mean_all,
+                "mean_poor_households": mean_poor,
+                "poor_vs_all": mean_poor / mean_all if mean_all else np.nan,
+                "gini": gini(values, pop),
+                "palma": palma_ratio(values, per_person, pop),
+            }
+        )
+    equity = pd.DataFrame(equity_rows)
+
+    published = full.loc[
+        ~secret.cell_secret, [*_CELL_KEEP, *indicator_columns, *offer.columns[1:], "geometry"]
+    ]
+    published = gpd.GeoDataFrame(
+        published.reset_index(drop=True), geometry="geometry", crs=full.crs
+    )
+    access = (
+        "share_jobs_45_transit_peak_p50"
+        if "share_jobs_45_transit_peak_p50" in published
+        else key[0]
+    )
+    scale = float(np.nanmax(published[access])) if len(published) else 1.0
+    need = published["poor_households"] * (
+        1.0 - published[access].fillna(0.0) / (scale if scale > 0 else 1.0)
+    )
+    priority = (
+        published.assign(need=need)
+        .sort_values("need", ascending=False)
+        .head(20)[
+            ["cell_id", "commune_name", "population", "poor_households", "qpv", access, "need"]
+        ]
+        .reset_index(drop=True)
+    )
+    territory_row = areas["territory"].iloc[0] if len(areas["territory"]) else None
+    summary: dict[str, Any] = {
+        "cells": len(full),
+        "published_cells": len(published),
+        "hidden_cells_primary": secret.primary_cells,
+        "hidden_cells_secondary": secret.secondary_cells,
+        "hidden_population": float(full.loc[secret.cell_secret, "population"].sum()),
+        "population": float(full["population"].sum()),
+        "jobs": float(pd.to_numeric(jobs["jobs"], errors="coerce").fillna(0).sum()),
+        "min_households": MIN_HOUSEHOLDS,
+        "cutoffs_min": list(CUTOFFS_MIN),
+        "percentiles": list(PERCENTILES),
+        "service_categories": [
+            c for c in SERVICE_CATEGORIES if services is not None and c in set(services["category"])
+        ],
+    }
+    if territory_row is not None:
+        for column in key:
+            summary[column] = territory_row.get(f"{column}_pop")
+        summary["share_no_service"] = territory_row.get("share_no_service")
+    manifest = territory.manifest
+    sources = [
+        {
+            "layer": name,
+            **{k: v for k, v in info.items() if k in ("source", "sources", "updated", "rows")},
+        }
+        for name, info in sorted(manifest.get("layers", {}).items())
+        if isinstance(info, dict)
+    ]
+    return Diagnostic(
+        territory=territory.name,
+        weekday=weekday,
+        saturday=saturday,
+        modes=tuple(modes),
+        bands=bands,
+        cells=full,
+        published_cells=published,
+        areas=areas,
+        equity=equity,
+        priority=priority,
+        secrecy=secret,
+        summary=summary,
+        sources=sources,
+    )

@@ -1,0 +1,174 @@
+"""The diagnostic's files for GIS analysts: ``diagnostic.gpkg`` and the CSV tables.
+
+Only what :class:`~parcours.diagnostic.Diagnostic` publishes is written (the statistical
+secret applied). The GeoPackage holds:
+
+=====================  =========  =============================================================
+layer                  geometry   content
+=====================  =========  =============================================================
+``cells``              polygon    published cells: population, households, poor households,
+                                  Filosofi's ``imputed``, ``qpv``, areas, every indicator
+``communes``           polygon    per commune: weighted means (``_pop``, ``_poor``), shares
+``epci``               polygon    per EPCI (the union of its communes' outlines)
+``employment_zones``   polygon    per employment zone
+``territory``          none       the territory's means
+``equity``             none       Gini, Palma ratio, poor vs all per key indicator
+``priority``           point      the cells to look at first (centres)
+=====================  =========  =============================================================
+
+Field names are the library's (English, documented in the README); every layer in
+Lambert-93 (the territory's CRS). QGIS styles are stored in the GeoPackage's
+``layer_styles`` table (QGIS's own convention, used as the default style when the layer
+is opened): the cells and the communes are coloured by the share of the territory's jobs
+reachable within 45 minutes by public transport at peak hours (median), with the
+report's colours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+from xml.sax.saxutils import quoteattr
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from parcours.diagnostic import Diagnostic
+
+__all__ = ["ACCESS_CLASSES", "PALETTE", "graduated_qml", "write_geopackage", "write_tables"]
+
+#: Class breaks of a share of jobs (0-1) and the colours of the maps and the report
+#: (ColorBrewer YlGnBu, 6 classes).
+ACCESS_CLASSES: Final = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0)
+PALETTE: Final = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")
+
+
+def _rgb(color: str) -> str:
+    return ",".join(str(int(color[i : i + 2], 16)) for i in (1, 3, 5)) + ",255"
+
+
+def graduated_qml(
+    attribute: str, breaks: Sequence[float], colors: Sequence[str], *, percent: bool = True
+) -> str:
+    """A QGIS style (QML) colouring polygons by ``attribute`` in the given classes."""
+    ranges = []
+    symbols = []
+    for i, (lower, upper) in enumerate(itertools.pairwise(breaks)):
+        label = f"{lower * 100:g} - {upper * 100:g} %" if percent else f"{lower:g} - {upper:g}"
+        ranges.append(
+            f'<range lower="{lower}" upper="{upper}" symbol="{i}" label={quoteattr(label)}'
+            ' render="true"/>'
+        )
+        symbols.append(
+            f'<symbol type="fill" name="{i}" alpha="1" clip_to_extent="1" force_rhr="0">'
+            '<layer class="SimpleFill" enabled="1" locked="0" pass="0"><Option type="Map">'
+            f'<Option name="color" type="QString" value="{_rgb(colors[i])}"/>'
+            '<Option name="outline_color" type="QString" value="255,255,255,120"/>'
+            '<Option name="outline_width" type="QString" value="0.1"/>'
+            '<Option name="style" type="QString" value="solid"/>'
+            "</Option></layer></symbol>"
+        )
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
+        '<qgis version="3.28" styleCategories="Symbology">'
+        f'<renderer-v2 type="graduatedSymbol" attr={quoteattr(attribute)} '
+        'graduatedMethod="GraduatedColor" symbollevels="0" enableorderby="0" forceraster="0">'
+        f"<ranges>{''.join(ranges)}</ranges><symbols>{''.join(symbols)}</symbols>"
+        "</renderer-v2></qgis>"
+    )
+
+
+def _area_layer(
+    diagnostic: Diagnostic, name: str, outlines: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame | pd.DataFrame:
+    table = diagnostic.areas[name]
+    if outlines is None:
+        return table
+    shapes = outlines.dissolve(by=name)[["geometry"]]
+    shapes.index = shapes.index.astype(str)
+    merged = table.merge(shapes, left_on="area", right_index=True, how="left")
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=outlines.crs)
+
+
+def _write_styles(path: Path, styles: dict[str, str]) -> None:
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
+            "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
+            "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
+            "update_time DATETIME)"
+        )
+        for layer, qml in styles.items():
+            db.execute(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+                "owner, ui, update_time) VALUES ('', '', ?, 'geom', ?, ?, '', 1, ?, '', '', ?)",
+                (layer, f"parcours {layer}", qml, "parcours", now),
+            )
+
+
+def write_geopackage(diagnostic: Diagnostic, path: Path) -> Path:
+    """Write the published layers and their QGIS styles to ``path`` (replaced).
+
+    The file is written under a temporary name and renamed at the end, so that an
+    interrupted run leaves the previous file (or none), never half of one.
+    """
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    tmp.unlink(missing_ok=True)
+    cells = diagnostic.published_cells
+    pyogrio.write_dataframe(cells, tmp, layer="cells", driver="GPKG")
+    outlines = diagnostic.cells[["commune", "epci", "employment_zone", "geometry"]]
+    for name, layer in (
+        ("commune", "communes"),
+        ("epci", "epci"),
+        ("employment_zone", "employment_zones"),
+    ):
+        frame = _area_layer(diagnostic, name, outlines)
+        pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
+    pyogrio.write_dataframe(diagnostic.areas["territory"], tmp, layer="territory", driver="GPKG")
+    pyogrio.write_dataframe(diagnostic.equity, tmp, layer="equity", driver="GPKG")
+    centres = cells.set_index("cell_id").geometry.representative_point()
+    priority = gpd.GeoDataFrame(
+        diagnostic.priority,
+        geometry=centres.reindex(diagnostic.priority["cell_id"]).to_numpy(),
+        crs=cells.crs,
+    )
+    pyogrio.write_dataframe(priority, tmp, layer="priority", driver="GPKG")
+    attribute = "share_jobs_45_transit_peak_p50"
+    if attribute in cells.columns:
+        qml = graduated_qml(attribute, ACCESS_CLASSES, PALETTE)
+        _write_styles(
+            tmp,
+            {"cells": qml, "communes": graduated_qml(f"{attribute}_pop", ACCESS_CLASSES, PALETTE)},
+        )
+    tmp.replace(path)
+    return path
+
+
+def write_tables(diagnostic: Diagnostic, folder: Path) -> list[Path]:
+    """The published tables as CSV (UTF-8, ``,``), one per layer of the GeoPackage."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    tables = {
+        "cells": pd.DataFrame(diagnostic.published_cells.drop(columns="geometry")),
+        "communes": diagnostic.areas["commune"],
+        "epci": diagnostic.areas["epci"],
+        "employment_zones": diagnostic.areas["employment_zone"],
+        "territory": diagnostic.areas["territory"],
+        "equity": diagnostic.equity,
+        "priority": diagnostic.priority,
+    }
+    for name, table in tables.items():
+        path = folder / f"{name}.csv"
+        table.to_csv(path, index=False)
+        out.append(path)
+    return out
