@@ -13,108 +13,36 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import zipfile
-from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
-import osmium
 import pytest
-import shapely
-from osmium.osm.mutable import Node as MutableNode
-from osmium.osm.mutable import Way as MutableWay
+from handmade import (
+    BUS_EVERY_S,
+    BUS_FIRST_S,
+    BUS_LAST_S,
+    DAY,
+    RIDE_S,
+    bus_feed,
+    leg_s,
+    line_pbf,
+    points,
+)
 
 from parcours.accessibility import TransportNetwork, travel_time_matrix
 from parcours.accessibility.legs import MAX_EGRESS_BIKE_M, MAX_EGRESS_CAR_S
 from parcours.accessibility.network import MAX_EGRESS_WALK_M
 from parcours.accessibility.params import TransportMode
-from parcours.accessibility.query import MatrixInputs, make_params
+from parcours.accessibility.query import make_params
 from parcours.errors import InputError
-
-LAT = 47.2
-WEST = -1.65
-M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(LAT))
-DAY = dt.datetime(2014, 5, 13, 8, 0)
-#: Bus departures from A (seconds after midnight) and the ride to B, seconds.
-BUS_FIRST_S, BUS_EVERY_S, BUS_LAST_S, RIDE_S = 7 * 3600, 600, 11 * 3600, 360
-
-
-def lon_at(x_m: float) -> float:
-    return WEST + x_m / M_PER_DEG_LON
-
-
-def _line_pbf(path: Path, length_m: float = 9600.0, step_m: float = 100.0) -> None:
-    n = int(length_m // step_m) + 1
-    writer = osmium.SimpleWriter(osmium.io.File(str(path), "pbf"))
-    try:
-        for i in range(n):
-            writer.add_node(MutableNode(id=i + 1, location=(lon_at(i * step_m), LAT), version=1))
-        writer.add_way(
-            MutableWay(id=1, nodes=list(range(1, n + 1)), tags={"highway": "residential"})
-        )
-        # A short cross street at each end keeps the extent two-dimensional.
-        writer.add_node(MutableNode(id=n + 1, location=(lon_at(0), LAT + 0.001), version=1))
-        writer.add_node(MutableNode(id=n + 2, location=(lon_at(length_m), LAT - 0.001), version=1))
-        writer.add_way(MutableWay(id=2, nodes=[1, n + 1], tags={"highway": "residential"}))
-        writer.add_way(MutableWay(id=3, nodes=[n, n + 2], tags={"highway": "residential"}))
-    finally:
-        writer.close()
-
-
-def _clock(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-def _feed(path: Path) -> None:
-    trips = range(BUS_FIRST_S, BUS_LAST_S + 1, BUS_EVERY_S)
-    files = {
-        "agency.txt": "agency_id,agency_name,agency_url,agency_timezone\n"
-        "a,Bus,http://example.org,Europe/Paris\n",
-        "routes.txt": "route_id,agency_id,route_short_name,route_type\nr,a,1,3\n",
-        "calendar.txt": "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,"
-        "start_date,end_date\ns,1,1,1,1,1,1,1,20140101,20141231\n",
-        "trips.txt": "route_id,service_id,trip_id\n"
-        + "".join(f"r,s,t{k}\n" for k in range(len(trips))),
-        "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\n"
-        f"A,A,{LAT:.7f},{lon_at(3000):.7f}\nB,B,{LAT:.7f},{lon_at(6000):.7f}\n",
-        "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
-        + "".join(
-            f"t{k},{_clock(t)},{_clock(t)},A,1\n"
-            f"t{k},{_clock(t + RIDE_S)},{_clock(t + RIDE_S)},B,2\n"
-            for k, t in enumerate(trips)
-        ),
-    }
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
 
 
 @pytest.fixture(scope="module")
 def line(tmp_path_factory: pytest.TempPathFactory) -> TransportNetwork:
     folder = tmp_path_factory.mktemp("line")
-    _line_pbf(folder / "line.osm.pbf")
-    _feed(folder / "bus.zip")
+    line_pbf(folder / "line.osm.pbf")
+    bus_feed(folder / "bus.zip")
     return TransportNetwork.from_files(
         folder / "line.osm.pbf", [folder / "bus.zip"], home=folder / "home"
     )
-
-
-def points(**x_m: float) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"id": list(x_m)},
-        geometry=[shapely.Point(lon_at(x), LAT) for x in x_m.values()],
-        crs=4326,
-    )
-
-
-def leg_s(network: TransportNetwork, mode: TransportMode, a_m: float, b_m: float) -> float:
-    """The street engine's time from ``a_m`` to ``b_m`` on ``mode``'s graph, whole seconds up."""
-    params = make_params(transport_modes=[mode.value], departure=DAY)
-    inputs = MatrixInputs.prepare(network, points(a=a_m), points(b=b_m), params)
-    times = inputs.graph.travel_times_s(
-        inputs.snapped_origins, inputs.snapped_destinations, max_time_s=7200
-    )
-    return float(np.ceil(times[0, 0]))
 
 
 def reference_min(

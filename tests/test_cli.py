@@ -103,6 +103,61 @@ def test_demo_is_deterministic(demo: tuple[Path, Path, Any], tmp_path: Path) -> 
     assert (again / "acces.csv").read_text() == (out / "acces.csv").read_text()
 
 
+GPKG_LAYERS = {"cells", "communes", "epci", "employment_zones", "territory", "equity", "priority"}
+
+
+def test_demo_writes_the_diagnostic(demo: tuple[Path, Path, Any]) -> None:
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    import geopandas as gpd
+    import pyogrio
+
+    _, out, result = demo
+    assert result.returncode == 0, result.stderr
+    gpkg = out / "diagnostic.gpkg"
+    assert {name for name, _ in pyogrio.list_layers(gpkg)} == GPKG_LAYERS
+    cells = gpd.read_file(gpkg, layer="cells")
+    assert cells.crs.to_epsg() == 2154 and cells.geom_type.eq("Polygon").all()
+    # Published cells only: none rests on fewer than 11 households.
+    assert (cells["households"] >= 11).all()
+    assert {"share_jobs_45_transit_peak_p50", "jobs_30_walk", "no_service"} <= set(cells.columns)
+    assert cells["share_jobs_45_transit_peak_p50"].between(0, 1).all()
+    communes = gpd.read_file(gpkg, layer="communes")
+    assert communes.geom_type.isin(["Polygon", "MultiPolygon"]).all() and len(communes) == 13
+    with sqlite3.connect(gpkg) as db:
+        styles = dict(db.execute("SELECT f_table_name, styleQML FROM layer_styles"))
+    assert set(styles) == {"cells", "communes"}
+    renderer = ET.fromstring(styles["cells"]).find(".//renderer-v2")
+    assert renderer is not None and renderer.get("attr") == "share_jobs_45_transit_peak_p50"
+    assert len(renderer.findall("./ranges/range")) == 6
+    tables = sorted(p.name for p in (out / "tables").glob("*.csv"))
+    assert tables == sorted(f"{name}.csv" for name in GPKG_LAYERS)
+    report = (out / "rapport.html").read_text("utf-8")
+    assert "Diagnostic territorial de mobilité" in report and "Secret statistique" in report
+    assert "http://" not in report.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in report
+
+
+def test_diagnose_in_english_and_bad_input(demo: tuple[Path, Path, Any], tmp_path: Path) -> None:
+    home, _, _ = demo
+    out = tmp_path / "en"
+    result = run(
+        "--lang", "en", "diagnose", "demo", "--out", str(out), "--modes", "walk,transit", home=home
+    )
+    assert result.returncode == 0, result.stderr
+    report = (out / "rapport.html").read_text("utf-8")
+    assert "Territorial mobility diagnostic" in report and "Statistical secret" in report
+    assert "Share of the territory" in result.stdout
+    bad = run("diagnose", "demo", "--out", str(tmp_path / "x"), "--date", "2026-13-01", home=home)
+    assert bad.returncode == 2 and "--date" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "x").exists()
+    mode = run("diagnose", "demo", "--out", str(tmp_path / "y"), "--modes", "plane", home=home)
+    assert mode.returncode == 2 and "plane" in mode.stderr and "Traceback" not in mode.stderr
+    missing = run("diagnose", "nowhere", home=home)
+    assert missing.returncode == 2 and "nowhere" in missing.stderr
+
+
 def test_failed_load_leaves_territory_untouched(shared_data: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert run("territory", "create", "n", "--bbox", NANTES_BBOX, home=home).returncode == 0

@@ -58,6 +58,7 @@ FIELD_FLAGS: dict[str, str] = {
     "arrive_by": "--arrive-by",
     "transport_modes": "--modes",
     "modes": "--modes",
+    "date": "--date",
     "engine": "--engine",
     "wheelchair": "--wheelchair",
     "territory": "--territory",

@@ -355,6 +355,100 @@ def territory_export(
         err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
 
 
+# --------------------------------------------------------------------------- diagnose
+
+
+def _study_date(text: str | None) -> Any:
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            tr(
+                f"date invalide « {text} » (attendu : AAAA-MM-JJ, par exemple 2026-03-10)",
+                f"invalid date '{text}' (expected YYYY-MM-DD, e.g. 2026-03-10)",
+            ),
+            field="date",
+        ) from None
+
+
+@app.command(
+    "diagnose",
+    help=tr(
+        "Diagnostic territorial : rapport.html, diagnostic.gpkg (QGIS) et tables CSV.",
+        "Territorial diagnostic: rapport.html, diagnostic.gpkg (QGIS) and CSV tables.",
+    ),
+)
+def diagnose(
+    name: Annotated[str, typer.Argument(help=tr("Nom du territoire", "Territory name"))],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help=tr(
+                "Dossier de sortie (défaut : le dossier du territoire)",
+                "Output folder (default: the territory's folder)",
+            )
+        ),
+    ] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(
+            help=tr(
+                "Mardi étudié, AAAA-MM-JJ (défaut : le premier que tous les réseaux desservent)",
+                "Study Tuesday, YYYY-MM-DD (default: the first one every feed serves)",
+            )
+        ),
+    ] = None,
+    modes: Annotated[
+        str,
+        typer.Option(help=tr("Modes, séparés par des virgules", "Modes, comma-separated")),
+    ] = "walk,bike,transit,car",
+) -> None:
+    """Diagnostic territorial : rapport.html, diagnostic.gpkg (QGIS) et tables CSV."""
+    with guarded():
+        from parcours.i18n import get_language
+        from parcours.maps import diagnose as run
+
+        day = _study_date(date)
+        territory = _workspace().open(name)
+        folder = out if out is not None else territory.path
+        chosen = [m.strip() for m in modes.split(",") if m.strip()]
+        with progress_bar() as progress:
+            diagnostic, outputs = run(
+                territory, folder, date=day, modes=chosen, lang=get_language(), progress=progress
+            )
+        _print_summary(diagnostic)
+        for path in (outputs.report, outputs.geopackage, outputs.tables[0].parent):
+            err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
+
+
+def _print_summary(diagnostic: Any) -> None:
+    """The diagnostic's key figures, one line each."""
+    from rich.table import Table
+
+    from parcours.maps.labels import label
+
+    summary = diagnostic.summary
+    table = Table(
+        title=tr(f"Diagnostic : {diagnostic.territory}", f"Diagnostic: {diagnostic.territory}")
+    )
+    table.add_column(tr("Indicateur", "Indicator"))
+    table.add_column(tr("Valeur", "Value"), justify="right")
+    table.add_row(tr("Habitants", "Residents"), f"{summary['population']:,.0f}".replace(",", " "))
+    table.add_row(tr("Emplois", "Jobs"), f"{summary['jobs']:,.0f}".replace(",", " "))
+    table.add_row(
+        tr("Carreaux publiés / habités", "Cells published / populated"),
+        f"{summary['published_cells']} / {summary['cells']}",
+    )
+    for key, value in summary.items():
+        if key.startswith("share_") and value is not None:
+            table.add_row(label(key), f"{float(value):.0%}")
+    console.print(table)
+
+
 # --------------------------------------------------------------------------- demo
 
 

@@ -8,6 +8,7 @@ from parcours.diagnostic.bands import BANDS, PERCENTILES, TimeBand, study_dates
 from parcours.diagnostic.indicators import CUTOFFS_MIN, MODES, SERVICE_CATEGORIES
 from parcours.diagnostic.run import AREA_TYPES, Diagnostic, headline_columns, run_diagnostic
 from parcours.diagnostic.secrecy import MIN_HOUSEHOLDS, MIN_PEOPLE, is_secret
+from parcours.diagnostic.shifts import SHIFT_STARTS, shift_access
 
 __all__ = [
     "AREA_TYPES",
@@ -18,10 +19,12 @@ __all__ = [
     "MODES",
     "PERCENTILES",
     "SERVICE_CATEGORIES",
+    "SHIFT_STARTS",
     "Diagnostic",
     "TimeBand",
     "headline_columns",
     "is_secret",
     "run_diagnostic",
+    "shift_access",
     "study_dates",
 ]

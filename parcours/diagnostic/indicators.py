@@ -128,7 +128,7 @@ def access_indicators(
         geometry=cells.geometry.representative_point().to_numpy(),
         crs=cells.crs,
     )
-    out = pd.DataFrame({"cell_id": origins["id"].to_numpy()})
+    out: dict[str, np.ndarray] = {"cell_id": origins["id"].to_numpy()}
     total_jobs = float(pd.to_numeric(jobs["jobs"], errors="coerce").fillna(0).sum())
     steps = len(modes) * (1 + len(bands))
     done = 0
@@ -205,11 +205,12 @@ def access_indicators(
             for category in sorted(set(services["category"].astype(str))):
                 out[f"{category}_transit"] = near[category].to_numpy()
         tick(label)
-    for column in [c for c in out.columns if c.startswith("jobs_")]:
-        out[f"share_{column}"] = out[column] / total_jobs if total_jobs else np.nan
+    for column in [c for c in out if c.startswith("jobs_")]:
+        values = np.asarray(out[column], dtype=np.float64)
+        out[f"share_{column}"] = values / total_jobs if total_jobs else np.full(len(values), np.nan)
     if "car" in modes and "transit" in modes and peak is not None:
-        transit = out[f"jobs_45_transit_{peak.key}_p50"].to_numpy(dtype=np.float64)
-        out["car_dependency"] = out["jobs_45_car"].to_numpy(dtype=np.float64) / np.maximum(
+        transit = np.asarray(out[f"jobs_45_transit_{peak.key}_p50"], dtype=np.float64)
+        out["car_dependency"] = np.asarray(out["jobs_45_car"], dtype=np.float64) / np.maximum(
             transit, 1.0
         )
-    return out
+    return pd.DataFrame(out)

@@ -49,6 +49,8 @@ AREA_TYPES: Final = {
     "epci": "epci_name",
     "employment_zone": "employment_zone_name",
 }
+#: How many cells the priority list holds.
+PRIORITY_CELLS: Final = 20
 #: Columns of a published cell besides the indicators.
 _CELL_KEEP: Final = (
     "cell_id",
@@ -89,7 +91,9 @@ class Diagnostic:
     equity
         Per key indicator: Gini, Palma ratio, poor vs all, over the territory.
     priority
-        Published cells ranked by need: many poor households, little access.
+        Published cells ranked by need: poor households times the shortfall of their
+        access (jobs within 45 minutes by public transport at peak, median) from the
+        territory's mean per resident; cells at or above the mean are not listed.
     stops
         The stops with their daily offer (for maps).
     secrecy
@@ -98,6 +102,9 @@ class Diagnostic:
         Headline figures for the report (all published).
     sources
         The territory's sources as its manifest records them.
+    outlines
+        Per area type, the outline of each published area (``area``, polygon; the
+        loaded communes and employment zones, EPCIs as the union of their communes).
     """
 
     territory: str
@@ -113,6 +120,7 @@ class Diagnostic:
     secrecy: Publication
     summary: dict[str, Any] = field(default_factory=dict)
     sources: list[dict[str, Any]] = field(default_factory=list)
+    outlines: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
 
 def headline_columns(modes: Sequence[str], bands: Sequence[TimeBand]) -> list[str]:
@@ -148,6 +156,33 @@ def _services(territory: Territory) -> gpd.GeoDataFrame | None:
         pd.concat([p.to_crs(crs) for p in parts], ignore_index=True), geometry="geometry", crs=crs
     )
     return opportunity_points(points)
+
+
+def _outlines(
+    territory: Territory, areas: dict[str, pd.DataFrame], crs: Any
+) -> dict[str, gpd.GeoDataFrame]:
+    """The outline of each published area, from the territory's own layers."""
+    parts: dict[str, gpd.GeoDataFrame] = {}
+    if territory.has_layer("communes"):
+        communes = territory.layer("communes")
+        assert isinstance(communes, gpd.GeoDataFrame)
+        communes = communes.to_crs(crs)
+        parts["commune"] = communes.rename(columns={"insee": "area"})[["area", "geometry"]]
+        if "epci_siren" in communes.columns:
+            epci = communes.dropna(subset=["epci_siren"]).dissolve(by="epci_siren").reset_index()
+            parts["epci"] = epci.rename(columns={"epci_siren": "area"})[["area", "geometry"]]
+    if territory.has_layer("employment_zones"):
+        zones = territory.layer("employment_zones")
+        assert isinstance(zones, gpd.GeoDataFrame)
+        zones = zones.to_crs(crs)
+        parts["employment_zone"] = zones.rename(columns={"ze_code": "area"})[["area", "geometry"]]
+    out = {}
+    for name, frame in parts.items():
+        if name in areas:
+            frame = frame.assign(area=frame["area"].astype(str))
+            keep = frame["area"].isin(set(areas[name]["area"]))
+            out[name] = gpd.GeoDataFrame(frame[keep].reset_index(drop=True), crs=crs)
+    return out
 
 
 def _mask_shares(table: pd.DataFrame) -> pd.DataFrame:
@@ -259,8 +294,10 @@ def run_diagnostic(
     areas: dict[str, pd.DataFrame] = {}
     for name, label_column in [*AREA_TYPES.items(), ("territory", None)]:
         by = None if name == "territory" else name
+        if by is not None and not full[by].notna().any():
+            continue  # the territory did not load that layer
         table = area_means(full, means_of, by, minutes=minutes)
-        table = _mask_shares(table)
+        table = _mask_shares(table).copy()  # one block again after the column writes
         table = table.merge(_flag_shares(full, flags, by), on="area", how="left")
         if label_column is not None:
             names = full[[name, label_column]].drop_duplicates(name).set_index(name)[label_column]
@@ -309,14 +346,27 @@ def run_diagnostic(
         if "share_jobs_45_transit_peak_p50" in published
         else key[0]
     )
-    scale = float(np.nanmax(published[access])) if len(published) else 1.0
-    need = published["poor_households"] * (
-        1.0 - published[access].fillna(0.0) / (scale if scale > 0 else 1.0)
+    # Low access: under the territory's mean per resident; need: poor households times
+    # the shortfall relative to that mean. Cells at or above the mean are not listed.
+    values = full[access].to_numpy(dtype=np.float64)
+    weights = full["population"].to_numpy(dtype=np.float64)
+    known = np.isfinite(values)
+    mean_access = (
+        float(np.sum(values[known] * weights[known]) / weights[known].sum())
+        if weights[known].sum()
+        else 0.0
     )
+    shortfall = (
+        np.clip(1.0 - published[access].fillna(0.0) / mean_access, 0.0, 1.0)
+        if mean_access > 0
+        else pd.Series(0.0, index=published.index)
+    )
+    need = published["poor_households"].fillna(0.0) * shortfall
     priority = (
         published.assign(need=need)
-        .sort_values("need", ascending=False)
-        .head(20)[
+        .loc[lambda f: f["need"] > 0]
+        .sort_values(["need", "cell_id"], ascending=[False, True])
+        .head(PRIORITY_CELLS)[
             ["cell_id", "commune_name", "population", "poor_households", "qpv", access, "need"]
         ]
         .reset_index(drop=True)
@@ -351,6 +401,7 @@ def run_diagnostic(
         if isinstance(info, dict)
     ]
     return Diagnostic(
+        outlines=_outlines(territory, areas, full.crs),
         territory=territory.name,
         weekday=weekday,
         saturday=saturday,

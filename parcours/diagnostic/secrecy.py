@@ -32,9 +32,11 @@ MIN_PEOPLE: int = 11
 def is_secret(count: float, *, threshold: int = MIN_HOUSEHOLDS) -> bool:
     """Whether a figure resting on ``count`` units must be hidden (0 < count < threshold).
 
-    A figure over nobody (0) reveals nothing about anyone and is published.
+    A figure over nobody (0) reveals nothing about anyone and is published. Counts are
+    rounded to 1e-6 first: a difference of decimal sums (Filosofi publishes decimals)
+    that is zero up to rounding is zero.
     """
-    return 0 < count < threshold
+    return 0 < round(float(count), 6) < threshold
 
 
 # --------------------------------------------------------------------------- publication
@@ -70,6 +72,31 @@ def _groups(codes: npt.ArrayLike) -> dict[str, npt.NDArray[np.int64]]:
     return out
 
 
+def _containment(
+    types: Mapping[str, npt.NDArray[np.object_]],
+    groups: Mapping[str, Mapping[str, npt.NDArray[np.int64]]],
+) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """Per (parent type, child type), the child areas lying wholly inside each parent area.
+
+    A child equal to its parent (same cells) is left out: their difference is empty.
+    """
+    out: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for parent, parent_codes in types.items():
+        for child, by_code in groups.items():
+            if child == parent:
+                continue
+            inside: dict[str, list[str]] = {}
+            for code, rows in by_code.items():
+                owners = pd.Series(parent_codes[rows], dtype="string")
+                if owners.isna().any() or owners.nunique() != 1:
+                    continue
+                owner = str(owners.iloc[0])
+                if len(rows) < len(groups[parent][owner]):
+                    inside.setdefault(owner, []).append(code)
+            out[parent, child] = inside
+    return out
+
+
 def publication(
     households: npt.ArrayLike,
     areas: Mapping[str, npt.ArrayLike],
@@ -102,11 +129,12 @@ def publication(
        none or at least ``threshold`` households (an area's total minus its published
        cells would give them): otherwise the smallest published cell of the area is
        hidden too;
-    3. **areas by difference**: in every published area of one type, the households of
-       the cells that lie in no published area of another type are none or at least
-       ``threshold`` (an EPCI's total minus its published communes, an employment zone's
-       minus its communes): otherwise the smallest published area of the other type
-       there is hidden too (or the area itself when there is none).
+    3. **areas by difference**: for every published area and the published areas of
+       another type lying wholly inside it, the area minus any one of them, and minus
+       all of them, rests on none or at least ``threshold`` households (an EPCI minus
+       one of its communes or minus all its published communes, an employment zone
+       minus a commune inside it): otherwise that inner area (for the union, the
+       smallest) is hidden too. The territory counts as an area.
 
     Shares are published with their complement only when both rest on enough
     households (:func:`is_secret` on each side, by the caller).
@@ -119,6 +147,11 @@ def publication(
     }
     types["territory"] = np.full(n, "territory", dtype=object)
     groups = {name: _groups(codes) for name, codes in types.items()}
+    totals = {
+        name: {code: float(hh[rows].sum()) for code, rows in by_code.items()}
+        for name, by_code in groups.items()
+    }
+    containment = _containment(types, groups)
     cell_secret = np.array([is_secret(v, threshold=threshold) for v in hh], dtype=bool)
     primary = int(cell_secret.sum())
     unit_secret: dict[str, set[str]] = {name: set() for name in types}
@@ -139,34 +172,25 @@ def publication(
                         break
                     cell_secret[open_rows[np.argmin(hh[open_rows])]] = True
                     changed = True
-        for parent, by_code in groups.items():
-            for child, child_codes in types.items():
-                if child == parent:
+        for parent, child in containment:
+            for code in groups[parent]:
+                if code in unit_secret[parent]:
                     continue
-                for code, rows in by_code.items():
-                    if code in unit_secret[parent]:
-                        continue
-                    while True:
-                        codes = child_codes[rows]
-                        published = np.array(
-                            [
-                                c is not pd.NA
-                                and c is not None
-                                and str(c) not in unit_secret[child]
-                                for c in codes
-                            ],
-                            dtype=bool,
-                        )
-                        if not is_secret(hh[rows][~published].sum(), threshold=threshold):
-                            break
-                        candidates = {str(c) for c in codes[published]}
-                        if not candidates:
-                            unit_secret[parent].add(code)
-                            changed = True
-                            break
-                        sizes = {c: hh[groups[child][c]].sum() for c in candidates}
-                        unit_secret[child].add(min(sizes, key=lambda c: (sizes[c], c)))
+                inside = [
+                    b
+                    for b in containment[parent, child].get(code, ())
+                    if b not in unit_secret[child]
+                ]
+                # The parent minus one of the areas inside it, then minus all of them.
+                for b in inside:
+                    if is_secret(totals[parent][code] - totals[child][b], threshold=threshold):
+                        unit_secret[child].add(b)
                         changed = True
+                inside = [b for b in inside if b not in unit_secret[child]]
+                rest = totals[parent][code] - sum(totals[child][b] for b in inside)
+                if inside and is_secret(rest, threshold=threshold):
+                    unit_secret[child].add(min(inside, key=lambda b: (totals[child][b], b)))
+                    changed = True
     if not unit_secret["territory"]:
         del unit_secret["territory"]
     return Publication(

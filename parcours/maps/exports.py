@@ -40,8 +40,21 @@ import pyogrio
 
 from parcours.diagnostic import Diagnostic
 
-__all__ = ["ACCESS_CLASSES", "PALETTE", "graduated_qml", "write_geopackage", "write_tables"]
+__all__ = [
+    "ACCESS_CLASSES",
+    "AREA_LAYERS",
+    "PALETTE",
+    "graduated_qml",
+    "write_geopackage",
+    "write_tables",
+]
 
+#: The area tables of the diagnostic and their GeoPackage layer (and CSV) names.
+AREA_LAYERS: Final = {
+    "commune": "communes",
+    "epci": "epci",
+    "employment_zone": "employment_zones",
+}
 #: Class breaks of a share of jobs (0-1) and the colours of the maps and the report
 #: (ColorBrewer YlGnBu, 6 classes).
 ACCESS_CLASSES: Final = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0)
@@ -83,15 +96,13 @@ def graduated_qml(
     )
 
 
-def _area_layer(
-    diagnostic: Diagnostic, name: str, outlines: gpd.GeoDataFrame | None
-) -> gpd.GeoDataFrame | pd.DataFrame:
+def _area_layer(diagnostic: Diagnostic, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
+    """An area table with the area's outline when the territory has one."""
     table = diagnostic.areas[name]
+    outlines = diagnostic.outlines.get(name)
     if outlines is None:
         return table
-    shapes = outlines.dissolve(by=name)[["geometry"]]
-    shapes.index = shapes.index.astype(str)
-    merged = table.merge(shapes, left_on="area", right_index=True, how="left")
+    merged = table.merge(outlines, on="area", how="left")
     return gpd.GeoDataFrame(merged, geometry="geometry", crs=outlines.crs)
 
 
@@ -121,18 +132,14 @@ def write_geopackage(diagnostic: Diagnostic, path: Path) -> Path:
     interrupted run leaves the previous file (or none), never half of one.
     """
     path = Path(path)
-    tmp = path.with_name(path.name + ".part")
+    tmp = path.with_name(f"{path.stem}.part{path.suffix}")  # GDAL wants .gpkg last
     tmp.unlink(missing_ok=True)
     cells = diagnostic.published_cells
     pyogrio.write_dataframe(cells, tmp, layer="cells", driver="GPKG")
-    outlines = diagnostic.cells[["commune", "epci", "employment_zone", "geometry"]]
-    for name, layer in (
-        ("commune", "communes"),
-        ("epci", "epci"),
-        ("employment_zone", "employment_zones"),
-    ):
-        frame = _area_layer(diagnostic, name, outlines)
-        pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
+    for name, layer in AREA_LAYERS.items():
+        if name in diagnostic.areas:
+            frame = _area_layer(diagnostic, name)
+            pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
     pyogrio.write_dataframe(diagnostic.areas["territory"], tmp, layer="territory", driver="GPKG")
     pyogrio.write_dataframe(diagnostic.equity, tmp, layer="equity", driver="GPKG")
     centres = cells.set_index("cell_id").geometry.representative_point()
@@ -160,9 +167,11 @@ def write_tables(diagnostic: Diagnostic, folder: Path) -> list[Path]:
     out = []
     tables = {
         "cells": pd.DataFrame(diagnostic.published_cells.drop(columns="geometry")),
-        "communes": diagnostic.areas["commune"],
-        "epci": diagnostic.areas["epci"],
-        "employment_zones": diagnostic.areas["employment_zone"],
+        **{
+            layer: diagnostic.areas[name]
+            for name, layer in AREA_LAYERS.items()
+            if name in diagnostic.areas
+        },
         "territory": diagnostic.areas["territory"],
         "equity": diagnostic.equity,
         "priority": diagnostic.priority,
