@@ -298,3 +298,25 @@ def test_area_means_and_equity(diagnostic: Diagnostic) -> None:
 def test_imputed_flag_is_carried(diagnostic: Diagnostic) -> None:
     assert diagnostic.cells.set_index("cell_id").loc["E", "imputed"]
     assert not diagnostic.published_cells["imputed"].any()
+
+
+def test_jobs_are_grouped_by_200_m_cell_at_their_weighted_centroid() -> None:
+    from parcours.diagnostic.indicators import job_points
+
+    # Two establishments in one 200 m cell of EPSG:3035, one in the next, one without jobs.
+    base_x, base_y = 3_500_020.0, 2_800_020.0
+    frame = gpd.GeoDataFrame(
+        {"jobs": [30.0, 10.0, 5.0, 0.0]},
+        geometry=gpd.points_from_xy(
+            [base_x, base_x + 100.0, base_x + 250.0, base_x + 10.0], [base_y] * 4
+        ),
+        crs=3035,
+    )
+    points = job_points(frame)
+    assert list(points["id"]) == [
+        "CRS3035RES200mN2800000E3500000",
+        "CRS3035RES200mN2800000E3500200",
+    ]
+    assert list(points["jobs"]) == [40.0, 5.0] and list(points["establishments"]) == [2, 1]
+    assert points.geometry.x.iloc[0] == pytest.approx(base_x + 25.0)  # (30*0 + 10*100) / 40
+    assert points.geometry.x.iloc[1] == pytest.approx(base_x + 250.0)

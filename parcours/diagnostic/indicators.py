@@ -16,6 +16,9 @@ From the centre of each cell (:func:`~parcours.diagnostic.cells.diagnostic_cells
 * ``car_dependency``: jobs within 45 minutes by car per job within 45 minutes by
   public transport at peak (median), the latter counted at least 1.
 
+Jobs are counted from their 200 m cell (:func:`job_points`: the establishments of a cell
+of INSEE's grid grouped at their jobs-weighted centroid).
+
 The cyclist is r5py's (12 km/h, traffic stress up to 3); the driver has a car and a
 licence, which many of the people a platform follows do not have; public transport is
 walk + transit with r5py's defaults otherwise.
@@ -42,6 +45,7 @@ __all__ = [
     "SERVICE_CATEGORIES",
     "SERVICE_MAX_MIN",
     "access_indicators",
+    "job_points",
     "opportunity_points",
 ]
 
@@ -62,6 +66,8 @@ SERVICE_CATEGORIES: Final = (
     "childcare",
     "supermarket",
 )
+#: Jobs are grouped by cells of this size (INSEE's grid), metres.
+JOB_CELL_M: Final = 200.0
 #: The nearest service further than this is "out of reach" (NaN), minutes.
 SERVICE_MAX_MIN: Final = 90
 
@@ -79,6 +85,50 @@ def opportunity_points(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if not (geometry.geom_type == "Point").all():
         geometry = geometry.representative_point()
     return out.set_geometry(geometry.to_numpy()).set_crs(frame.crs, allow_override=True)
+
+
+def job_points(jobs: gpd.GeoDataFrame, cell_m: float = JOB_CELL_M) -> gpd.GeoDataFrame:
+    """Jobs grouped by 200 m cell: one point per cell, at the jobs-weighted centroid.
+
+    A diagnostic counts jobs, it does not name employers: grouping the establishments of
+    each cell of INSEE's 200 m grid (EPSG:3035) keeps every job at most a cell away from
+    its establishment, and the weighted centroid within metres of the establishments
+    when a cell holds one large employer. It turns tens of thousands of SIRENE rows into
+    a few thousand points, which is what makes the late band (the search runs **from**
+    the jobs) affordable. Establishments without jobs are dropped; a cell's point is its
+    establishments' plain centroid when they all have none.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``id`` (the cell, ``CRS3035RES200mN...E...``), ``jobs``, ``establishments``,
+        points in the CRS of ``jobs``.
+    """
+    values = pd.to_numeric(jobs["jobs"], errors="coerce").fillna(0.0).to_numpy(np.float64)
+    keep = values > 0
+    points = opportunity_points(jobs.loc[keep]).to_crs(3035)
+    weights = values[keep]
+    x = points.geometry.x.to_numpy()
+    y = points.geometry.y.to_numpy()
+    north = np.floor(y / cell_m).astype(np.int64) * int(cell_m)
+    east = np.floor(x / cell_m).astype(np.int64) * int(cell_m)
+    key = pd.Series([f"CRS3035RES{int(cell_m)}mN{n}E{e}" for n, e in zip(north, east, strict=True)])
+    frame = pd.DataFrame({"id": key, "jobs": weights, "wx": weights * x, "wy": weights * y})
+    grouped = frame.groupby("id", sort=True).agg(
+        jobs=("jobs", "sum"), wx=("wx", "sum"), wy=("wy", "sum"), establishments=("jobs", "size")
+    )
+    out = gpd.GeoDataFrame(
+        {
+            "id": grouped.index.astype(str),
+            "jobs": grouped["jobs"].to_numpy(),
+            "establishments": grouped["establishments"].to_numpy(),
+        },
+        geometry=gpd.points_from_xy(
+            grouped["wx"] / grouped["jobs"], grouped["wy"] / grouped["jobs"]
+        ),
+        crs=3035,
+    )
+    return out.to_crs(jobs.crs).reset_index(drop=True)
 
 
 def _street_mode(mode: str) -> bool:
@@ -106,7 +156,7 @@ def access_indicators(
     cells
         The cells (``cell_id`` and polygons).
     jobs
-        Points with an ``id`` and ``jobs`` (establishments).
+        Points with an ``id`` and ``jobs`` (:func:`job_points`).
     services
         Points with an ``id`` and ``category`` (services, carpool areas, stations);
         ``None``: no service indicator.

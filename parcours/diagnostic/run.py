@@ -22,8 +22,10 @@ from typing import Any, Final
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely import STRtree
 
 from parcours.accessibility import TransportNetwork
+from parcours.accessibility.streets import MAX_SNAP_M
 from parcours.diagnostic.bands import BANDS, PERCENTILES, TimeBand, study_dates
 from parcours.diagnostic.cells import diagnostic_cells
 from parcours.diagnostic.equity import area_means, gini, palma_ratio
@@ -32,6 +34,7 @@ from parcours.diagnostic.indicators import (
     MODES,
     SERVICE_CATEGORIES,
     access_indicators,
+    job_points,
     opportunity_points,
 )
 from parcours.diagnostic.offer import cell_offer
@@ -158,6 +161,23 @@ def _services(territory: Territory) -> gpd.GeoDataFrame | None:
     return opportunity_points(points)
 
 
+def _on_network(points: gpd.GeoDataFrame, streets: pd.DataFrame) -> tuple[Any, float]:
+    """The points within snapping distance of a street, and what the others weigh.
+
+    A territory's layers reach its buffer, its OSM extract may not: opportunities that no
+    trip can reach are left out (and counted in the summary) rather than refused.
+    Returns the kept points and the jobs (or, without ``jobs``, the points) left out.
+    """
+    lines = gpd.GeoSeries(streets.geometry, crs=getattr(streets, "crs", None)).to_crs(points.crs)
+    tree = STRtree(lines.to_numpy())
+    near, _ = tree.query(points.geometry.to_numpy(), predicate="dwithin", distance=MAX_SNAP_M)
+    keep = np.zeros(len(points), dtype=bool)
+    keep[near] = True
+    left = points.loc[~keep]
+    weight = float(left["jobs"].sum()) if "jobs" in left.columns else float(len(left))
+    return points.loc[keep].reset_index(drop=True), weight
+
+
 def _outlines(
     territory: Territory, areas: dict[str, pd.DataFrame], crs: Any
 ) -> dict[str, gpd.GeoDataFrame]:
@@ -272,8 +292,13 @@ def run_diagnostic(
             field="population",
         )
     network = TransportNetwork(territory)
-    jobs = opportunity_points(territory.layer("jobs"))
-    services = _services(territory)
+    streets = territory.layer("streets")
+    jobs, jobs_off = _on_network(job_points(territory.layer("jobs")), streets)
+    services: gpd.GeoDataFrame | None = None
+    services_off = 0.0
+    every_service = _services(territory)
+    if every_service is not None:
+        services, services_off = _on_network(every_service, streets)
     indicators = access_indicators(
         network, cells, jobs, services, weekday, saturday, modes=modes, bands=bands, progress=report
     )
@@ -381,6 +406,8 @@ def run_diagnostic(
         "population": float(full["population"].sum()),
         "jobs": float(pd.to_numeric(jobs["jobs"], errors="coerce").fillna(0).sum()),
         "min_households": MIN_HOUSEHOLDS,
+        "jobs_off_network": jobs_off,
+        "services_off_network": services_off,
         "cutoffs_min": list(CUTOFFS_MIN),
         "percentiles": list(PERCENTILES),
         "service_categories": [
