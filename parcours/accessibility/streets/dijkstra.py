@@ -7,38 +7,18 @@ records the edge that reached each node and stops once the target nodes are sett
 Both run on the CSR arrays of :func:`_csr` (built once per graph and direction), so a
 path's time is the matrix's time to the last bit.
 
-Not yet: car turn costs (design note)
--------------------------------------
-R5 (``TurnCostCalculator``, car only) adds a cost when a car goes from one edge to the
-next, from the angle between the bearing at the end of the first edge and the bearing at
-the start of the second (R5 takes each bearing over the first or last ~10 m of the
-geometry): turn angle below 27° or from 333°: straight on, 0 s; 27-153°: left, 30 s;
-153-207°: U-turn, 90 s; 207-333°: right, 10 s (left and right swapped where traffic
-drives on the left). R5 also applies OSM turn restrictions (not in the ``streets``
-layer). Costs that depend on the pair of edges need an *edge-based* search:
-
-- the graph stores, per directed edge, its in- and out-bearings (degrees, from the
-  chain geometry in the metric CRS, reversed for backward edges): two float32 arrays in
-  the ``.npz``, and ``ENGINE_VERSION`` changes;
-- the search labels directed edges, not nodes: ``dist[e]`` is the time at the end of
-  ``e``; relaxing ``e`` scans the out-edges ``f`` of ``to_node[e]`` with weight
-  ``turn_s(e, f) + time_s[f]``. The turn graph (CSR of edge -> edge transitions, with
-  their costs precomputed as float64) has sum over nodes of in-degree x out-degree
-  entries, about 3 per edge in a city; parallel edges are no longer reduced (each is a
-  state);
-- a source on a chain seeds the directed edges it lies on with the remaining fraction of
-  their time (no turn at the origin); a target on edge ``g`` is reached from the edges
-  ``e`` entering ``from_node[g]``: ``dist[e] + turn_s(e, g) + fraction * time_s[g]``, and
-  directly along ``g`` from a source on it, as today;
-- the backwards search (more origins than destinations) runs on the transposed turn
-  graph with the same transition costs; :func:`_search` gathers per-edge instead of
-  per-node times (memory per source: edges instead of nodes, about 2x);
-- a dead end forces a U-turn (90 s), where the node-based search turns for free;
-- references: networkx on ``nx.line_graph`` of :meth:`StreetGraph.to_networkx` with the
-  same transition weights (exact), then the Helsinki car references of
-  ``tests/test_r5_reference.py``, whose car tolerance (R5 2 to 6 min longer in dense
-  centres) should then tighten; the doubled-speed and ignored-oneway bugs must still
-  fail it.
+Car turn costs (edge-based)
+---------------------------
+:func:`_turn_rows` (many sources) and :func:`_turn_search_one` (one source, with
+predecessors, behind :meth:`StreetGraph.path`) search over *states* that are directed
+edges, on the turn graph of :func:`parcours.accessibility.streets.turns.turn_graph`
+(R5's turn costs precomputed per transition, about 3 per edge in a city; parallel edges
+are distinct states). A source on a chain starts on the directed edges it lies on with
+the remaining fraction of their time (no turn at the origin; a point on a node starts
+there without a turn); a target reads the best time at either end of its chain (no turn
+onto it), forwards or, with fewer destinations, on the reversed turn graph. A dead end
+forces a U-turn (90 s). Checked against networkx on an edge-based graph with the same
+transition weights (``tests/test_turn_costs.py``).
 """
 
 from __future__ import annotations
