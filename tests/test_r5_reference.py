@@ -44,7 +44,7 @@ reference                  pairs  median|d|  p90|d|  max|d|  mean d
 walk, 92 points            182    0         1       3       -0.02
 walk, every fifth          6      0         1       1       +0.33
 bicycle                    6      1         1.5     2       0
-car                        6      2.5       5.5     6       -3.17
+car                        6      1.5       3.5     4       -1.67
 transit                    6      1         1       1       +0.33
 =========================  =====  ========  ======  ======  =======
 
@@ -60,12 +60,16 @@ Both engines floor to whole minutes (+-1 min by rounding alone).
   traffic-stress labels and r5py's default limit 3 (cyclists walk on LTS 4 streets,
   ``streets/stress.py``) the mean is 0; without any limit the native engine was 0.67 min
   faster. 16 km/h fails (median |d| 2), 24 km/h fails (3).
-* car: every pair within [-7, +1], mean in [-4, 0]: one-sided, because R5 adds a turn
-  cost to every car turn (10 s right, 30 s left, 90 s U-turn, ``TurnCostCalculator``)
-  and the native engine has none (2 to 8 turns along the native routes here, 40 to
-  160 s), and R5's 2022 OSM is not the 2019 one. Doubled car speeds
-  (mean -4.3) and ignored one-ways (mean -4.5) fail; halved speeds do not (mean -1.5):
-  with R5 slower by construction, six pairs cannot tell.
+* car: every pair within [-5, +2], mean in [-2.25, +0.5], median |d| <= 2. The native
+  engine pays R5's turn costs (10 s right, 30 s left, 90 s U-turn, edge-based search,
+  ``streets/turns.py``); per pair (60-70, 60-80, 70-60, 70-80, 80-60, 80-70) d went
+  from -2, -3, -6, -2, -5, -1 without them (mean -3.17) to 0, -1, -4, -2, -3, 0 (mean
+  -1.67). R5 is still a little slower: it rounds every edge up to a whole second, cuts
+  roads at the nodes of footways too (a bend there is a turn), and runs on the 2022
+  OSM. Doubled car speeds (-2, -3, -4, -2, -4, -1: mean -2.67, median |d| 2.5),
+  ignored one-ways (mean -2.5, median |d| 2.5) and halved speeds (+3, +2, -2, -1, -1,
+  +1: one pair at +3) fail; with six pairs and R5 slower by construction the bounds
+  are one-sided and the margins small (0.6 min on the mean).
 * transit: median |d| <= 1, 90 % within 2, every pair within +-3, mean within +-1. Inside a
   1 x 1.6 km box, public transport hardly beats walking: R5's own transit and walk
   times differ by at most 1 min on these pairs (``test_transit_is_walking_here``), so a
@@ -157,7 +161,7 @@ class Tolerance:
 TOLERANCES = {
     "walk": Tolerance(-4, 4, -1, 1, median_abs=1, within=2),
     "bicycle": Tolerance(-3, 2, -1.5, 1, median_abs=1),
-    "car": Tolerance(-7, 1, -4, 0),
+    "car": Tolerance(-5, 2, -2.25, 0.5, median_abs=2),
     "transit": Tolerance(-3, 3, -1, 1, median_abs=1, within=2),
 }
 
@@ -431,7 +435,18 @@ def _ignore_oneways(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(streets_module, "_direction_of", lambda value: both)
 
 
-@pytest.mark.parametrize("bug", [_double_car_speeds, _ignore_oneways], ids=["x2", "oneway"])
+def _halve_car_speeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = streets_module._car_speeds
+    monkeypatch.setattr(
+        streets_module, "_car_speeds", lambda frame, pieces: original(frame, pieces) * 0.5
+    )
+
+
+@pytest.mark.parametrize(
+    "bug",
+    [_double_car_speeds, _halve_car_speeds, _ignore_oneways],
+    ids=["x2", "half", "oneway"],
+)
 def test_car_bugs_fail_the_comparison(
     bug: Callable[[pytest.MonkeyPatch], None],
     monkeypatch: pytest.MonkeyPatch,

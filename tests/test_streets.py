@@ -104,6 +104,7 @@ def test_node_to_node_times_equal_networkx(
         graph.snap(graph.node_x[origins], graph.node_y[origins]),
         graph.snap(graph.node_x[destinations], graph.node_y[destinations]),
         max_time_s=HUGE_S,
+        turn_costs=False,  # networkx has no car turn costs (see test_turn_costs.py)
     )
     osm = graph.node_osm_id
     pairs = 0
@@ -185,14 +186,14 @@ def test_paths_take_the_dijkstra_time_and_follow_their_edges(
     y = shapely.get_y(along) + rng.normal(0, 15, 16)
     origins, destinations = graph.snap(x[:8], y[:8]), graph.snap(x[8:], y[8:])
     speed_ms = (float(graph.speed_kmh or 3.6) if graph.mode is StreetMode.WALK else 3.6) / 3.6
-    times = graph.travel_times_s(origins, destinations, max_time_s=HUGE_S)
+    times = graph.travel_times_s(origins, destinations, max_time_s=HUGE_S, turn_costs=False)
     expected = _split_reference(
         graph, origins, destinations, max_time_s=HUGE_S, snap_speed_kmh=speed_ms * 3.6
     )
     found = 0
     for i in range(len(origins)):
         for j in range(len(destinations)):
-            path = graph.path(origins.take([i]), destinations.take([j]))
+            path = graph.path(origins.take([i]), destinations.take([j]), turn_costs=False)
             if not np.isfinite(times[i, j]):
                 assert path is None
                 continue
@@ -248,13 +249,13 @@ def test_random_points_equal_networkx_with_points_inserted(
     destinations = graph.snap(x[10:], y[10:])
     speed = float(graph.speed_kmh or 3.6) if graph.mode is StreetMode.WALK else 3.6
     for max_time_s in (HUGE_S, 300.0):
-        times = graph.travel_times_s(origins, destinations, max_time_s=max_time_s)
+        times = graph.travel_times_s(origins, destinations, max_time_s=max_time_s, turn_costs=False)
         expected = _split_reference(
             graph, origins, destinations, max_time_s=max_time_s, snap_speed_kmh=speed
         )
         np.testing.assert_allclose(times, expected, rtol=0, atol=1e-6)
     # more origins than destinations: searched backwards from the destinations
-    backwards = graph.travel_times_s(points, destinations, max_time_s=HUGE_S)
+    backwards = graph.travel_times_s(points, destinations, max_time_s=HUGE_S, turn_costs=False)
     np.testing.assert_allclose(
         backwards,
         _split_reference(graph, points, destinations, max_time_s=HUGE_S, snap_speed_kmh=speed),
@@ -265,7 +266,9 @@ def test_random_points_equal_networkx_with_points_inserted(
         forwards = graph.travel_times_s(destinations, points, max_time_s=HUGE_S)
         np.testing.assert_allclose(backwards, forwards.T, rtol=0, atol=1e-6)
     # an explicit off-street speed is honoured
-    slow = graph.travel_times_s(origins, destinations, max_time_s=HUGE_S, snap_speed_kmh=1.0)
+    slow = graph.travel_times_s(
+        origins, destinations, max_time_s=HUGE_S, snap_speed_kmh=1.0, turn_costs=False
+    )
     np.testing.assert_allclose(
         slow,
         _split_reference(graph, origins, destinations, max_time_s=HUGE_S, snap_speed_kmh=1.0),
@@ -611,8 +614,8 @@ def test_same_edge_direct_path_respects_direction() -> None:
     walk = StreetGraph.from_streets(_layer(ways), "walk")
     a, b = car.snap([120.0], [-10.0]), car.snap([180.0], [-10.0])
     np.testing.assert_allclose(a.snap_distance_m, 10.0)
-    forth = car.travel_times_s(a, b, max_time_s=HUGE_S)[0, 0]
-    back = car.travel_times_s(b, a, max_time_s=HUGE_S)[0, 0]
+    forth = car.travel_times_s(a, b, max_time_s=HUGE_S, turn_costs=False)[0, 0]
+    back = car.travel_times_s(b, a, max_time_s=HUGE_S, turn_costs=False)[0, 0]
     residential_ms = 30 / 3.6
     walk_ms = 1.0
     assert forth == pytest.approx(60 / residential_ms + 20 / walk_ms)

@@ -7,38 +7,18 @@ records the edge that reached each node and stops once the target nodes are sett
 Both run on the CSR arrays of :func:`_csr` (built once per graph and direction), so a
 path's time is the matrix's time to the last bit.
 
-Not yet: car turn costs (design note)
--------------------------------------
-R5 (``TurnCostCalculator``, car only) adds a cost when a car goes from one edge to the
-next, from the angle between the bearing at the end of the first edge and the bearing at
-the start of the second (R5 takes each bearing over the first or last ~10 m of the
-geometry): turn angle below 27° or from 333°: straight on, 0 s; 27-153°: left, 30 s;
-153-207°: U-turn, 90 s; 207-333°: right, 10 s (left and right swapped where traffic
-drives on the left). R5 also applies OSM turn restrictions (not in the ``streets``
-layer). Costs that depend on the pair of edges need an *edge-based* search:
-
-- the graph stores, per directed edge, its in- and out-bearings (degrees, from the
-  chain geometry in the metric CRS, reversed for backward edges): two float32 arrays in
-  the ``.npz``, and ``ENGINE_VERSION`` changes;
-- the search labels directed edges, not nodes: ``dist[e]`` is the time at the end of
-  ``e``; relaxing ``e`` scans the out-edges ``f`` of ``to_node[e]`` with weight
-  ``turn_s(e, f) + time_s[f]``. The turn graph (CSR of edge -> edge transitions, with
-  their costs precomputed as float64) has sum over nodes of in-degree x out-degree
-  entries, about 3 per edge in a city; parallel edges are no longer reduced (each is a
-  state);
-- a source on a chain seeds the directed edges it lies on with the remaining fraction of
-  their time (no turn at the origin); a target on edge ``g`` is reached from the edges
-  ``e`` entering ``from_node[g]``: ``dist[e] + turn_s(e, g) + fraction * time_s[g]``, and
-  directly along ``g`` from a source on it, as today;
-- the backwards search (more origins than destinations) runs on the transposed turn
-  graph with the same transition costs; :func:`_search` gathers per-edge instead of
-  per-node times (memory per source: edges instead of nodes, about 2x);
-- a dead end forces a U-turn (90 s), where the node-based search turns for free;
-- references: networkx on ``nx.line_graph`` of :meth:`StreetGraph.to_networkx` with the
-  same transition weights (exact), then the Helsinki car references of
-  ``tests/test_r5_reference.py``, whose car tolerance (R5 2 to 6 min longer in dense
-  centres) should then tighten; the doubled-speed and ignored-oneway bugs must still
-  fail it.
+Car turn costs (edge-based)
+---------------------------
+:func:`_turn_rows` (many sources) and :func:`_turn_search_one` (one source, with
+predecessors, behind :meth:`StreetGraph.path`) search over *states* that are directed
+edges, on the turn graph of :func:`parcours.accessibility.streets.turns.turn_graph`
+(R5's turn costs precomputed per transition, about 3 per edge in a city; parallel edges
+are distinct states). A source on a chain starts on the directed edges it lies on with
+the remaining fraction of their time (no turn at the origin; a point on a node starts
+there without a turn); a target reads the best time at either end of its chain (no turn
+onto it), forwards or, with fewer destinations, on the reversed turn graph. A dead end
+forces a U-turn (90 s). Checked against networkx on an edge-based graph with the same
+transition weights (``tests/test_turn_costs.py``).
 """
 
 from __future__ import annotations
@@ -289,3 +269,223 @@ def _csr(
     indptr = np.zeros(n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n_nodes), out=indptr[1:])
     return indptr, indices, weights, order.astype(np.int64)
+
+
+# --- edge-based search (car turn costs) --------------------------------------------------
+
+#: The arrays of a turn graph (see :func:`parcours.accessibility.streets.turns.turn_graph`).
+TurnArrays = tuple[
+    IntArray, IntArray, FloatArray, IntArray, IntArray, FloatArray, IntArray, IntArray, FloatArray
+]
+
+
+@njit(cache=True)
+def _push_grow(
+    keys: npt.NDArray[np.float64],
+    items: npt.NDArray[np.int64],
+    size: int,
+    key: float,
+    item: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], int]:
+    """:func:`_heap_push`, doubling the heap's arrays when they are full."""
+    if size >= keys.shape[0]:
+        bigger_keys = np.empty(2 * keys.shape[0] + 1, dtype=np.float64)
+        bigger_items = np.empty(2 * keys.shape[0] + 1, dtype=np.int64)
+        bigger_keys[:size] = keys[:size]
+        bigger_items[:size] = items[:size]
+        keys, items = bigger_keys, bigger_items
+    return keys, items, _heap_push(keys, items, size, key, item)
+
+
+@njit(cache=True)
+def _turn_search_one(
+    graph: TurnArrays,
+    seed_state: npt.NDArray[np.int64],
+    seed_node: npt.NDArray[np.int64],
+    seed_cost: npt.NDArray[np.float64],
+    state_node: npt.NDArray[np.int64],
+    target_node: npt.NDArray[np.int64],
+    target_cost: npt.NDArray[np.float64],
+    limit: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """One edge-based Dijkstra search: the states are directed edges.
+
+    A seed with ``seed_state >= 0`` starts at that state (its label is the seed's cost,
+    its predecessor -1); a seed with ``seed_node >= 0`` is a node reached without an
+    edge (no turn): the states it leads to (the graph's node CSR) get the seed's cost
+    plus their weight, and predecessor -2. When ``target_node`` is not empty, the search
+    stops as soon as the heap's minimum reaches the best ``label + target_cost`` over the
+    states that end (``state_node``) at a ``target_node``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(label, pred)``: the label of every state (``inf`` when not reached; exact for
+        the settled states) and the state it was reached from (-1, -2: a seed, -3: not
+        reached).
+    """
+    t_ptr, t_idx, t_w, n_ptr, n_idx, n_w, _, _, _ = graph
+    n_states = t_ptr.shape[0] - 1
+    label = np.full(n_states, np.inf)
+    pred = np.full(n_states, -3, dtype=np.int64)
+    done = np.zeros(n_states, dtype=np.bool_)
+    keys = np.empty(n_states + 16, dtype=np.float64)
+    items = np.empty(n_states + 16, dtype=np.int64)
+    size = 0
+    best = np.inf
+    for i in range(seed_state.shape[0]):
+        cost = seed_cost[i]
+        if not cost <= limit:
+            continue
+        state = seed_state[i]
+        if state >= 0 and cost < label[state]:
+            label[state] = cost
+            pred[state] = -1
+            keys, items, size = _push_grow(keys, items, size, cost, state)
+        node = seed_node[i]
+        if node >= 0:
+            for j in range(target_node.shape[0]):
+                if target_node[j] == node and cost + target_cost[j] < best:
+                    best = cost + target_cost[j]
+            for k in range(n_ptr[node], n_ptr[node + 1]):
+                nxt = n_idx[k]
+                nd = cost + n_w[k]
+                if nd < label[nxt] and nd <= limit:
+                    label[nxt] = nd
+                    pred[nxt] = -2
+                    keys, items, size = _push_grow(keys, items, size, nd, nxt)
+    while size > 0:
+        d = keys[0]
+        state = items[0]
+        if d >= best:
+            break
+        size = _heap_pop(keys, items, size)
+        if done[state]:
+            continue
+        done[state] = True
+        for j in range(target_node.shape[0]):
+            if state_node[state] == target_node[j] and d + target_cost[j] < best:
+                best = d + target_cost[j]
+        for k in range(t_ptr[state], t_ptr[state + 1]):
+            nxt = t_idx[k]
+            nd = d + t_w[k]
+            if nd < label[nxt] and nd <= limit:
+                label[nxt] = nd
+                pred[nxt] = state
+                keys, items, size = _push_grow(keys, items, size, nd, nxt)
+    return label, pred
+
+
+@njit(cache=True)
+def _turn_probe(
+    graph: TurnArrays,
+    probe: int,
+    label: npt.NDArray[np.float64],
+    seed_node: npt.NDArray[np.int64],
+    seed_cost: npt.NDArray[np.float64],
+) -> float:
+    """A state's label (``probe < n_states``), or node ``probe - n_states``'s time.
+
+    A node's time is its seed's cost, or the best label plus weight over the states of
+    the graph's lookup CSR (no turn).
+    """
+    _, _, _, _, _, _, l_ptr, l_idx, l_w = graph
+    n_states = label.shape[0]
+    if probe < n_states:
+        return label[probe]
+    node = probe - n_states
+    best = np.inf
+    for i in range(seed_node.shape[0]):
+        if seed_node[i] == node and seed_cost[i] < best:
+            best = seed_cost[i]
+    for k in range(l_ptr[node], l_ptr[node + 1]):
+        value = label[l_idx[k]] + l_w[k]
+        if value < best:
+            best = value
+    return best
+
+
+@njit(cache=True, parallel=True)
+def _turn_rows(
+    graph: TurnArrays,
+    seed_ptr: npt.NDArray[np.int64],
+    seed_state: npt.NDArray[np.int64],
+    seed_node: npt.NDArray[np.int64],
+    seed_cost: npt.NDArray[np.float64],
+    probes: npt.NDArray[np.int64],
+    limit: float,
+    out: npt.NDArray[np.float64],
+) -> None:
+    """One edge-based search per source (in parallel); ``out[s, j]``: probe ``j``.
+
+    Source ``s`` has the seeds ``seed_ptr[s]:seed_ptr[s + 1]`` (see
+    :func:`_turn_search_one`); the probes are read by :func:`_turn_probe`.
+    """
+    no_target = np.zeros(0, dtype=np.int64)
+    no_cost = np.zeros(0, dtype=np.float64)
+    for s in prange(out.shape[0]):
+        lo, hi = seed_ptr[s], seed_ptr[s + 1]
+        label, _ = _turn_search_one(
+            graph,
+            seed_state[lo:hi],
+            seed_node[lo:hi],
+            seed_cost[lo:hi],
+            no_target,
+            no_target,
+            no_cost,
+            limit,
+        )
+        for j in range(probes.shape[0]):
+            out[s, j] = _turn_probe(graph, probes[j], label, seed_node[lo:hi], seed_cost[lo:hi])
+
+
+def _turn_search(
+    graph: TurnArrays,
+    seeds: tuple[IntArray, IntArray, FloatArray],
+    seeds_per_source: int,
+    probes: IntArray,
+    max_time_s: float,
+) -> FloatArray:
+    """The probes' values from every source, by compiled edge-based searches.
+
+    Parameters
+    ----------
+    graph
+        The turn graph's arrays (forward or backward).
+    seeds
+        ``(state, node, cost)``: consecutive seeds, ``seeds_per_source`` per source
+        (state or node -1 when not used, cost ``inf`` to skip a seed).
+    seeds_per_source
+        How many seeds each source has.
+    probes
+        States (``< n_states``) and nodes (``n_states + node``) to read.
+    max_time_s
+        Where the searches stop.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_sources, len(probes))``, seconds (``inf`` when not reached).
+
+    """
+    state, node, cost = seeds
+    n_src = len(state) // seeds_per_source
+    result = np.empty((n_src, len(probes)))
+    if not n_src:
+        return result
+    batch = max(1, _BATCH_CELLS // max(1, len(probes)))
+    probes = np.ascontiguousarray(probes, dtype=np.int64)
+    for start in range(0, n_src, batch):
+        stop = min(start + batch, n_src)
+        lo, hi = start * seeds_per_source, stop * seeds_per_source
+        _turn_rows(
+            graph,
+            np.arange(0, hi - lo + 1, seeds_per_source, dtype=np.int64),
+            np.ascontiguousarray(state[lo:hi], dtype=np.int64),
+            np.ascontiguousarray(node[lo:hi], dtype=np.int64),
+            np.ascontiguousarray(cost[lo:hi], dtype=np.float64),
+            probes,
+            float(max_time_s),
+            result[start:stop],
+        )
+    return result

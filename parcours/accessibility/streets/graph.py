@@ -49,7 +49,16 @@ from parcours.accessibility.streets._types import (
     ObjectArray,
     _Pieces,
 )
-from parcours.accessibility.streets.dijkstra import _csr, _dijkstra_tree, _search, _unique_places
+from parcours.accessibility.streets.dijkstra import (
+    TurnArrays,
+    _csr,
+    _dijkstra_tree,
+    _search,
+    _turn_probe,
+    _turn_search,
+    _turn_search_one,
+    _unique_places,
+)
 from parcours.accessibility.streets.profile import (
     WALK_SPEED_KMH,
     StreetMode,
@@ -58,6 +67,11 @@ from parcours.accessibility.streets.profile import (
 )
 from parcours.accessibility.streets.snapping import MAX_SNAP_M, SnappedPoints, snap_to_chains
 from parcours.accessibility.streets.stress import traffic_stress
+from parcours.accessibility.streets.turns import (
+    chain_bearings_brads,
+    edge_bearings_deg,
+    turn_graph,
+)
 from parcours.errors import InputError
 from parcours.i18n import tr
 from parcours.territories.workspace import file_digest
@@ -474,6 +488,32 @@ class StreetGraph:
         indptr, indices, weights, order = _csr(cols, rows, times, self.n_nodes)
         return indptr, indices, weights, edge[order]
 
+    @cached_property
+    def _edge_bearings_deg(self) -> tuple[IntArray, IntArray]:
+        """R5's in- and out-bearing of every directed edge, whole degrees (``turns``)."""
+        coords, offsets = self._chain_coords
+        first, last = chain_bearings_brads(
+            np.ascontiguousarray(coords, dtype=np.float64), offsets.astype(np.int64)
+        )
+        return edge_bearings_deg(first, last, self._edge_chain, self._edge_reversed)
+
+    def _turn_graph(self, *, backward: bool) -> TurnArrays:
+        """The edge-based search's arrays (recomputed lazily: not saved with the graph)."""
+        name = "_turn_backward" if backward else "_turn_forward"
+        arrays: TurnArrays | None = self.__dict__.get(name)
+        if arrays is None:
+            from_node, to_node, time_s = self._edge_ends()
+            in_deg, out_deg = self._edge_bearings_deg
+            arrays = turn_graph(
+                from_node, to_node, time_s, in_deg, out_deg, self.n_nodes, backward=backward
+            )
+            self.__dict__[name] = arrays
+        return arrays
+
+    def _with_turns(self, turn_costs: bool) -> bool:
+        """Whether the searches pay R5's turn costs (car only)."""
+        return bool(turn_costs) and self.mode is StreetMode.CAR
+
     # --- networkx -----------------------------------------------------------------------
 
     def to_networkx(self) -> nx.MultiDiGraph:
@@ -621,6 +661,7 @@ class StreetGraph:
         *,
         max_time_s: float,
         snap_speed_kmh: float | None = None,
+        turn_costs: bool = True,
     ) -> FloatArray:
         """Travel times from every origin to every destination.
 
@@ -634,6 +675,10 @@ class StreetGraph:
             Speed of the off-street legs between the points and their snapped points;
             by default the walking speed, as R5 does for every mode (see the module
             docstring): the graph's speed for walk, 3.6 km/h for bike and car.
+        turn_costs
+            Car only: pay R5's turn costs (10 s right, 30 s left, 90 s U-turn, see
+            :mod:`~parcours.accessibility.streets.turns`) with an edge-based search;
+            False gives the node-based search without them. Walk and bike have none.
 
         Returns
         -------
@@ -674,7 +719,13 @@ class StreetGraph:
         # off-street legs are added afterwards (a constant per point).
         o_first, o_inverse = _unique_places(o_chain, o_fraction)
         d_first, d_inverse = _unique_places(d_chain, d_fraction)
-        if len(d_first) < len(o_first):
+        if self._with_turns(turn_costs):
+            block = self._turn_block(
+                (o_chain, o_fraction, out_u, out_v, o_snap_s, o_first, o_inverse),
+                (d_chain, d_fraction, in_u, in_v, d_snap_s, d_first, d_inverse),
+                max_time_s,
+            )
+        elif len(d_first) < len(o_first):
             # fewer destinations: search backwards from them, on the reversed graph
             block = (
                 _search(
@@ -703,6 +754,90 @@ class StreetGraph:
         )
         result[result > max_time_s] = np.inf
         return result
+
+    def _chain_ends(
+        self, chain: IntArray, fraction: FloatArray
+    ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """How points on chains meet the edge-based search, towards ``v`` and towards ``u``.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(state_v, node_v, state_u, node_u)``: the directed edge from the point to
+            the chain's ``v`` (-1 when closed, or when the point is on ``v``: then
+            ``node_v`` is ``v``, otherwise -1), and the same towards ``u``.
+
+        """
+        forward, backward = self._chain_edges
+        at_u, at_v = fraction == 0.0, fraction == 1.0
+        state_v = np.where(at_v, -1, forward[chain])
+        state_u = np.where(at_u, -1, backward[chain])
+        node_v = np.where(at_v, self._v[chain], -1)
+        node_u = np.where(at_u, self._u[chain], -1)
+        return state_v, node_v, state_u, node_u
+
+    def _probes(self, state: IntArray, node: IntArray) -> IntArray:
+        """Probe codes of :func:`_turn_search`: a node, else a state (0 when neither)."""
+        return np.where(node >= 0, self.n_edges + node, np.maximum(state, 0))
+
+    def _turn_block(
+        self,
+        origins: tuple[
+            IntArray, FloatArray, FloatArray, FloatArray, FloatArray, IntArray, IntArray
+        ],
+        destinations: tuple[
+            IntArray, FloatArray, FloatArray, FloatArray, FloatArray, IntArray, IntArray
+        ],
+        max_time_s: float,
+    ) -> FloatArray:
+        """Car times between snapped points with turn costs (edge-based searches).
+
+        Forward (from the origins): each origin starts on the directed edges of its
+        chain, towards ``v`` and towards ``u``, with the partial costs (on a node: from
+        the node, no turn); a destination takes the best time at either end of its
+        chain plus the partial cost (no turn onto it). Backward (fewer destinations):
+        the destinations are node seeds of the reversed turn graph, and an origin reads
+        the label of the edge it starts on. Both give the same times.
+        """
+        o_chain, o_fraction, out_u, out_v, o_snap_s, o_first, o_inverse = origins
+        d_chain, _, in_u, in_v, d_snap_s, d_first, d_inverse = destinations
+        none = np.full(1, -1, dtype=np.int64)
+        if len(d_first) < len(o_first):
+            d_c = d_chain[d_first]
+            n = len(d_c)
+            seeds = (
+                np.repeat(none, 2 * n),
+                np.column_stack((self._u[d_c], self._v[d_c])).reshape(-1),
+                np.column_stack((in_u[d_first], in_v[d_first])).reshape(-1),
+            )
+            state_v, node_v, state_u, node_u = self._chain_ends(o_chain, o_fraction)
+            code_v, code_u = self._probes(state_v, node_v), self._probes(state_u, node_u)
+            cost_v = np.where((state_v >= 0) | (node_v >= 0), out_v, np.inf)
+            cost_u = np.where((state_u >= 0) | (node_u >= 0), out_u, np.inf)
+            probes, inverse = np.unique(np.concatenate((code_v, code_u)), return_inverse=True)
+            values = _turn_search(
+                self._turn_graph(backward=True), seeds, 2, probes.astype(np.int64), max_time_s
+            )
+            inverse = inverse.reshape(-1)
+            m = len(o_chain)
+            block = np.minimum(values[:, inverse[:m]] + cost_v, values[:, inverse[m:]] + cost_u)
+            return (block + o_snap_s[None, :]).T[:, d_inverse] + d_snap_s[None, :]
+        o_c, o_f = o_chain[o_first], o_fraction[o_first]
+        state_v, node_v, state_u, node_u = self._chain_ends(o_c, o_f)
+        seeds = (
+            np.column_stack((state_v, state_u)).reshape(-1),
+            np.column_stack((node_v, node_u)).reshape(-1),
+            np.column_stack((out_v[o_first], out_u[o_first])).reshape(-1),
+        )
+        d_u, d_v = self._u[d_chain], self._v[d_chain]
+        probes, inverse = np.unique(np.concatenate((d_u, d_v)) + self.n_edges, return_inverse=True)
+        values = _turn_search(
+            self._turn_graph(backward=False), seeds, 2, probes.astype(np.int64), max_time_s
+        )
+        inverse = inverse.reshape(-1)
+        m = len(d_chain)
+        block = np.minimum(values[:, inverse[:m]] + in_u, values[:, inverse[m:]] + in_v)
+        return (block + d_snap_s[None, :])[o_inverse] + o_snap_s[:, None]
 
     def _same_chain(
         self,
@@ -760,13 +895,14 @@ class StreetGraph:
         *,
         max_time_s: float = math.inf,
         snap_speed_kmh: float | None = None,
+        turn_costs: bool = True,
     ) -> StreetPath | None:
         """The fastest path between two snapped points, edge by edge, with its geometry.
 
         One compiled Dijkstra search from the origin's chain, recording predecessors and
-        stopped as soon as both ends of the destination's chain are settled; the same
-        costs, the same additions in the same order as :meth:`travel_times_s`, so that
-        ``path(a, b).time_s == travel_times_s(a, b)[0, 0]``.
+        stopped as soon as the destination cannot improve; the same costs, the same
+        additions in the same order as :meth:`travel_times_s` (edge-based with turn
+        costs for car), so that ``path(a, b).time_s == travel_times_s(a, b)[0, 0]``.
 
         Parameters
         ----------
@@ -774,7 +910,7 @@ class StreetGraph:
             Points snapped by this graph's :meth:`snap` (the first point of each).
         max_time_s
             Paths longer than this are not searched (None is returned).
-        snap_speed_kmh
+        snap_speed_kmh, turn_costs
             As :meth:`travel_times_s`.
 
         Returns
@@ -796,18 +932,14 @@ class StreetGraph:
         f0, f1 = float(o_fraction[0]), float(d_fraction[0])
         o_snap_s = float(a.snap_distance_m[0]) / snap_speed_ms
         d_snap_s = float(b.snap_distance_m[0]) / snap_speed_ms
-        u0, v0, u1, v1 = int(self._u[c0]), int(self._v[c0]), int(self._u[c1]), int(self._v[c1])
-        indptr, indices, weights, edge_of = self._csr_forward
-        dist, pred = _dijkstra_tree(
-            indptr,
-            indices,
-            weights,
-            np.asarray([u0, v0], dtype=np.int64),
-            np.asarray([out_u[0], out_v[0]], dtype=np.float64),
-            np.asarray([u1, v1], dtype=np.int64),
-            float(max_time_s),
-        )
-        via_u, via_v = dist[u1] + in_u[0], dist[v1] + in_v[0]
+        if self._with_turns(turn_costs):
+            via_u, via_v, node, edges, leave = self._turn_path(
+                (o_chain, o_fraction, out_u, out_v), (d_chain, in_u, in_v), max_time_s
+            )
+        else:
+            via_u, via_v, node, edges, leave = self._node_path(
+                (c0, out_u, out_v), (c1, in_u, in_v), max_time_s
+            )
         # the same sums in the same order as travel_times_s and _same_chain
         time_s = (min(via_u, via_v) + d_snap_s) + o_snap_s
         direct_s = math.inf
@@ -828,8 +960,43 @@ class StreetGraph:
             )
         if not math.isfinite(time_s) or time_s > max_time_s:
             return None
-        node = u1 if via_u <= via_v else v1
-        last = self._piece(c1, 0.0 if node == u1 else 1.0, f1)
+        last = self._piece(c1, 0.0 if node == int(self._u[c1]) else 1.0, f1)
+        pieces = [self._piece(c0, f0, leave)]
+        pieces.extend(self._edge_xy(edge) for edge in edges)
+        pieces.append(last)
+        return _street_path(time_s, np.asarray(edges, dtype=np.int64), start, pieces, end)
+
+    def _node_path(
+        self,
+        origin: tuple[int, FloatArray, FloatArray],
+        destination: tuple[int, FloatArray, FloatArray],
+        max_time_s: float,
+    ) -> tuple[float, float, int, list[int], float]:
+        """The node-based search of :meth:`path`.
+
+        Returns
+        -------
+        tuple
+            The time to the destination through ``u`` and through ``v`` of its chain,
+            the end it is reached by, the full edges run, and the fraction of the
+            origin's chain it leaves by (0: ``u``, 1: ``v``).
+
+        """
+        c0, out_u, out_v = origin
+        c1, in_u, in_v = destination
+        u0, v0, u1, v1 = int(self._u[c0]), int(self._v[c0]), int(self._u[c1]), int(self._v[c1])
+        indptr, indices, weights, edge_of = self._csr_forward
+        dist, pred = _dijkstra_tree(
+            indptr,
+            indices,
+            weights,
+            np.asarray([u0, v0], dtype=np.int64),
+            np.asarray([out_u[0], out_v[0]], dtype=np.float64),
+            np.asarray([u1, v1], dtype=np.int64),
+            float(max_time_s),
+        )
+        via_u, via_v = float(dist[u1] + in_u[0]), float(dist[v1] + in_v[0])
+        node = target = u1 if via_u <= via_v else v1
         from_node = self._edge_from
         edges: list[int] = []
         while pred[node] >= 0:
@@ -838,10 +1005,56 @@ class StreetGraph:
             node = int(from_node[edge])
         edges.reverse()
         leave_by_u = node == u0 and (node != v0 or out_u[0] <= out_v[0])
-        pieces = [self._piece(c0, f0, 0.0 if leave_by_u else 1.0)]
-        pieces.extend(self._edge_xy(edge) for edge in edges)
-        pieces.append(last)
-        return _street_path(time_s, np.asarray(edges, dtype=np.int64), start, pieces, end)
+        return via_u, via_v, target, edges, 0.0 if leave_by_u else 1.0
+
+    def _turn_path(
+        self,
+        origin: tuple[IntArray, FloatArray, FloatArray, FloatArray],
+        destination: tuple[IntArray, FloatArray, FloatArray],
+        max_time_s: float,
+    ) -> tuple[float, float, int, list[int], float]:
+        """The edge-based search of :meth:`path` (car turn costs); as :meth:`_node_path`."""
+        o_chain, o_fraction, out_u, out_v = origin
+        d_chain, in_u, in_v = destination
+        state_v, node_v, state_u, node_u = self._chain_ends(o_chain, o_fraction)
+        seed_state = np.asarray([state_v[0], state_u[0]], dtype=np.int64)
+        seed_node = np.asarray([node_v[0], node_u[0]], dtype=np.int64)
+        seed_cost = np.asarray([out_v[0], out_u[0]], dtype=np.float64)
+        u1, v1 = int(self._u[d_chain[0]]), int(self._v[d_chain[0]])
+        graph = self._turn_graph(backward=False)
+        label, pred = _turn_search_one(
+            graph,
+            seed_state,
+            seed_node,
+            seed_cost,
+            self._edge_ends()[1],
+            np.asarray([u1, v1], dtype=np.int64),
+            np.asarray([in_u[0], in_v[0]], dtype=np.float64),
+            float(max_time_s),
+        )
+        at_u = _turn_probe(graph, self.n_edges + u1, label, seed_node, seed_cost)
+        at_v = _turn_probe(graph, self.n_edges + v1, label, seed_node, seed_cost)
+        via_u, via_v = float(at_u + in_u[0]), float(at_v + in_v[0])
+        target = u1 if via_u <= via_v else v1
+        best = at_u if target == u1 else at_v
+        edges: list[int] = []
+        leave = float(o_fraction[0])  # from a node seed: the origin is on that node
+        if not math.isfinite(best) or (seed_node == target)[seed_cost == best].any():
+            return via_u, via_v, target, edges, leave
+        look_ptr, look_idx = graph[6], graph[7]
+        entering = look_idx[look_ptr[target] : look_ptr[target + 1]]
+        state = int(entering[np.argmin(label[entering])])
+        while True:
+            previous = int(pred[state])
+            if previous == -1:  # the origin's own edge, run in part
+                leave = 1.0 if state == state_v[0] else 0.0
+                break
+            edges.append(state)
+            if previous == -2:
+                break
+            state = previous
+        edges.reverse()
+        return via_u, via_v, target, edges, leave
 
     @cached_property
     def _edge_from(self) -> IntArray:
