@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from handmade import BUS_EVERY_S, BUS_FIRST_S, BUS_LAST_S, LAT, RIDE_S, bus_feed, leg_s, line_pbf
@@ -320,3 +322,40 @@ def test_jobs_are_grouped_by_200_m_cell_at_their_weighted_centroid() -> None:
     assert list(points["jobs"]) == [40.0, 5.0] and list(points["establishments"]) == [2, 1]
     assert points.geometry.x.iloc[0] == pytest.approx(base_x + 25.0)  # (30*0 + 10*100) / 40
     assert points.geometry.x.iloc[1] == pytest.approx(base_x + 250.0)
+
+
+def test_comparison_puts_two_territories_side_by_side(
+    tiny: Territory, diagnostic: Diagnostic, tmp_path: Path
+) -> None:
+    from parcours.maps.report import write_comparison
+
+    # The same line without its bus: public transport is walking there.
+    workspace = Workspace(tiny.path.parent)
+    bbox = tiny.definition["bbox"]
+    create_territory(workspace, "nobus", bbox=",".join(str(v) for v in bbox), buffer_km=0)
+    folder = tmp_path / "src"
+    folder.mkdir()
+    line_pbf(folder / "line.osm.pbf")
+    load_sources(workspace, "nobus", {"osm": [folder / "line.osm.pbf"]})
+    with workspace.transaction("nobus") as tx:
+        for name in ("population", "jobs", "services", "communes"):
+            tx.write_layer(name, tiny.layer(name), sources=[], reader="test")
+    other = run_diagnostic(workspace.open("nobus"), date=TUESDAY)
+    assert "jobs_30_transit_peak_p50" not in other.cells.columns  # no GTFS: no transit
+    page, csv = write_comparison([diagnostic, other], tmp_path / "out", lang="en")
+    table = pd.read_csv(csv).set_index("indicator")
+    assert list(table.columns) == ["tiny", "nobus"]
+    assert (
+        table.loc["share_jobs_45_walk_pop", "tiny"] == table.loc["share_jobs_45_walk_pop", "nobus"]
+    )
+    assert np.isnan(table.loc["share_jobs_45_transit_peak_p50_pop", "nobus"])
+    assert table.loc["share_jobs_45_transit_peak_p50_pop", "tiny"] == pytest.approx(
+        diagnostic.areas["territory"].iloc[0]["share_jobs_45_transit_peak_p50_pop"]
+    )
+    # A territory without public transport still gets its report and GeoPackage.
+    from parcours.maps import write_outputs
+
+    outputs = write_outputs(other, tmp_path / "nobus", lang="fr")
+    assert "Secret statistique" in outputs.report.read_text("utf-8")
+    html = page.read_text("utf-8")
+    assert "Territory comparison" in html and "nobus" in html and "<svg" in html

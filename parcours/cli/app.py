@@ -449,6 +449,49 @@ def _print_summary(diagnostic: Any) -> None:
     console.print(table)
 
 
+@app.command(
+    "compare",
+    help=tr(
+        "Comparer des territoires : comparaison.html et comparaison.csv (mêmes indicateurs).",
+        "Compare territories: comparaison.html and comparaison.csv (the same indicators).",
+    ),
+)
+def compare(
+    names: Annotated[
+        list[str],
+        typer.Argument(help=tr("Territoires (deux ou plus)", "Territories (two or more)")),
+    ],
+    out: Annotated[Path, typer.Option(help=tr("Dossier de sortie", "Output folder"))] = Path(
+        "comparaison"
+    ),
+    modes: Annotated[
+        str,
+        typer.Option(help=tr("Modes, séparés par des virgules", "Modes, comma-separated")),
+    ] = "walk,bike,transit,car",
+) -> None:
+    """Comparer des territoires : comparaison.html et comparaison.csv (mêmes indicateurs)."""
+    with guarded():
+        from parcours.diagnostic import run_diagnostic
+        from parcours.i18n import get_language
+        from parcours.maps.report import write_comparison
+
+        if len(set(names)) < 2:
+            raise InputError(
+                tr("donnez au moins deux territoires différents", "give two territories or more"),
+                field="names",
+            )
+        workspace = _workspace()
+        territories = [workspace.open(name) for name in dict.fromkeys(names)]
+        chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
+        diagnostics = []
+        with progress_bar() as progress:
+            for territory in territories:
+                diagnostics.append(run_diagnostic(territory, modes=chosen, progress=progress))
+        page, table = write_comparison(diagnostics, out, lang=get_language())
+        for path in (page, table):
+            err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
+
+
 # --------------------------------------------------------------------------- demo
 
 

@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
 
@@ -38,10 +39,13 @@ from parcours.progress import ProgressFn
 from parcours.territories import Territory
 
 __all__ = [
+    "COMPARED",
     "MapSection",
     "Outputs",
+    "comparison_table",
     "diagnose",
     "render_report",
+    "write_comparison",
     "write_outputs",
     "write_report",
 ]
@@ -330,10 +334,19 @@ def _context(diagnostic: Diagnostic, maps: Sequence[MapSection]) -> dict[str, An
     }
 
 
+def _template_text(name: str) -> str:
+    return resources.files("parcours.maps").joinpath(f"templates/{name}").read_text("utf-8")
+
+
 def _environment() -> jinja2.Environment:
-    template = resources.files("parcours.maps").joinpath("templates/report.html.j2")
+    """The reports' templates (``parcours/maps/templates``), autoescaped."""
     return jinja2.Environment(
-        loader=jinja2.DictLoader({"report": template.read_text("utf-8")}),
+        loader=jinja2.DictLoader(
+            {
+                "report": _template_text("report.html.j2"),
+                "compare": _template_text("compare.html.j2"),
+            }
+        ),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -347,8 +360,16 @@ def render_report(
     """The report's HTML text (see :func:`write_report`)."""
     with language(lang):
         context = _context(diagnostic, maps)
-        context["safe"] = lambda text: jinja2.utils.markupsafe.Markup(text)
-        return _environment().get_template("report").render(**context)
+        return _render("report", context)
+
+
+def _render(name: str, context: dict[str, Any]) -> str:
+    context = {
+        **context,
+        "safe": lambda text: markupsafe.Markup(text),
+        "style": _template_text("style.css"),
+    }
+    return _environment().get_template(name).render(**context)
 
 
 def write_report(
@@ -423,3 +444,122 @@ def diagnose(
     if progress is not None:
         progress(str(tr("rapport et fichiers SIG", "report and GIS files")), None)
     return diagnostic, write_outputs(diagnostic, folder, lang=lang)
+
+
+#: What ``parcours compare`` puts side by side: territory means per resident, then shares.
+COMPARED: Final = (
+    "population",
+    "households",
+    "poor_households",
+    "share_jobs_45_walk_pop",
+    "share_jobs_45_bike_pop",
+    "share_jobs_45_transit_peak_p50_pop",
+    "share_jobs_45_transit_peak_p80_pop",
+    "share_jobs_45_transit_early_p50_pop",
+    "share_jobs_45_transit_late_p50_pop",
+    "share_jobs_45_transit_saturday_p50_pop",
+    "share_jobs_45_car_pop",
+    "share_jobs_45_transit_peak_p50_poor",
+    "france_travail_transit_pop",
+    "mission_locale_transit_pop",
+    "gp_transit_pop",
+    "departures_500m_pop",
+    "share_no_service",
+    "share_frequent_stop_500m",
+    "car_dependency_pop",
+)
+
+
+def comparison_table(diagnostics: Sequence[Diagnostic]) -> pd.DataFrame:
+    """One row per compared indicator (:data:`COMPARED`), one column per territory.
+
+    Only indicators at least one territory has; the territory means are published
+    figures (their secret already applied).
+    """
+    columns = {}
+    for diagnostic in diagnostics:
+        territory = diagnostic.areas["territory"]
+        row = territory.iloc[0] if len(territory) else pd.Series(dtype=float)
+        columns[diagnostic.territory] = [row.get(name, np.nan) for name in COMPARED]
+    table = pd.DataFrame(columns, index=pd.Index(COMPARED, name="indicator"))
+    table = table.apply(pd.to_numeric, errors="coerce")
+    return table.dropna(how="all").reset_index()
+
+
+def _formatter(name: str) -> Callable[[Any], str]:
+    if name.startswith("share_"):
+        return _fmt_pct
+    if name.endswith("_transit_pop") or name.endswith("_walk_pop"):
+        return _fmt_min
+    if name.startswith("car_dependency"):
+        return _fmt_ratio
+    return _fmt_int
+
+
+def write_comparison(
+    diagnostics: Sequence[Diagnostic],
+    folder: Path,
+    *,
+    maps: Sequence[MapSection] = (),
+    lang: str = "fr",
+) -> tuple[Path, Path]:
+    """Write ``comparaison.html`` (self-contained) and ``comparaison.csv`` in ``folder``.
+
+    Parameters
+    ----------
+    diagnostics
+        Two territories or more (their diagnostics).
+    folder
+        The output folder.
+    maps
+        Maps to place on the page (one per territory, say).
+    lang
+        ``"fr"`` or ``"en"``.
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        The HTML page and the CSV table (English indicator names, one column per
+        territory).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = comparison_table(diagnostics)
+    names = [d.territory for d in diagnostics]
+    with language(lang):
+        decimal = "," if lang == "fr" else "."
+        rows = [
+            [label(str(r["indicator"]))] + [_formatter(str(r["indicator"]))(r[n]) for n in names]
+            for _, r in table.iterrows()
+        ]
+        charts = [
+            bar_chart(
+                names,
+                {str(tr("moyenne par habitant", "mean per resident")): list(r[names])},
+                title=label(str(r["indicator"])),
+                percent=str(r["indicator"]).startswith("share_"),
+                decimal=decimal,
+            )
+            for _, r in table.iterrows()
+            if str(r["indicator"]).startswith("share_jobs_")
+        ]
+        context = {
+            "lang": lang,
+            "t": lambda fr, en: str(tr(fr, en)),
+            "names": names,
+            "rows": rows,
+            "charts": charts,
+            "maps": list(maps),
+            "maps_head": "".join(dict.fromkeys(m.head for m in maps if m.head)),
+            "dates": [(d.territory, d.weekday.isoformat()) for d in diagnostics],
+            "generated": dt.date.today().isoformat(),
+            "version": __version__,
+        }
+        html = _render("compare", context)
+    page = folder / "comparaison.html"
+    tmp = folder / "comparaison.html.part"
+    tmp.write_text(html, "utf-8")
+    tmp.replace(page)
+    csv = folder / "comparaison.csv"
+    table.to_csv(csv, index=False)
+    return page, csv
