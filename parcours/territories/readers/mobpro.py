@@ -474,6 +474,6 @@ def _checked_frame(kept: pd.DataFrame, origin: Origin, found: dict[str, str]) ->
     for field in MOBPRO_OPTIONAL:
         if field in found:
             values = kept[found[field]].str.strip()
-            data[field.lower()] = pd.Series(values.where(values != "", None).to_numpy(), dtype="str")
+            filled = values.where(values != "", None).to_numpy()
+            data[field.lower()] = pd.Series(filled, dtype="str")
     return pd.DataFrame(data)
-
