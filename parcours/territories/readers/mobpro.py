@@ -453,6 +453,10 @@ def _checked_frame(kept: pd.DataFrame, origin: Origin, found: dict[str, str]) ->
         listed_fr = ", ".join(f"{k} {v}" for k, v in _TRANS_LABELS_FR.items())
         listed_en = ", ".join(f"{k} {v}" for k, v in MOBPRO_MODES.items())
         raw = trans_text.iloc[i]
+        if not raw:
+            raise origin.error(
+                "valeur vide", "empty value", label=kept.index[i], field=found["TRANS"]
+            )
         raise origin.error(
             f"code TRANS inconnu « {raw} » : attendu 1 à 6 ({listed_fr})",
             f"unknown TRANS code '{raw}': 1 to 6 expected ({listed_en})",
