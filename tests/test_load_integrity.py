@@ -568,6 +568,6 @@ def test_source_kinds_are_strings_and_in_load_order() -> None:
     from parcours.territories.download import SOURCE_KINDS_BY_NAME
 
     assert SourceKind.OSM == "osm"
-    assert SOURCE_KINDS[0] == "osm" and SOURCE_KINDS[-1] == "employment_zones"
+    assert SOURCE_KINDS[0] == "osm" and SOURCE_KINDS[-1] == "mobpro"  # after the communes
     assert set(SOURCE_KINDS_BY_NAME.values()) <= set(SOURCE_KINDS)
     assert ("feeds", *GTFS_TABLES) == GTFS_LAYERS and "stop_times" in GTFS_TABLES

@@ -79,6 +79,7 @@ FIELD_FLAGS: dict[str, str] = {
     "qpv": "--qpv",
     "bikeshare": "--bikeshare",
     "employment_zones": "--employment-zones",
+    "mobpro": "--mobpro",
     "lang": "--lang",
 }
 

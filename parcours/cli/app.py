@@ -214,6 +214,15 @@ def territory_load(
             help=tr("Composition des zones d'emploi INSEE", "INSEE employment zones composition")
         ),
     ] = None,
+    mobpro: Annotated[
+        Path | None,
+        typer.Option(
+            help=tr(
+                "Navettes domicile-travail INSEE (FD_MOBPRO_AAAA.csv ou son zip)",
+                "INSEE home-to-work commutes (FD_MOBPRO_YYYY.csv or its zip)",
+            )
+        ),
+    ] = None,
 ) -> None:
     """Charger des sources dans un territoire (remplace les couches nommées, garde les autres)."""
     with guarded():
@@ -230,6 +239,7 @@ def territory_load(
             "bikeshare": list(bikeshare or []),
             "communes": [communes_file] if communes_file else [],
             "employment_zones": [employment_zones] if employment_zones else [],
+            "mobpro": [mobpro] if mobpro else [],
         }
         if jobs_geolocation and not jobs:
             raise InputError(

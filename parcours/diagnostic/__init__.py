@@ -5,6 +5,7 @@ writes it out (report, GeoPackage, tables).
 """
 
 from parcours.diagnostic.bands import BANDS, PERCENTILES, TimeBand, study_dates
+from parcours.diagnostic.commuting import modal_shares
 from parcours.diagnostic.indicators import CUTOFFS_MIN, MODES, SERVICE_CATEGORIES
 from parcours.diagnostic.run import AREA_TYPES, Diagnostic, headline_columns, run_diagnostic
 from parcours.diagnostic.secrecy import MIN_HOUSEHOLDS, MIN_PEOPLE, is_secret
@@ -24,6 +25,7 @@ __all__ = [
     "TimeBand",
     "headline_columns",
     "is_secret",
+    "modal_shares",
     "run_diagnostic",
     "shift_access",
     "study_dates",

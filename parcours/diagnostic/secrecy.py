@@ -2,7 +2,8 @@
 
 Anything shown to a steering committee is aggregated: no grid or zone statistic over fewer
 than :data:`MIN_HOUSEHOLDS` households (INSEE's statistical-secret rule), no caseload
-statistic over fewer than :data:`MIN_PEOPLE` beneficiaries.
+statistic over fewer than :data:`MIN_PEOPLE` beneficiaries; no commuting share over fewer
+than :data:`MOBPRO_MIN_WORKERS` weighted workers (a precision rule of INSEE's census).
 
 The household threshold is INSEE's, which its sources already obey (Filosofi imputes its
 small cells): its value lives in :mod:`parcours.territories.sources`, the lowest level that
@@ -20,13 +21,29 @@ import pandas as pd
 
 from parcours.territories.sources import INSEE_SECRET_MIN_HOUSEHOLDS
 
-__all__ = ["MIN_HOUSEHOLDS", "MIN_PEOPLE", "Publication", "is_secret", "leaks", "publication"]
+__all__ = [
+    "MIN_HOUSEHOLDS",
+    "MIN_PEOPLE",
+    "MOBPRO_MIN_WORKERS",
+    "Publication",
+    "is_secret",
+    "leaks",
+    "publication",
+]
 
 #: No grid or zone figure is published over fewer households (INSEE's statistical secret).
 MIN_HOUSEHOLDS: int = INSEE_SECRET_MIN_HOUSEHOLDS
 
 #: No caseload figure is published over fewer beneficiaries.
 MIN_PEOPLE: int = 11
+
+#: No commuting share (INSEE MOBPRO) is published over fewer weighted workers. Not a
+#: confidentiality rule but one of precision: the census's « exploitation complémentaire »
+#: is a sample, and INSEE's documentation of the MOBPRO detail file says that counts above
+#: 500 may be used with confidence while counts below 200 must be handled with care, being
+#: possibly not significant (https://www.insee.fr/fr/information/2383243, « Conseils
+#: d'utilisation »). Figures under it are marked fragile and their shares not given.
+MOBPRO_MIN_WORKERS: int = 200
 
 
 def is_secret(count: float, *, threshold: int = MIN_HOUSEHOLDS) -> bool:

@@ -2,10 +2,11 @@
 
 :func:`write_demo_sources` writes, into one folder, the files a planner would download for a
 real territory (OSM PBF, two GTFS feeds, the Filosofi 200 m grid, SIRENE and its geolocation
-file, BPE, BNLC, GBFS, QPV contours, communes, employment zones), in their official formats,
-for an invented agglomeration: Montclerval (about 25,000 inhabitants), four periurban
-communes and eight villages up to 25 km away, one EPCI and one employment zone, plus a
-neighbouring town 35 km away (Pontreval) with the training centre of the long-distance cases.
+file, BPE, BNLC, GBFS, QPV contours, communes, employment zones, the MOBPRO commuting
+detail file), in their official formats, for an invented agglomeration: Montclerval (about
+25,000 inhabitants), four periurban communes and eight villages up to 25 km away, one EPCI
+and one employment zone, plus a neighbouring town 35 km away (Pontreval) with the training
+centre of the long-distance cases.
 
 Nothing here describes a real place. The territory sits in Lambert-93 around
 x = 700,000 m, y = 6,600,000 m (metropolitan France) so that every CRS-dependent path of
@@ -160,7 +161,7 @@ class DemoSources:
         Loader source kind -> files: ``osm``, ``gtfs`` (urban network + regional rail),
         ``population``, ``jobs``, ``jobs_geolocation``, ``services`` (BPE + the user list of
         missions locales and CAF), ``carpool``, ``qpv``, ``bikeshare``, ``communes``,
-        ``employment_zones``.
+        ``employment_zones``, ``mobpro``.
     communes
         INSEE codes of the perimeter communes (the agglomeration's EPCI; the neighbouring
         town is not part of it).
@@ -2924,6 +2925,129 @@ def _write_user_services(world: _World, path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# Commuting: INSEE's MOBPRO detail file
+# --------------------------------------------------------------------------------------
+
+#: Columns of INSEE's ``FD_MOBPRO_2020.csv``, in its order.
+MOBPRO_COLUMNS: tuple[str, ...] = (
+    "COMMUNE", "ARM", "DCFLT", "DCLT", "AGEREVQ", "CS1", "DEROU", "DIPL", "EMPL", "ILT",
+    "ILTUU", "IMMI", "INATC", "INEEM", "INPOM", "INPSM", "IPONDI", "LPRM", "METRODOM", "MOCO",
+    "NA17", "NA5", "NPERR", "REGION", "REGLT", "SEXE", "STAT", "STOCD", "TP", "TRANS", "TYPL",
+    "TYPMR", "VOIT",
+)  # fmt: skip
+
+#: Employed residents (actifs ayant un emploi) per inhabitant.
+_EMPLOYED_PER_INHABITANT = 0.42
+#: A commune code outside the demo (its number is held by no commune): work elsewhere.
+_ELSEWHERE = f"{_DEP}964"
+#: Where the employed residents of each kind of place work: own commune, the town,
+#: another commune of the agglomeration, the neighbouring town, elsewhere.
+_WORK_PLACES: dict[str, tuple[float, float, float, float, float]] = {
+    "town": (0.66, 0.0, 0.20, 0.06, 0.08),
+    "periurban": (0.28, 0.46, 0.14, 0.04, 0.08),
+    "village": (0.22, 0.48, 0.16, 0.04, 0.10),
+    "neighbour": (0.72, 0.12, 0.02, 0.0, 0.14),
+}
+#: TRANS (2020 coding: 1 none, 2 walk, 3 bike, 4 two-wheeler, 5 car, 6 transit) by trip:
+#: within the town, within a smaller commune, to the town, any other trip.
+_TRANS_SHARES: dict[str, tuple[float, ...]] = {
+    "in_town": (0.05, 0.20, 0.07, 0.02, 0.50, 0.16),
+    "in_place": (0.12, 0.14, 0.04, 0.02, 0.66, 0.02),
+    "to_town": (0.0, 0.0, 0.03, 0.03, 0.84, 0.10),
+    "other": (0.0, 0.0, 0.01, 0.03, 0.91, 0.05),
+}
+
+
+def _mobpro_rows(world: _World, population: dict[str, float], seed: int) -> list[list[object]]:
+    """Census records of the employed residents, weighted as INSEE's sample is.
+
+    In a commune of 10,000 inhabitants or more the census surveys about 40 % of the
+    dwellings over five years (weights near 2.5); smaller communes are surveyed whole
+    (weights near 1). Drawn from a generator of its own, so that the other files do not
+    change with it.
+    """
+    rng = np.random.default_rng([seed, 2020])
+    places = sorted(world.places.values(), key=lambda p: p.insee)
+    town = world.town.insee
+    agglomeration = [p.insee for p in places if p.spec.kind in ("town", "periurban", "village")]
+    rows: list[list[object]] = []
+    for place in places:
+        workers = _EMPLOYED_PER_INHABITANT * population.get(place.spec.key, 0.0)
+        if workers <= 0:
+            continue
+        base = 2.5 if population.get(place.spec.key, 0.0) >= 10_000 else 1.0
+        n = max(1, round(workers / base))
+        weights = base * rng.uniform(0.9, 1.1, n)
+        weights *= workers / weights.sum()
+        where = rng.choice(5, size=n, p=_WORK_PLACES[place.spec.kind])
+        others = [c for c in agglomeration if c not in (place.insee, town)]
+        for weight, kind in zip(weights, where, strict=True):
+            if kind == 0 or (kind == 1 and place.insee == town):
+                work = place.insee
+            elif kind == 1:
+                work = town
+            elif kind == 2:
+                work = str(rng.choice(others))
+            elif kind == 3:
+                work = f"{_DEP}963"
+            else:
+                work = _ELSEWHERE
+            if work == place.insee:
+                trip = "in_town" if work == town else "in_place"
+            else:
+                trip = "to_town" if work == town else "other"
+            trans = int(rng.choice(6, p=_TRANS_SHARES[trip])) + 1
+            age = int(rng.choice([15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65]))
+            values = {
+                "COMMUNE": place.insee,
+                "ARM": "ZZZZZ",
+                "DCFLT": "99999",
+                "DCLT": work,
+                "AGEREVQ": f"{age:03d}",
+                "CS1": str(rng.choice([1, 2, 3, 4, 5, 6], p=[0.02, 0.07, 0.17, 0.26, 0.27, 0.21])),
+                "DEROU": "Z",
+                "DIPL": str(rng.choice(["01", "11", "13", "14", "16", "17", "18", "19"])),
+                "EMPL": str(rng.choice(["11", "12", "13", "14", "15", "16", "21", "22", "23"])),
+                "ILT": "1" if work == place.insee else "2",
+                "ILTUU": "1" if work == place.insee else "2",
+                "IMMI": str(rng.choice(["1", "2"], p=[0.06, 0.94])),
+                "INATC": str(rng.choice(["1", "2"], p=[0.95, 0.05])),
+                "INEEM": str(int(rng.integers(0, 3))),
+                "INPOM": str(int(rng.integers(1, 4))),
+                "INPSM": str(int(rng.integers(0, 3))),
+                "IPONDI": f"{weight:.15f}",
+                "LPRM": str(rng.choice(["1", "2", "3"], p=[0.55, 0.3, 0.15])),
+                "METRODOM": "M",
+                "MOCO": str(rng.choice(["11", "12", "21", "22", "23", "31", "32"])),
+                "NA17": str(rng.choice(["AZ", "C5", "FZ", "GZ", "HZ", "MN", "OQ", "RU"])),
+                "NA5": str(rng.choice(["AZ", "BE", "FZ", "GU", "OQ"])),
+                "NPERR": str(int(rng.integers(1, 7))),
+                "REGION": _REG,
+                "REGLT": _REG,
+                "SEXE": str(rng.choice(["1", "2"])),
+                "STAT": str(rng.choice(["10", "21", "22", "23"], p=[0.87, 0.07, 0.04, 0.02])),
+                "STOCD": str(rng.choice(["10", "21", "22", "23", "30"])),
+                "TP": str(rng.choice(["1", "2"], p=[0.82, 0.18])),
+                "TRANS": str(trans),
+                "TYPL": str(rng.choice(["1", "2"], p=[0.6, 0.4])),
+                "TYPMR": str(rng.choice(["11", "12", "21", "22", "30", "41", "42"])),
+                "VOIT": str(rng.choice(["0", "1", "2", "3"], p=[0.08, 0.38, 0.44, 0.10])),
+            }
+            rows.append([values[c] for c in MOBPRO_COLUMNS])
+    return rows
+
+
+def _write_mobpro(world: _World, path: Path, population: dict[str, float], seed: int) -> None:
+    """Write ``FD_MOBPRO_2020.csv`` as INSEE does: ``;``-separated, one record per line."""
+    rows = _mobpro_rows(world, population, seed)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer.writerow(MOBPRO_COLUMNS)
+    writer.writerows(rows)
+    path.write_bytes(buffer.getvalue().encode("latin-1"))
+
+
+# --------------------------------------------------------------------------------------
 # README and entry point
 # --------------------------------------------------------------------------------------
 
@@ -2984,6 +3108,8 @@ Contenu (formats des téléchargements réels)
 - qpv/qp2024.geojson : contour du quartier prioritaire (WGS84).
 - communes/communes.geojson : contours des communes (forme geo.api.gouv.fr).
 - zones_emploi/ze2020.csv : composition communale des zones d'emploi 2020.
+- mobpro/FD_MOBPRO_2020.csv : navettes domicile-travail au schéma du fichier détail MOBPRO
+  du recensement (mode de transport TRANS, poids IPONDI), {num("commuters")} actifs.
 
 Les manques que le diagnostic doit trouver
 ------------------------------------------
@@ -3045,6 +3171,7 @@ def write_demo_sources(directory: Path, *, seed: int = 2026) -> DemoSources:
         "qpv": directory / "qpv" / "qp2024.geojson",
         "communes": directory / "communes" / "communes.geojson",
         "employment_zones": directory / "zones_emploi" / "ze2020.csv",
+        "mobpro": directory / "mobpro" / "FD_MOBPRO_2020.csv",
     }
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -3118,9 +3245,11 @@ def write_demo_sources(directory: Path, *, seed: int = 2026) -> DemoSources:
     _write_qpv(world, paths["qpv"])
     _write_communes(world, paths["communes"], population)
     _write_ze(world, paths["employment_zones"])
+    _write_mobpro(world, paths["mobpro"], population, seed)
 
     perimeter = [p for k, p in world.places.items() if p.spec.kind != "neighbour"]
     jobs = sum(HEADCOUNT_MIDPOINTS[e.tranche] for e in estabs if e.active and e.place != "N")
+    stats_population = sum(v for k, v in population.items() if k != "N")
     stats = {
         "osm_nodes": float(osm_nodes),
         "osm_ways": float(osm_ways),
@@ -3129,6 +3258,7 @@ def write_demo_sources(directory: Path, *, seed: int = 2026) -> DemoSources:
         "town_population": population.get("T", 0.0),
         "establishments": float(len(estabs)),
         "jobs": jobs,
+        "commuters": _EMPLOYED_PER_INHABITANT * stats_population,
     }
     za_x, za_y = world.za_grid[(1, 1)]
     za_commune = world.places[world.place_of(za_x, za_y)].name
@@ -3146,6 +3276,7 @@ def write_demo_sources(directory: Path, *, seed: int = 2026) -> DemoSources:
         "bikeshare": [paths["bikeshare"]],
         "communes": [paths["communes"]],
         "employment_zones": [paths["employment_zones"]],
+        "mobpro": [paths["mobpro"]],
     }
     return DemoSources(
         directory=directory,

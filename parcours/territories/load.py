@@ -17,6 +17,10 @@ The readers' facts (``LayerData.extra``: population total, jobs total, establish
 partially diffusible or without coordinates...) are recorded in the manifest's layer entry
 under ``summary``, with JSON values only (for several files: ``{"files": [one per file]}``,
 in the order of ``sources``).
+
+The ``mobpro`` source (INSEE's commuting detail file) is read for the territory's communes
+(:func:`territory_communes`): the codes its perimeter was made of, else those of its
+communes layer, loaded with it or before.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ __all__ = [
     "SourceKind",
     "load_sources",
     "read_context",
+    "territory_communes",
 ]
 
 _MULTI_FILE_KINDS = {
@@ -274,6 +279,43 @@ def _empty_layer_warning(kind: str) -> str:
     )
 
 
+def territory_communes(
+    territory: Territory, new_communes: gpd.GeoDataFrame | None = None
+) -> list[str]:
+    """The INSEE codes of a territory's communes, to select its commutes (MOBPRO).
+
+    The codes the perimeter was made of (``territory create --communes``) when it was
+    defined so; otherwise the communes of the ``communes`` layer (the one being loaded, else
+    the one stored) whose inner point lies in the perimeter: the layer also holds the
+    communes met by the buffer, which are not the territory's.
+
+    Raises
+    ------
+    InputError
+        When the territory was not defined by communes and has no communes layer.
+    """
+    listed = [str(c).strip().upper() for c in territory.definition.get("communes", [])]
+    if listed:
+        return listed
+    communes = new_communes
+    if communes is None and territory.has_layer("communes"):
+        communes = territory.layer("communes")
+    if communes is None:
+        raise InputError(
+            tr(
+                "le fichier MOBPRO se lit par communes : chargez d'abord les communes du "
+                "territoire (--communes-file), ou créez-le avec --communes",
+                "the MOBPRO file is read by commune: load the territory's communes first "
+                "(--communes-file), or create the territory with --communes",
+            ),
+            field="communes_file",
+        )
+    perimeter = territory.perimeter.union_all()
+    points = gpd.GeoSeries(communes.geometry, crs=communes.crs).to_crs(territory.crs)
+    inside = points.representative_point().within(perimeter).to_numpy()
+    return sorted(str(c) for c in communes.loc[inside, "insee"])
+
+
 def _read_kind(
     kind: str,
     paths: Sequence[Path],
@@ -297,6 +339,9 @@ def _read_kind(
         if communes is None and territory.has_layer("communes"):
             communes = territory.layer("communes")
         return readers.read_employment_zones(paths[0], ctx, communes=communes)
+    if kind == SourceKind.MOBPRO:
+        codes = territory_communes(territory, new_communes)
+        return readers.read_mobpro(paths[0], ctx, communes=codes)
     reader = {
         SourceKind.POPULATION: readers.read_population,
         SourceKind.SERVICES: readers.read_services,

@@ -48,6 +48,7 @@ class SourceKind(StrEnum):
     BIKESHARE = "bikeshare"
     COMMUNES = "communes"
     EMPLOYMENT_ZONES = "employment_zones"
+    MOBPRO = "mobpro"
 
 
 #: The kinds of source ``parcours territory load`` accepts, in the order they are read.

@@ -18,6 +18,8 @@ Where each source comes from (see :class:`SourceUrls`, every URL overridable)
     bnlc       carpool     transport.data.gouv.fr consolidated BNLC CSV
     qpv        qpv         ANCT QPV 2024 contours (data.gouv.fr zip)
     communes   communes    geo.api.gouv.fr contours of the communes meeting the perimeter
+    mobpro     mobpro      INSEE census 2020, MOBPRO detail file (national zip, about
+                           8 million rows); not part of ``all`` (ask for it by name)
     ========== =========== ===============================================================
 """
 
@@ -42,6 +44,7 @@ SOURCE_NAMES: tuple[str, ...] = (
     "sirene",
     "bnlc",
     "qpv",
+    "mobpro",
 )
 
 #: Source name -> the loader's source kind (``parcours territory load`` option).
@@ -55,10 +58,11 @@ SOURCE_KINDS_BY_NAME: dict[str, SourceKind] = {
     "sirene": SourceKind.JOBS,
     "bnlc": SourceKind.CARPOOL,
     "qpv": SourceKind.QPV,
+    "mobpro": SourceKind.MOBPRO,
 }
 
 #: Sources that ``all`` leaves out (an alternative to another source of the same kind).
-_NOT_IN_ALL: frozenset[str] = frozenset({"overpass"})
+_NOT_IN_ALL: frozenset[str] = frozenset({"overpass", "mobpro"})
 #: Sources producing the same loader kind, of which one only may be chosen.
 _EXCLUSIVE: tuple[tuple[str, str], ...] = (("osm", "overpass"),)
 
@@ -97,6 +101,9 @@ class SourceUrls:
         Base nationale des lieux de covoiturage, consolidated CSV.
     qpv
         Quartiers prioritaires 2024 contours (ANCT, data.gouv.fr), a zip.
+    mobpro
+        INSEE « Mobilités professionnelles des individus » 2020, detail file
+        ``FD_MOBPRO_2020.csv`` in a zip (insee.fr page 7637844).
     overpass
         Overpass API root (``/interpreter`` and ``/status`` are appended), for the
         ``overpass`` source.
@@ -133,6 +140,11 @@ class SourceUrls:
         default_factory=_env_url(
             "QPV",
             "https://www.data.gouv.fr/api/1/datasets/r/942d4ee8-8142-4556-8ea1-335537ce1119",
+        )
+    )
+    mobpro: str = field(
+        default_factory=_env_url(
+            "MOBPRO", "https://www.insee.fr/fr/statistiques/fichier/7637844/RP2020_mobpro_csv.zip"
         )
     )
     overpass: str = field(default_factory=_env_url("OVERPASS", "https://overpass-api.de/api"))

@@ -68,12 +68,13 @@ def _fetch_sirene(fetcher: _Fetcher, units: _AdminUnits, dest_dir: Path) -> None
 
 
 def _fetch_file(fetcher: _Fetcher, name: str, dest_dir: Path) -> None:
-    """Download a national file as it is: ``filosofi``, ``bpe``, ``bnlc`` or ``qpv``."""
+    """Download a national file as it is: ``filosofi``, ``bpe``, ``bnlc``, ``qpv``, ``mobpro``."""
     url = {
         "filosofi": fetcher.urls.filosofi,
         "bpe": fetcher.urls.bpe,
         "bnlc": fetcher.urls.bnlc,
         "qpv": fetcher.urls.qpv,
+        "mobpro": fetcher.urls.mobpro,
     }[name]
     filename = "bnlc.csv" if name == "bnlc" else None
     record = fetcher.get(url, dest_dir / name, filename=filename, label=name.upper())

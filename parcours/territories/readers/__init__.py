@@ -13,6 +13,7 @@ from parcours.territories.readers.communes import read_communes, read_communes_f
 from parcours.territories.readers.employment_zones import read_employment_zones
 from parcours.territories.readers.gtfs import read_gtfs
 from parcours.territories.readers.jobs import read_jobs
+from parcours.territories.readers.mobpro import read_mobpro
 from parcours.territories.readers.osm import read_osm
 from parcours.territories.readers.population import read_population
 from parcours.territories.readers.qpv import read_qpv
@@ -28,6 +29,7 @@ __all__ = [
     "read_employment_zones",
     "read_gtfs",
     "read_jobs",
+    "read_mobpro",
     "read_osm",
     "read_population",
     "read_qpv",
