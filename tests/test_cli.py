@@ -104,7 +104,16 @@ def test_demo_is_deterministic(demo: tuple[Path, Path, Any], tmp_path: Path) -> 
     assert (again / "acces.csv").read_text() == (out / "acces.csv").read_text()
 
 
-GPKG_LAYERS = {"cells", "communes", "epci", "employment_zones", "territory", "equity", "priority"}
+GPKG_LAYERS = {
+    "cells",
+    "communes",
+    "epci",
+    "employment_zones",
+    "territory",
+    "equity",
+    "priority",
+    "commuting",
+}
 
 
 def test_demo_writes_the_diagnostic(demo: tuple[Path, Path, Any]) -> None:

@@ -28,6 +28,7 @@ from parcours.accessibility import TransportNetwork
 from parcours.accessibility.streets import MAX_SNAP_M
 from parcours.diagnostic.bands import BANDS, PERCENTILES, TimeBand, study_dates
 from parcours.diagnostic.cells import diagnostic_cells
+from parcours.diagnostic.commuting import modal_shares
 from parcours.diagnostic.equity import area_means, gini, palma_ratio
 from parcours.diagnostic.indicators import (
     CUTOFFS_MIN,
@@ -105,6 +106,11 @@ class Diagnostic:
         Headline figures for the report (all published).
     sources
         The territory's sources as its manifest records them.
+    commuting
+        What residents actually do (INSEE MOBPRO, when the territory loaded it): per
+        commune of the cells and for the territory, workers and the modal shares of
+        home-to-work trips (:func:`~parcours.diagnostic.commuting.modal_shares`), with
+        the commune's name.
     outlines
         Per area type, the outline of each published area (``area``, polygon; the
         loaded communes and employment zones, EPCIs as the union of their communes).
@@ -124,6 +130,7 @@ class Diagnostic:
     summary: dict[str, Any] = field(default_factory=dict)
     sources: list[dict[str, Any]] = field(default_factory=list)
     outlines: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    commuting: pd.DataFrame | None = None
 
 
 def headline_columns(modes: Sequence[str], bands: Sequence[TimeBand]) -> list[str]:
@@ -427,7 +434,14 @@ def run_diagnostic(
         for name, info in sorted(manifest.get("layers", {}).items())
         if isinstance(info, dict)
     ]
+    commuting = None
+    if territory.has_layer("commuting"):
+        codes = sorted(full["commune"].dropna().astype(str).unique())
+        commuting = modal_shares(territory.layer("commuting"), codes)
+        names = full[["commune", "commune_name"]].drop_duplicates("commune")
+        commuting = commuting.merge(names, on="commune", how="left")
     return Diagnostic(
+        commuting=commuting,
         outlines=_outlines(territory, areas, full.crs),
         territory=territory.name,
         weekday=weekday,

@@ -14,6 +14,7 @@ layer                  geometry   content
 ``territory``          none       the territory's means
 ``equity``             none       Gini, Palma ratio, poor vs all per key indicator
 ``priority``           point      the cells to look at first (centres)
+``commuting``          none       modal shares of home-to-work trips (INSEE MOBPRO), if loaded
 =====================  =========  =============================================================
 
 Field names are the library's (English, documented in the README); every layer in
@@ -142,6 +143,8 @@ def write_geopackage(diagnostic: Diagnostic, path: Path) -> Path:
             pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
     pyogrio.write_dataframe(diagnostic.areas["territory"], tmp, layer="territory", driver="GPKG")
     pyogrio.write_dataframe(diagnostic.equity, tmp, layer="equity", driver="GPKG")
+    if diagnostic.commuting is not None:
+        pyogrio.write_dataframe(diagnostic.commuting, tmp, layer="commuting", driver="GPKG")
     centres = cells.set_index("cell_id").geometry.representative_point()
     priority = gpd.GeoDataFrame(
         diagnostic.priority,
@@ -176,6 +179,8 @@ def write_tables(diagnostic: Diagnostic, folder: Path) -> list[Path]:
         "equity": diagnostic.equity,
         "priority": diagnostic.priority,
     }
+    if diagnostic.commuting is not None:
+        tables["commuting"] = diagnostic.commuting
     for name, table in tables.items():
         path = folder / f"{name}.csv"
         table.to_csv(path, index=False)

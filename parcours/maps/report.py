@@ -300,8 +300,42 @@ def _context(diagnostic: Diagnostic, maps: Sequence[MapSection]) -> dict[str, An
             service_rows.append(
                 [text] + [_fmt_min(row.get(f"{category}_{mode}_pop")) for mode in diagnostic.modes]
             )
+    commuting = None
+    if diagnostic.commuting is not None:
+        frame = diagnostic.commuting.copy()
+        is_territory = frame["level"] != "commune"
+        frame["where"] = frame["commune_name"].astype("string").fillna(frame["commune"])
+        frame.loc[is_territory, "where"] = str(tr("territoire", "territory"))
+        fragile = frame["fragile"].fillna(False).astype(bool)
+
+        def share(value: Any) -> str:
+            return _fmt_pct(value)
+
+        columns: list[tuple[str, str, Callable[[Any], str]]] = [
+            ("where", str(tr("commune de résidence", "commune of residence")), str),
+            ("workers", str(tr("actifs occupés", "workers")), _fmt_int),
+        ]
+        for mode, fr, en in (
+            ("car", "voiture", "car"),
+            ("transit", "transports en commun", "public transport"),
+            ("walk", "marche", "walking"),
+            ("bike", "vélo", "cycling"),
+            ("two_wheeler", "deux-roues motorisé", "motorised two-wheeler"),
+            ("none", "pas de transport", "no transport"),
+        ):
+            columns.append((f"share_{mode}", str(tr(fr, en)), share))
+        columns.append(
+            (
+                "share_work_outside",
+                str(tr("travaillent hors de leur commune", "work outside their commune")),
+                share,
+            )
+        )
+        commuting = _table(frame, columns)
+        commuting["fragile"] = int(fragile[~is_territory].sum())
     secrecy = diagnostic.secrecy
     return {
+        "commuting": commuting,
         "lang": "fr" if str(tr("fr", "en")) == "fr" else "en",
         "t": lambda fr, en: str(tr(fr, en)),
         "territory": diagnostic.territory,
