@@ -41,6 +41,7 @@ __all__ = [
     "OsmError",
     "Outcome",
     "ParcoursError",
+    "ResultNotFoundError",
     "TerritoryNotFoundError",
     "WorkspaceError",
     "outcome",
@@ -154,6 +155,12 @@ class LayerNotFoundError(InputError, LookupError):
     code: ClassVar[str] = "layer.not_found"
 
 
+class ResultNotFoundError(InputError, LookupError):
+    """A result asked for does not exist (no diagnostic run yet, an unknown job)."""
+
+    code: ClassVar[str] = "result.not_found"
+
+
 class WorkspaceError(ParcoursError, OSError):
     """The workspace (``PARCOURS_HOME``) cannot be read or written, or is locked.
 
@@ -186,6 +193,7 @@ class Outcome:
 OUTCOMES: dict[type[BaseException], Outcome] = {
     TerritoryNotFoundError: Outcome(2, 404),
     LayerNotFoundError: Outcome(2, 404),
+    ResultNotFoundError: Outcome(2, 404),
     InputError: Outcome(2, 422),
     WorkspaceError: Outcome(1, 503),
     DownloadError: Outcome(1, 502),

@@ -1,3 +1,5 @@
-"""parcours.api (see DESIGN.md)."""
+"""parcours.api: the HTTP service (FastAPI), see :mod:`parcours.api.app`."""
 
-__all__: list[str] = []
+from parcours.api.app import DiagnosticRequest, JobStatus, create_app
+
+__all__ = ["DiagnosticRequest", "JobStatus", "create_app"]

@@ -59,6 +59,7 @@ FIELD_FLAGS: dict[str, str] = {
     "transport_modes": "--modes",
     "modes": "--modes",
     "date": "--date",
+    "host": "--host",
     "engine": "--engine",
     "wheelchair": "--wheelchair",
     "territory": "--territory",

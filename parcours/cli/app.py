@@ -502,6 +502,66 @@ def compare(
             err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
 
 
+# --------------------------------------------------------------------------- serve
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command(
+    "serve",
+    help=tr(
+        "Lancer le service web (API des diagnostics), sur 127.0.0.1 par défaut.",
+        "Start the web service (diagnostics API), on 127.0.0.1 by default.",
+    ),
+)
+def serve(
+    host: Annotated[str, typer.Option(help=tr("Adresse d'écoute", "Listening address"))] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help=tr("Port", "Port"))] = 8000,
+    i_know_there_is_no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--i-know-there-is-no-auth",
+            help=tr(
+                "Écouter hors de la machine locale malgré l'absence d'authentification",
+                "Listen beyond this machine although there is no authentication",
+            ),
+        ),
+    ] = False,
+) -> None:
+    """Lancer le service web (API des diagnostics), sur 127.0.0.1 par défaut."""
+    with guarded():
+        if not _is_loopback(host) and not i_know_there_is_no_auth:
+            raise InputError(
+                tr(
+                    f"le service n'a pas encore d'authentification : il n'écoute que sur la "
+                    f"machine locale (127.0.0.1), pas sur « {host} », sauf avec "
+                    "--i-know-there-is-no-auth",
+                    f"the service has no authentication yet: it listens on this machine only "
+                    f"(127.0.0.1), not on '{host}', unless --i-know-there-is-no-auth is given",
+                ),
+                field="host",
+            )
+        import uvicorn
+
+        from parcours.api import create_app
+
+        err_console.print(
+            tr(f"Service sur http://{host}:{port}/docs", f"Serving on http://{host}:{port}/docs")
+        )
+        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
 # --------------------------------------------------------------------------- demo
 
 

@@ -1,0 +1,140 @@
+"""The web service: a diagnostic started over HTTP, followed, and its results fetched.
+
+The app runs on the demo territory (generated and loaded by the real ingest); the
+``parcours serve`` command is started as a real server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from parcours.api import create_app
+from parcours.demo import build_demo
+from parcours.territories import Workspace
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("api")
+    build_demo(Workspace(folder / "home"), folder / "out")
+    return folder / "home"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def client(home: Path) -> Iterator[httpx.Client]:
+    """The app served by uvicorn on a free port of 127.0.0.1, in a thread."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(home), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        yield http
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+def _wait(client: httpx.Client, url: str, timeout_s: float = 300.0) -> dict[str, object]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = client.get(url).json()
+        if body["status"] in ("done", "failed"):
+            return dict(body)
+        time.sleep(0.2)
+    raise AssertionError(f"job not finished: {body}")
+
+
+def test_a_diagnostic_over_http(client: httpx.Client, home: Path) -> None:
+    assert client.get("/health").json()["status"] == "ok"
+    names = {t["name"] for t in client.get("/territories").json()}
+    assert names == {"demo"}
+    started = client.post("/diagnostics", json={"territory": "demo", "modes": ["walk", "transit"]})
+    assert started.status_code == 202
+    body = _wait(client, started.json()["status_url"])
+    assert body["status"] == "done", body
+    assert body["results"]["report"] == "/territories/demo/report"
+    communes = client.get("/territories/demo/indicators", params={"level": "commune"}).json()
+    assert len(communes) == 13 and {"area", "name", "share_jobs_45_walk_pop"} <= set(communes[0])
+    territory = client.get("/territories/demo/indicators", params={"level": "territory"}).json()
+    assert len(territory) == 1 and territory[0]["households"] > 11
+    cells = client.get("/territories/demo/cells.geojson")
+    assert cells.headers["content-type"].startswith("application/geo+json")
+    features = cells.json()["features"]
+    assert features and all(f["properties"]["households"] >= 11 for f in features)
+    lon, lat = features[0]["geometry"]["coordinates"][0][0]
+    assert 2.0 < lon < 4.0 and 46.0 < lat < 47.0  # WGS84, the demo's place
+    report = client.get("/territories/demo/report")
+    assert report.headers["content-type"].startswith("text/html")
+    assert "Diagnostic territorial de mobilité" in report.text
+    # The service and the CLI write the same files, in the territory's folder.
+    assert (home / "demo" / "diagnostic.gpkg").exists()
+
+
+def test_errors_in_the_request_language(client: httpx.Client) -> None:
+    missing = client.post("/diagnostics", json={"territory": "nowhere"})
+    assert missing.status_code == 404 and "nowhere" in missing.json()["error"]
+    english = client.get("/territories/nowhere/report", params={"lang": "en"})
+    assert english.status_code == 404
+    assert "not" in english.json()["error"].lower()
+    assert client.get("/diagnostics/unknown").status_code == 404
+    bad = client.post("/diagnostics", json={"territory": "demo", "modes": ["plane"]})
+    assert bad.status_code == 422
+    level = client.get("/territories/demo/indicators", params={"level": "planet"})
+    assert level.status_code == 422
+
+
+def test_serve_listens_on_loopback_only(home: Path) -> None:
+    env = {"PARCOURS_HOME": str(home), "PATH": "/usr/bin:/bin", "HOME": str(home)}
+    refused = subprocess.run(
+        [sys.executable, "-m", "parcours", "serve", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2 and "--i-know-there-is-no-auth" in refused.stderr
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "parcours", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/territories", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert answer.status_code == 200
+        assert json.loads(answer.text)[0]["name"] == "demo"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
