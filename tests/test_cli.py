@@ -113,6 +113,9 @@ GPKG_LAYERS = {
     "equity",
     "priority",
     "commuting",
+    "landmarks",
+    "isochrones",
+    "shifts",
 }
 
 
@@ -142,7 +145,7 @@ def test_demo_writes_the_diagnostic(demo: tuple[Path, Path, Any]) -> None:
     assert renderer is not None and renderer.get("attr") == "share_jobs_45_transit_peak_p50"
     assert len(renderer.findall("./ranges/range")) == 6
     tables = sorted(p.name for p in (out / "tables").glob("*.csv"))
-    assert tables == sorted(f"{name}.csv" for name in GPKG_LAYERS)
+    assert tables == sorted(f"{name}.csv" for name in GPKG_LAYERS - {"landmarks", "isochrones"})
     report = (out / "rapport.html").read_text("utf-8")
     assert "Diagnostic territorial de mobilité" in report and "Secret statistique" in report
     assert "http://" not in report.replace('xmlns="http://www.w3.org/2000/svg"', "")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from shapely import STRtree
 
-from parcours.accessibility import TransportNetwork
+from parcours.accessibility import TransportNetwork, isochrones
 from parcours.accessibility.streets import MAX_SNAP_M
 from parcours.diagnostic.bands import BANDS, PERCENTILES, TimeBand, study_dates
 from parcours.diagnostic.cells import diagnostic_cells
@@ -40,6 +40,7 @@ from parcours.diagnostic.indicators import (
 )
 from parcours.diagnostic.offer import cell_offer
 from parcours.diagnostic.secrecy import MIN_HOUSEHOLDS, Publication, is_secret, publication
+from parcours.diagnostic.shifts import shift_access
 from parcours.errors import InputError
 from parcours.i18n import tr
 from parcours.progress import ProgressFn, no_progress
@@ -53,6 +54,8 @@ AREA_TYPES: Final = {
     "epci": "epci_name",
     "employment_zone": "employment_zone_name",
 }
+#: Cut-offs of the isochrones from the landmarks, minutes.
+ISOCHRONE_CUTOFFS_MIN: Final = (15, 30, 45)
 #: How many cells the priority list holds.
 PRIORITY_CELLS: Final = 20
 #: Columns of a published cell besides the indicators.
@@ -111,6 +114,17 @@ class Diagnostic:
         commune of the cells and for the territory, workers and the modal shares of
         home-to-work trips (:func:`~parcours.diagnostic.commuting.modal_shares`), with
         the commune's name.
+    landmarks
+        The places the report looks from: the main job zone (the 200 m cell with the
+        most jobs, at its jobs' weighted centroid) and the France Travail agency nearest
+        to it, if any (``id``, ``kind``, ``name``, point).
+    isochrones
+        From each landmark, the areas reached within :data:`ISOCHRONE_CUTOFFS_MIN` by
+        public transport leaving in the peak band (median over its first hour), or on
+        foot without public transport (``id``, ``kind``, ``mode``, ``cutoff``, polygon).
+    shifts
+        Arriving on time at the main job zone (:func:`~parcours.diagnostic.shifts.shift_access`):
+        the share of residents who can be there by 05:30 and by 08:30, per mode.
     outlines
         Per area type, the outline of each published area (``area``, polygon; the
         loaded communes and employment zones, EPCIs as the union of their communes).
@@ -131,6 +145,9 @@ class Diagnostic:
     sources: list[dict[str, Any]] = field(default_factory=list)
     outlines: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     commuting: pd.DataFrame | None = None
+    landmarks: gpd.GeoDataFrame | None = None
+    isochrones: gpd.GeoDataFrame | None = None
+    shifts: pd.DataFrame | None = None
 
 
 def headline_columns(modes: Sequence[str], bands: Sequence[TimeBand]) -> list[str]:
@@ -166,6 +183,66 @@ def _services(territory: Territory) -> gpd.GeoDataFrame | None:
         pd.concat([p.to_crs(crs) for p in parts], ignore_index=True), geometry="geometry", crs=crs
     )
     return opportunity_points(points)
+
+
+def _landmarks(
+    jobs: gpd.GeoDataFrame, services: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame | None:
+    """The main job zone and the France Travail agency nearest to it (see Diagnostic)."""
+    if not len(jobs):
+        return None
+    top = jobs.sort_values(["jobs", "id"], ascending=[False, True]).iloc[0]
+    rows = [
+        {
+            "id": "job_zone",
+            "kind": "job_zone",
+            "name": str(tr("principale zone d'emploi", "main job zone")),
+            "jobs": float(top["jobs"]),
+            "geometry": top.geometry,
+        }
+    ]
+    if services is not None and "france_travail" in set(services["category"]):
+        agencies = services[services["category"] == "france_travail"]
+        nearest = agencies.geometry.distance(top.geometry).idxmin()
+        name = agencies.loc[nearest].get("name") if "name" in agencies.columns else None
+        rows.append(
+            {
+                "id": "france_travail",
+                "kind": "france_travail",
+                "name": str(name) if isinstance(name, str) and name else "France Travail",
+                "jobs": np.nan,
+                "geometry": agencies.loc[nearest].geometry,
+            }
+        )
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=jobs.crs)
+
+
+def _isochrones(
+    network: TransportNetwork,
+    landmarks: gpd.GeoDataFrame,
+    weekday: dt.date,
+    saturday: dt.date,
+    peak: TimeBand | None,
+    transit: bool,
+) -> gpd.GeoDataFrame:
+    """Isochrones from the landmarks (public transport at peak, or walking)."""
+    start = (
+        peak.departure(weekday, saturday)
+        if peak is not None
+        else dt.datetime.combine(weekday, dt.time(8, 0))
+    )
+    mode = "transit" if transit else "walk"
+    frame = isochrones(
+        network,
+        landmarks[["id", "geometry"]],
+        cutoffs=ISOCHRONE_CUTOFFS_MIN,
+        transport_modes=["walk", "transit"] if transit else ["walk"],
+        departure=start,
+        departure_time_window=dt.timedelta(minutes=60),
+    )
+    kinds = landmarks.set_index("id")["kind"]
+    frame = frame.assign(kind=frame["id"].map(kinds), mode=mode)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=landmarks.crs)
 
 
 def _on_network(points: gpd.GeoDataFrame, streets: pd.DataFrame) -> tuple[Any, float]:
@@ -434,6 +511,16 @@ def run_diagnostic(
         for name, info in sorted(manifest.get("layers", {}).items())
         if isinstance(info, dict)
     ]
+    report(tr("isochrones et arrivée à l'heure", "isochrones and arriving on time"), None)
+    landmarks = _landmarks(jobs, services)
+    isochrone_frame = None
+    shifts = None
+    if landmarks is not None:
+        transit = "transit" in modes
+        peak = next((b for b in bands if b.key == "peak"), None)
+        isochrone_frame = _isochrones(network, landmarks, weekday, saturday, peak, transit)
+        job_zone = landmarks.geometry.iloc[0]
+        shifts = shift_access(territory, job_zone, day=weekday, modes=modes)
     commuting = None
     if territory.has_layer("commuting"):
         codes = sorted(full["commune"].dropna().astype(str).unique())
@@ -441,6 +528,9 @@ def run_diagnostic(
         names = full[["commune", "commune_name"]].drop_duplicates("commune")
         commuting = commuting.merge(names, on="commune", how="left")
     return Diagnostic(
+        landmarks=landmarks,
+        isochrones=isochrone_frame,
+        shifts=shifts,
         commuting=commuting,
         outlines=_outlines(territory, areas, full.crs),
         territory=territory.name,

@@ -34,6 +34,7 @@ def shift_access(
     day: dt.date,
     starts: Sequence[dt.time] = SHIFT_STARTS,
     cutoffs: Sequence[int] = CUTOFFS_MIN,
+    modes: Sequence[str] = ("walk", "bike", "car", "transit"),
 ) -> pd.DataFrame:
     """Share of residents who can reach a place by each shift start, by mode.
 
@@ -48,7 +49,9 @@ def shift_access(
 
     Statistical secret: a figure resting on fewer than :data:`MIN_HOUSEHOLDS` households
     (those who make it, or those who do not, when there are some) is not given: its
-    residents and share are empty and ``secret`` is true.
+    residents and share are empty and ``secret`` is true. So is a figure that differs from
+    the last one published for a shorter cut-off (same start and mode) by fewer than
+    :data:`MIN_HOUSEHOLDS` households: the difference would give them.
 
     Returns
     -------
@@ -71,7 +74,7 @@ def shift_access(
     rows: list[dict[str, Any]] = []
     for start in starts:
         deadline = dt.datetime.combine(day, start)
-        for mode in ("walk", "bike", "car", "transit"):
+        for mode in modes:
             frame = latest_departure_matrix(
                 network,
                 origins,
@@ -81,11 +84,14 @@ def shift_access(
                 max_time=dt.timedelta(minutes=max(cutoffs)),
             )
             minutes = frame["travel_time"].to_numpy(dtype=float)
-            for threshold in cutoffs:
+            shown = 0.0  # households behind the last figure published (shorter cut-off)
+            for threshold in sorted(cutoffs):
                 ok = np.nan_to_num(minutes, nan=np.inf) <= threshold
                 reached = float(households[ok].sum())
                 missed = total_households - reached
-                secret = is_secret(reached) or is_secret(missed)
+                secret = is_secret(reached) or is_secret(missed) or is_secret(reached - shown)
+                if not secret:
+                    shown = reached
                 residents = float(people[ok].sum())
                 rows.append(
                     {

@@ -15,6 +15,9 @@ layer                  geometry   content
 ``equity``             none       Gini, Palma ratio, poor vs all per key indicator
 ``priority``           point      the cells to look at first (centres)
 ``commuting``          none       modal shares of home-to-work trips (INSEE MOBPRO), if loaded
+``landmarks``          point      the main job zone and the France Travail agency
+``isochrones``         polygon    areas reached from the landmarks (15, 30, 45 min)
+``shifts``             none       share of residents on time at the main job zone
 =====================  =========  =============================================================
 
 Field names are the library's (English, documented in the README); every layer in
@@ -145,6 +148,13 @@ def write_geopackage(diagnostic: Diagnostic, path: Path) -> Path:
     pyogrio.write_dataframe(diagnostic.equity, tmp, layer="equity", driver="GPKG")
     if diagnostic.commuting is not None:
         pyogrio.write_dataframe(diagnostic.commuting, tmp, layer="commuting", driver="GPKG")
+    for layer, frame in (
+        ("landmarks", diagnostic.landmarks),
+        ("isochrones", diagnostic.isochrones),
+        ("shifts", diagnostic.shifts),
+    ):
+        if frame is not None and len(frame):
+            pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
     centres = cells.set_index("cell_id").geometry.representative_point()
     priority = gpd.GeoDataFrame(
         diagnostic.priority,
@@ -181,6 +191,8 @@ def write_tables(diagnostic: Diagnostic, folder: Path) -> list[Path]:
     }
     if diagnostic.commuting is not None:
         tables["commuting"] = diagnostic.commuting
+    if diagnostic.shifts is not None:
+        tables["shifts"] = diagnostic.shifts
     for name, table in tables.items():
         path = folder / f"{name}.csv"
         table.to_csv(path, index=False)

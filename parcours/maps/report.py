@@ -333,8 +333,29 @@ def _context(diagnostic: Diagnostic, maps: Sequence[MapSection]) -> dict[str, An
         )
         commuting = _table(frame, columns)
         commuting["fragile"] = int(fragile[~is_territory].sum())
+    shifts = None
+    if diagnostic.shifts is not None and len(diagnostic.shifts):
+        frame = diagnostic.shifts
+        cuts = sorted(frame["within_min"].unique())
+        header = [str(tr("arrivée avant", "arrive by")), str(tr("mode", "mode"))] + [
+            f"≤ {c} min" for c in cuts
+        ]
+        rows_s = []
+        for (start, shift_mode), group in frame.groupby(["arrive_by", "mode"], sort=False):
+            by_cut = group.set_index("within_min")
+            rows_s.append(
+                [str(start), mode_label(str(shift_mode))]
+                + [
+                    str(tr("< 11 ménages", "< 11 households"))
+                    if bool(by_cut.loc[c, "secret"])
+                    else _fmt_pct(by_cut.loc[c, "share"])
+                    for c in cuts
+                ]
+            )
+        shifts = {"header": header, "rows": rows_s}
     secrecy = diagnostic.secrecy
     return {
+        "shifts": shifts,
         "commuting": commuting,
         "lang": "fr" if str(tr("fr", "en")) == "fr" else "en",
         "t": lambda fr, en: str(tr(fr, en)),
