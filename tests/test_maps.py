@@ -1,0 +1,178 @@
+"""The diagnostic's maps render offline: no CDN, Leaflet inlined, checked in Chromium."""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import folium
+import pandas as pd
+import pytest
+
+from parcours.demo import DEMO_NAME, build_demo
+from parcours.diagnostic import Diagnostic, run_diagnostic
+from parcours.maps.assets import asset_files, inline_assets, use_local_assets
+from parcours.maps.render import render_maps, standalone_html
+from parcours.maps.themes import access_map, atlas_map, base_layers, gaps_map
+from parcours.territories import Territory, Workspace
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CDN_HOSTS = (
+    "cdn.jsdelivr.net",
+    "code.jquery.com",
+    "netdna.bootstrapcdn.com",
+    "cdnjs.cloudflare.com",
+    "unpkg.com",
+)
+URL = re.compile(r"https?://[^\s\"'<>()]+")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Territory, Diagnostic]:
+    """The demo territory (as ``parcours demo`` builds it) and its diagnostic."""
+    root = tmp_path_factory.mktemp("maps")
+    workspace = Workspace(root / "workspace")
+    build_demo(workspace, root / "out")
+    territory = workspace.open(DEMO_NAME)
+    with warnings.catch_warnings():
+        # run_diagnostic's area tables insert columns one by one (pandas warns)
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        diagnostic = run_diagnostic(territory)
+    return territory, diagnostic
+
+
+@pytest.fixture(scope="module")
+def pages(demo: tuple[Territory, Diagnostic]) -> dict[str, str]:
+    territory, diagnostic = demo
+    return {
+        "base": standalone_html(base_layers(territory)),
+        "atlas": standalone_html(atlas_map(diagnostic, territory), title="Atlas"),
+        "access": standalone_html(access_map(diagnostic, territory)),
+        "gaps": standalone_html(gaps_map(diagnostic, territory, lang="en"), lang="en"),
+    }
+
+
+def test_assets_come_from_installed_packages() -> None:
+    files = asset_files()
+    assert all(path.is_file() and "site-packages" in str(path) for path in files.values())
+    tags = inline_assets()
+    assert "Leaflet 1.9" in tags
+    assert "url(data:image/png;base64," in tags
+    assert "url(images/" not in tags
+    assert "sourceMappingURL" not in tags
+    m = use_local_assets(folium.Map(tiles=None), "file")
+    assert all(url.startswith("file://") for _, url in m.default_js + m.default_css)
+    assert folium.Map.default_js[0][1].startswith("https://")  # the class is untouched
+
+
+def test_pages_link_no_cdn(pages: dict[str, str]) -> None:
+    for name, page in pages.items():
+        for host in CDN_HOSTS:
+            assert host not in page, (name, host)
+        assert not re.search(r"<(script|link)[^>]+(src|href)=", page), name
+        # the only URLs left are texts (Leaflet's attribution, licence comments)
+        for url in URL.findall(page):
+            assert not url.endswith((".js", ".css")), (name, url)
+        assert "L.map(" in page
+    assert "Habitants (carreaux de 200 m)" in pages["atlas"]
+    assert "Part des emplois du territoire accessibles en 45 minutes" in pages["access"]
+    assert "Priority cells" in pages["gaps"] and '<html lang="en">' in pages["gaps"]
+
+
+def test_only_published_cells_are_drawn(demo: tuple[Territory, Diagnostic]) -> None:
+    territory, diagnostic = demo
+    hidden = set(diagnostic.cells["cell_id"]) - set(diagnostic.published_cells["cell_id"])
+    page = standalone_html(access_map(diagnostic, territory))
+    assert not any(cell_id in page for cell_id in hidden)
+
+
+def test_pages_stay_light(pages: dict[str, str]) -> None:
+    sizes = {name: len(page.encode()) for name, page in pages.items()}
+    assert all(size < 2_000_000 for size in sizes.values()), sizes
+
+
+def test_render_maps_shares_the_assets(demo: tuple[Territory, Diagnostic]) -> None:
+    territory, diagnostic = demo
+    maps = [access_map(diagnostic, territory), gaps_map(diagnostic, territory)]
+    head, bodies = render_maps(maps)
+    assert head.count("Leaflet 1.9") == 1
+    assert "html, body" not in head
+    assert len(bodies) == 2
+    for m, body in zip(maps, bodies, strict=True):
+        assert f'id="{m.get_name()}"' in body
+        assert "<script>" in body
+
+
+def test_tiles_only_on_request(demo: tuple[Territory, Diagnostic]) -> None:
+    territory, _ = demo
+    assert "tile.openstreetmap.org" not in standalone_html(base_layers(territory))
+    assert "tile.openstreetmap.org" in standalone_html(base_layers(territory, tiles="osm"))
+    assert "data.geopf.fr" in standalone_html(base_layers(territory, tiles="ign"))
+    with pytest.raises(ValueError, match="tiles"):
+        base_layers(territory, tiles="google")  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+def test_maps_load_offline_in_chromium(pages: dict[str, str], tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for name, page_html in pages.items():
+                path = tmp_path / f"{name}.html"
+                path.write_text(page_html, encoding="utf-8")
+                _check_page(browser, path, tmp_path / f"{name}.png")
+        finally:
+            browser.close()
+
+
+def _check_page(browser: Any, path: Path, screenshot: Path) -> None:
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    refused: list[str] = []
+    errors: list[str] = []
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("file:", "data:", "about:", "http://127.0.0.1")):
+            route.continue_()
+        else:
+            refused.append(url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    start = time.perf_counter()
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_selector(".leaflet-control-layers", timeout=10_000)
+    elapsed = time.perf_counter() - start
+    assert page.evaluate("typeof window.L") == "object"
+    assert page.locator(".leaflet-control-layers").count() == 1
+    assert page.locator(".parcours-legend").count() <= 1
+    page.screenshot(path=str(screenshot))
+    page.close()
+    assert not refused, (path.name, refused)
+    assert not errors, (path.name, errors)
+    assert elapsed < 10, (path.name, elapsed)
+    png = screenshot.read_bytes()
+    assert len(png) > 15_000, (path.name, len(png))
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    with Image.open(screenshot) as image:
+        colors = image.convert("RGB").getcolors(maxcolors=1_000_000)
+    assert colors is not None and len(colors) > 20, path.name
