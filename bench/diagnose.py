@@ -17,7 +17,7 @@ Cases (one table, one run):
 * ``synthetic``: a generated territory of ``--cells`` populated 200 m cells (20,000 by
   default, about 800 km²): a street lattice every 200 m written as an OSM PBF, Filosofi-format
   cells (seeded populations, a poor share rising towards the centre, a few cells under 11
-  households), 25 square communes in one EPCI, and job points; diagnosed walking only
+  households), 25 square communes in one EPCI, and job points; diagnosed walking and cycling
   (the case measures the report and the GIS files at the size of a large territory, not
   the engines). The report's size is measured, and its load time in headless Chromium
   (Playwright, Debian's ``/usr/bin/chromium``) when both are installed.
@@ -305,7 +305,7 @@ def synthetic(work: Path, n_cells: int) -> list[tuple[str, float, float, dict[st
     rows = [(f"synthetic: territory load ({n_cells:,} cells)", wall, peak, {})]
     out = work / "diag"
     wall, peak, _ = _timed(
-        [str(PARCOURS), "diagnose", "synthetic", "--out", str(out), "--modes", "walk"], env
+        [str(PARCOURS), "diagnose", "synthetic", "--out", str(out), "--modes", "walk,bike"], env
     )
     summary = _summary(out)
     report = out / "rapport.html"
@@ -313,7 +313,7 @@ def synthetic(work: Path, n_cells: int) -> list[tuple[str, float, float, dict[st
     seconds = _browser_load_s(report)
     summary["chromium load s"] = round(seconds, 2) if seconds is not None else "no browser"
     rows.append(
-        (f"synthetic: parcours diagnose --modes walk ({n_cells:,} cells)", wall, peak, summary)
+        (f"synthetic: parcours diagnose --modes walk,bike ({n_cells:,} cells)", wall, peak, summary)
     )
     return rows
 

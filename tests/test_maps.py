@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 import folium
-import pandas as pd
 import pytest
 
 from parcours.demo import DEMO_NAME, build_demo
@@ -47,10 +45,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Territory, Diagnosti
     workspace = Workspace(root / "workspace")
     build_demo(workspace, root / "out")
     territory = workspace.open(DEMO_NAME)
-    with warnings.catch_warnings():
-        # run_diagnostic's area tables insert columns one by one (pandas warns)
-        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
-        diagnostic = run_diagnostic(territory)
+    diagnostic = run_diagnostic(territory)
     return territory, diagnostic
 
 
@@ -176,3 +171,108 @@ def _check_page(browser: Any, path: Path, screenshot: Path) -> None:
     with Image.open(screenshot) as image:
         colors = image.convert("RGB").getcolors(maxcolors=1_000_000)
     assert colors is not None and len(colors) > 20, path.name
+
+
+def test_dense_grids_are_images_with_the_cells_colours() -> None:
+    import base64
+    import io
+    import re
+
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    from PIL import Image
+
+    from parcours.maps.raster import cell_pixels, class_overlay
+
+    # Three 200 m cells side by side (Lambert-93), classes 0, 1 and no data, then a gap.
+    x0, y0 = 650_000.0, 6_860_000.0
+    boxes = [shapely.box(x0 + 200 * k, y0, x0 + 200 * (k + 1), y0 + 200) for k in (0, 1, 2, 4)]
+    cells = gpd.GeoDataFrame(geometry=boxes, crs=2154)
+    pixels = cell_pixels(cells)
+    assert pixels.index.max() == 3 and (pixels.index == -1).any()  # the gap stays empty
+    layer = class_overlay(
+        pixels, [0.0, 1.0, np.nan, 1.0], ("#ff0000", "#0000ff"), "test", no_data="#cccccc"
+    )
+    data = re.sub("^data:image/png;base64,", "", layer.url)
+    image = Image.open(io.BytesIO(base64.b64decode(data))).convert("RGBA")
+    assert image.size == pixels.index.shape[::-1]
+    row = pixels.index.shape[0] // 2
+    seen = {}
+    for column in range(image.size[0]):
+        seen.setdefault(int(pixels.index[row, column]), image.getpixel((column, row)))
+    assert seen[0] == (255, 0, 0, 255) and seen[1] == (0, 0, 255, 255)
+    assert seen[2] == (204, 204, 204, 255) and seen[3] == (0, 0, 255, 255)
+    assert seen[-1][3] == 0  # transparent where there is no cell
+    (south, west), (north, east) = pixels.bounds
+    corners = gpd.GeoSeries(
+        [shapely.Point(x0, y0), shapely.Point(x0 + 1000, y0 + 200)], crs=2154
+    ).to_crs(4326)
+    assert abs(west - corners.x[0]) < 1e-3 and abs(south - corners.y[0]) < 1e-3
+    assert abs(east - corners.x[1]) < 1e-3 and abs(north - corners.y[1]) < 1e-3
+
+
+def test_a_large_territory_draws_its_cells_as_images(
+    demo: tuple[Territory, Diagnostic], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from parcours.maps import themes
+
+    territory, diagnostic = demo
+    vector = standalone_html(themes.access_map(diagnostic, territory))
+    monkeypatch.setattr(themes, "VECTOR_CELLS_MAX", 100)  # the demo's 591 cells count as many
+    raster = standalone_html(themes.access_map(diagnostic, territory))
+    indicators = len(themes._access_indicators(diagnostic, None))
+    images = raster.count("data:image/png;base64,") - vector.count("data:image/png;base64,")
+    assert images == indicators  # (Leaflet's own CSS icons are data: URIs in both)
+    assert vector.count('"Polygon"') >= len(diagnostic.published_cells)
+    assert raster.count('"Polygon"') < len(diagnostic.published_cells) / 10
+
+
+def test_the_report_opens_offline_in_chromium(
+    demo: tuple[Territory, Diagnostic], tmp_path: Path
+) -> None:
+    from parcours.maps.report import map_sections, write_report
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    territory, diagnostic = demo
+    report = write_report(
+        diagnostic, tmp_path / "rapport.html", maps=map_sections(diagnostic, territory)
+    )
+    html = report.read_text("utf-8")
+    assert html.count("leaflet.js") <= 1 and html.count("<svg") >= 2
+    refused: list[str] = []
+    errors: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+
+            def route(route: Any) -> None:
+                url = route.request.url
+                if url.startswith(("file:", "data:", "about:", "http://127.0.0.1")):
+                    route.continue_()
+                else:
+                    refused.append(url)
+                    route.abort()
+
+            page.route("**/*", route)
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(report.as_uri(), wait_until="load")
+            page.wait_for_selector(".leaflet-control-layers", timeout=10_000)
+            assert page.locator(".leaflet-control-layers").count() == 3  # atlas, access, gaps
+            assert page.locator("#secret").count() == 1
+            # Each map has drawn its cells (paths on Leaflet's canvas or SVG renderer).
+            drawn = page.evaluate(
+                "Array.from(document.querySelectorAll('.folium-map')).map("
+                "m => m.querySelectorAll('canvas, path').length)"
+            )
+            assert len(drawn) == 3 and all(n > 0 for n in drawn), drawn
+            page.screenshot(path=str(tmp_path / "rapport.png"), full_page=True)
+        finally:
+            browser.close()
+    assert not refused, refused
+    assert not errors, errors
+    assert (tmp_path / "rapport.png").stat().st_size > 50_000

@@ -35,6 +35,8 @@ from parcours.i18n import language, tr
 from parcours.maps.charts import bar_chart
 from parcours.maps.exports import write_geopackage, write_tables
 from parcours.maps.labels import CATEGORY_LABELS, band_label, label, mode_label
+from parcours.maps.render import render_maps
+from parcours.maps.themes import Tiles, report_maps
 from parcours.progress import ProgressFn
 from parcours.territories import Territory
 
@@ -44,6 +46,7 @@ __all__ = [
     "Outputs",
     "comparison_table",
     "diagnose",
+    "map_sections",
     "render_report",
     "write_comparison",
     "write_outputs",
@@ -467,6 +470,19 @@ def write_outputs(
     return Outputs(report=report, geopackage=geopackage, tables=tables)
 
 
+def map_sections(
+    diagnostic: Diagnostic, territory: Territory, *, tiles: Tiles = None, lang: str = "fr"
+) -> list[MapSection]:
+    """The report's maps (:func:`~parcours.maps.themes.report_maps`) ready for the page."""
+    with language(lang):
+        maps = report_maps(diagnostic, territory, tiles=tiles, lang=lang)
+        head, bodies = render_maps([m for _, _, m in maps])
+    return [
+        MapSection(title=title, intro=intro, body=body, head=head)
+        for (title, intro, _), body in zip(maps, bodies, strict=True)
+    ]
+
+
 def diagnose(
     territory: Territory,
     folder: Path,
@@ -474,6 +490,7 @@ def diagnose(
     date: dt.date | None = None,
     modes: Sequence[str] | None = None,
     lang: str = "fr",
+    tiles: Tiles = None,
     progress: ProgressFn | None = None,
 ) -> tuple[Diagnostic, Outputs]:
     """Run the diagnostic of a territory and write its files (``parcours diagnose``).
@@ -490,6 +507,9 @@ def diagnose(
         Among ``walk``, ``bike``, ``transit``, ``car`` (default: all).
     lang
         The report's language.
+    tiles
+        Online tiles under the maps (``"osm"``, ``"ign"``); default none: the base map
+        is drawn from the territory's own layers and the report works offline.
     progress
         Called with ``(label, fraction)``.
     """
@@ -498,7 +518,8 @@ def diagnose(
     )
     if progress is not None:
         progress(str(tr("rapport et fichiers SIG", "report and GIS files")), None)
-    return diagnostic, write_outputs(diagnostic, folder, lang=lang)
+    maps = map_sections(diagnostic, territory, tiles=tiles, lang=lang)
+    return diagnostic, write_outputs(diagnostic, folder, maps=maps, lang=lang)
 
 
 #: What ``parcours compare`` puts side by side: territory means per resident, then shares.

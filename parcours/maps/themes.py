@@ -45,10 +45,19 @@ from parcours.maps.layers import (
     feature_collection,
     legend_html,
 )
+from parcours.maps.raster import VECTOR_CELLS_MAX, cell_pixels, class_overlay
 from parcours.territories import Territory
 from parcours.territories.readers.services import category_label
 
-__all__ = ["MAIN_ROADS", "Tiles", "access_map", "atlas_map", "base_layers", "gaps_map"]
+__all__ = [
+    "MAIN_ROADS",
+    "Tiles",
+    "access_map",
+    "atlas_map",
+    "base_layers",
+    "gaps_map",
+    "report_maps",
+]
 
 Tiles = Literal["osm", "ign"] | None
 #: OSM ``highway`` values drawn on the base map.
@@ -301,19 +310,8 @@ def atlas_map(
         for a, b in itertools.pairwise(_POP_CLASSES)
     ]
     poor = pd.to_numeric(cells["poor_households"], errors="coerce")
-    shared = SharedData(
-        feature_collection(
-            cells,
-            {
-                "n": cells["commune_name"].map(escape).to_numpy(),
-                "p": cells["population"].round().to_numpy(),
-                "h": poor.round().to_numpy(),
-                "cp": _classes(cells["population"], _POP_CLASSES),
-                "ch": _classes(poor, (0, 2, 5, 10, 20, 40, np.inf)),
-            },
-        )
-    )
-    shared.add_to(m)
+    people_classes = _classes(cells["population"], _POP_CLASSES)
+    poor_classes = _classes(poor, (0, 2, 5, 10, 20, 40, np.inf))
     colors_js = "[" + ",".join(f'"{c}"' for c in _POP_COLORS) + "]"
     residents = _t("habitants", "residents", lang)
     poor_label = _t("ménages pauvres", "poor households", lang)
@@ -321,19 +319,34 @@ def atlas_map(
     tooltip = _cell_tooltip(
         f'p.p + " {residents}<br>" + (p.h === null ? "{secret}" : p.h + " {poor_label}")'
     )
-    GeoJsonLayer(
-        shared,
-        _t("Habitants (carreaux de 200 m)", "Residents (200 m cells)", lang),
-        style=_class_style("cp", colors_js),
-        tooltip=tooltip,
-    ).add_to(m)
-    GeoJsonLayer(
-        shared,
-        _t("Ménages pauvres (carreaux)", "Poor households (cells)", lang),
-        style=_class_style("ch", colors_js),
-        tooltip=tooltip,
-        show=False,
-    ).add_to(m)
+    people_name = _t("Habitants (carreaux de 200 m)", "Residents (200 m cells)", lang)
+    poor_name = _t("Ménages pauvres (carreaux)", "Poor households (cells)", lang)
+    if len(cells) > VECTOR_CELLS_MAX:
+        pixels = cell_pixels(cells)
+        class_overlay(pixels, people_classes, _POP_COLORS, people_name, no_data=_NO_DATA).add_to(m)
+        class_overlay(
+            pixels, poor_classes, _POP_COLORS, poor_name, no_data=_NO_DATA, show=False
+        ).add_to(m)
+    else:
+        shared = SharedData(
+            feature_collection(
+                cells,
+                {
+                    "n": cells["commune_name"].map(escape).to_numpy(),
+                    "p": cells["population"].round().to_numpy(),
+                    "h": poor.round().to_numpy(),
+                    "cp": people_classes,
+                    "ch": poor_classes,
+                },
+            )
+        )
+        shared.add_to(m)
+        GeoJsonLayer(
+            shared, people_name, style=_class_style("cp", colors_js), tooltip=tooltip
+        ).add_to(m)
+        GeoJsonLayer(
+            shared, poor_name, style=_class_style("ch", colors_js), tooltip=tooltip, show=False
+        ).add_to(m)
     _add_background(m, territory, lang)
     if territory.has_layer("employment_zones"):
         zones = territory.layer("employment_zones")
@@ -548,11 +561,26 @@ def access_map(
         values = pd.to_numeric(cells[column], errors="coerce")
         props[f"c{i}"] = _classes(values, ACCESS_CLASSES)
         props[f"v{i}"] = (values * 100).round().to_numpy()
-    shared = SharedData(feature_collection(cells, props))
-    shared.add_to(m)
     of_jobs = _t("des emplois en 45 min", "of the jobs within 45 min", lang)
     secret = _t("secret statistique", "statistical secret", lang)
-    for i, (_, label) in enumerate(indicators):
+    dense = len(cells) > VECTOR_CELLS_MAX
+    if dense:
+        pixels = cell_pixels(cells)
+        for i, (_, label) in enumerate(indicators):
+            class_overlay(
+                pixels,
+                props[f"c{i}"],
+                PALETTE,
+                label,
+                no_data=_NO_DATA,
+                opacity=0.8,
+                overlay=False,
+                show=i == 0,
+            ).add_to(m)
+    else:
+        shared = SharedData(feature_collection(cells, props))
+        shared.add_to(m)
+    for i, (_, label) in enumerate([] if dense else indicators):
         GeoJsonLayer(
             shared,
             label,
@@ -561,6 +589,7 @@ def access_map(
             overlay=False,
             show=i == 0,
         ).add_to(m)
+    _add_isochrones(m, diagnostic, lang)
     _add_background(m, territory, lang)
     legend = legend_html(
         _t(
@@ -574,6 +603,97 @@ def access_map(
         ],
     )
     return _finish(m, legend)
+
+
+#: Isochrone outlines by cut-off (minutes): darker is nearer.
+_ISOCHRONE_COLORS: Final = {15: "#7a0177", 30: "#c51b8a", 45: "#f768a1", 60: "#fbb4b9"}
+
+
+def _add_isochrones(m: folium.Map, diagnostic: Diagnostic, lang: str | None) -> None:
+    """The landmarks' isochrones, one overlay per landmark (off by default)."""
+    frame = diagnostic.isochrones
+    landmarks = diagnostic.landmarks
+    if frame is None or landmarks is None or not len(frame):
+        return
+    names = {
+        "job_zone": _t("principale zone d'emploi", "main job zone", lang),
+        "france_travail": _t("agence France Travail", "France Travail agency", lang),
+    }
+    how = (
+        _t("en transports en commun, pointe", "by public transport, peak", lang)
+        if (frame["mode"] == "transit").any()
+        else _t("à pied", "walking", lang)
+    )
+    for landmark, part in frame.groupby("id", sort=False):
+        kind = str(part["kind"].iloc[0])
+        ordered = part.sort_values("cutoff", ascending=False)
+        colors = [_ISOCHRONE_COLORS.get(int(c), "#f768a1") for c in ordered["cutoff"]]
+        labels = [f"{int(c)} min" for c in ordered["cutoff"]]
+        title = f"{_t('Isochrones', 'Isochrones', lang)} : {names.get(kind, kind)} ({how})"
+        GeoJsonLayer(
+            feature_collection(
+                ordered, {"c": np.asarray(colors), "t": np.asarray(labels)}, tolerance_m=10
+            ),
+            title,
+            style="function (f) {return {color: f.properties.c, weight: 2, "
+            "fillColor: f.properties.c, fillOpacity: 0.12};}",
+            tooltip="function (f) {return f.properties.t;}",
+            show=False,
+        ).add_to(m)
+        point = landmarks[landmarks["id"] == landmark].to_crs(4326).geometry.iloc[0]
+        folium.CircleMarker(
+            [point.y, point.x],
+            radius=7,
+            color="#49006a",
+            fill=True,
+            fill_opacity=1.0,
+            tooltip=names.get(kind, kind),
+        ).add_to(m)
+
+
+def report_maps(
+    diagnostic: Diagnostic, territory: Territory, *, tiles: Tiles = None, lang: str | None = None
+) -> list[tuple[str, str, folium.Map]]:
+    """The report's maps: ``(title, intro, map)`` for the atlas, access and gaps."""
+    return [
+        (
+            _t("Atlas du territoire", "Territory atlas", lang),
+            _t(
+                "Où vivent les habitants et les ménages pauvres, où sont les emplois, les "
+                "services, les arrêts (selon leurs départs du jour), les aires de covoiturage "
+                "et les vélos en libre-service. Cochez les couches dans le menu.",
+                "Where residents and poor households live, where the jobs, services, stops "
+                "(by their departures of the day), carpool areas and bike-share stations are. "
+                "Tick the layers in the menu.",
+                lang,
+            ),
+            atlas_map(diagnostic, territory, tiles=tiles, lang=lang),
+        ),
+        (
+            _t("Accès à l'emploi", "Access to jobs", lang),
+            _t(
+                "Part des emplois du territoire à moins de 45 minutes, par mode et plage "
+                "horaire (un choix à la fois), et les isochrones depuis la principale zone "
+                "d'emploi et l'agence France Travail.",
+                "Share of the territory's jobs within 45 minutes, per mode and time band (one "
+                "at a time), and the isochrones from the main job zone and the France Travail "
+                "agency.",
+                lang,
+            ),
+            access_map(diagnostic, territory, tiles=tiles, lang=lang),
+        ),
+        (
+            _t("Manques", "Gaps", lang),
+            _t(
+                "Zones sans desserte (aucun arrêt desservi à moins de 1 km, toute la journée "
+                "ou pendant une plage horaire) et carreaux prioritaires.",
+                "Areas without service (no served stop within 1 km, all day or during a time "
+                "band) and priority cells.",
+                lang,
+            ),
+            gaps_map(diagnostic, territory, tiles=tiles, lang=lang),
+        ),
+    ]
 
 
 def gaps_map(
@@ -616,12 +736,26 @@ def gaps_map(
     }
     for i, (column, _) in enumerate(flags):
         props[f"f{i}"] = cells[column].fillna(False).astype(bool).to_numpy()
-    shared = SharedData(feature_collection(cells, props))
-    shared.add_to(m)
     residents = _t("habitants", "residents", lang)
     gap = _t("sans desserte", "no service", lang)
     served = _t("desservi", "served", lang)
-    for i, (_, label) in enumerate(flags):
+    dense = len(cells) > VECTOR_CELLS_MAX
+    if dense:
+        pixels = cell_pixels(cells)
+        for i, (_, label) in enumerate(flags):
+            class_overlay(
+                pixels,
+                props[f"f{i}"].astype(float),
+                ("#c7e9c0", "#d7301f"),
+                label,
+                opacity=0.7,
+                overlay=False,
+                show=i == 0,
+            ).add_to(m)
+    else:
+        shared = SharedData(feature_collection(cells, props))
+        shared.add_to(m)
+    for i, (_, label) in enumerate([] if dense else flags):
         GeoJsonLayer(
             shared,
             label,
