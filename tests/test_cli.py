@@ -169,6 +169,8 @@ def test_diagnose_in_english_and_bad_input(demo: tuple[Path, Path, Any], tmp_pat
     assert mode.returncode == 2 and "plane" in mode.stderr and "Traceback" not in mode.stderr
     missing = run("diagnose", "nowhere", home=home)
     assert missing.returncode == 2 and "nowhere" in missing.stderr
+    tiles = run("diagnose", "demo", "--out", str(tmp_path / "t"), "--tiles", "google", home=home)
+    assert tiles.returncode == 2 and "--tiles" in tiles.stderr and not (tmp_path / "t").exists()
     alone = run("compare", "demo", "demo", "--out", str(tmp_path / "c"), home=home)
     assert alone.returncode == 2 and "Traceback" not in alone.stderr
     assert not (tmp_path / "c").exists()

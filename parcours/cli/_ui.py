@@ -60,6 +60,7 @@ FIELD_FLAGS: dict[str, str] = {
     "modes": "--modes",
     "date": "--date",
     "host": "--host",
+    "tiles": "--tiles",
     "engine": "--engine",
     "wheelchair": "--wheelchair",
     "territory": "--territory",

@@ -416,6 +416,17 @@ def diagnose(
         str,
         typer.Option(help=tr("Modes, séparés par des virgules", "Modes, comma-separated")),
     ] = "walk,bike,transit,car",
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            help=tr(
+                "Fond de carte en ligne sous les cartes : osm ou ign (défaut : aucun, "
+                "le rapport marche hors ligne)",
+                "Online base map under the maps: osm or ign (default: none, the report "
+                "works offline)",
+            )
+        ),
+    ] = None,
 ) -> None:
     """Diagnostic territorial : rapport.html, diagnostic.gpkg (QGIS) et tables CSV."""
     with guarded():
@@ -423,12 +434,26 @@ def diagnose(
         from parcours.maps import diagnose as run
 
         day = _study_date(date)
+        if tiles not in (None, "osm", "ign"):
+            raise InputError(
+                tr(
+                    f"fond de carte inconnu « {tiles} » (attendus : osm, ign)",
+                    f"unknown base map '{tiles}' (expected: osm, ign)",
+                ),
+                field="tiles",
+            )
         territory = _workspace().open(name)
         folder = out if out is not None else territory.path
         chosen = [m.strip() for m in modes.split(",") if m.strip()]
         with progress_bar() as progress:
             diagnostic, outputs = run(
-                territory, folder, date=day, modes=chosen, lang=get_language(), progress=progress
+                territory,
+                folder,
+                date=day,
+                modes=chosen,
+                lang=get_language(),
+                tiles=tiles,  # type: ignore[arg-type]  # checked above
+                progress=progress,
             )
         _print_summary(diagnostic)
         for path in (outputs.report, outputs.geopackage, outputs.tables[0].parent):
