@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -148,8 +149,20 @@ def test_demo_writes_the_diagnostic(demo: tuple[Path, Path, Any]) -> None:
     assert tables == sorted(f"{name}.csv" for name in GPKG_LAYERS - {"landmarks", "isochrones"})
     report = (out / "rapport.html").read_text("utf-8")
     assert "Diagnostic territorial de mobilité" in report and "Secret statistique" in report
-    assert "http://" not in report.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    assert "https://" not in report
+    # Offline: no script, stylesheet or image is fetched from elsewhere (links in
+    # attributions and XML namespaces are text, not requests).
+    assert not re.search(
+        r"""<(?:script|link|img)\b[^>]*(?:src|href)\s*=\s*["']?(?:https?:)?//""", report, re.I
+    )
+    for host in (
+        "cdn.jsdelivr.net",
+        "code.jquery.com",
+        "cdnjs.cloudflare.com",
+        "unpkg.com",
+        "netdna.bootstrapcdn.com",
+        "tile.openstreetmap.org",
+    ):
+        assert host not in report, host
 
 
 def test_diagnose_in_english_and_bad_input(demo: tuple[Path, Path, Any], tmp_path: Path) -> None:

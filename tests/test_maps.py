@@ -134,8 +134,8 @@ def test_maps_load_offline_in_chromium(pages: dict[str, str], tmp_path: Path) ->
             browser.close()
 
 
-def _check_page(browser: Any, path: Path, screenshot: Path) -> None:
-    page = browser.new_page(viewport={"width": 1000, "height": 700})
+def _watch(page: Any) -> tuple[list[str], list[str]]:
+    """Refuse every request leaving the machine; collect them, and the page's errors."""
     refused: list[str] = []
     errors: list[str] = []
 
@@ -150,6 +150,12 @@ def _check_page(browser: Any, path: Path, screenshot: Path) -> None:
     page.route("**/*", route)
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
+    return refused, errors
+
+
+def _check_page(browser: Any, path: Path, screenshot: Path) -> None:
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    refused, errors = _watch(page)
     start = time.perf_counter()
     page.goto(path.as_uri(), wait_until="load")
     page.wait_for_selector(".leaflet-control-layers", timeout=10_000)
@@ -242,24 +248,11 @@ def test_the_report_opens_offline_in_chromium(
     )
     html = report.read_text("utf-8")
     assert html.count("leaflet.js") <= 1 and html.count("<svg") >= 2
-    refused: list[str] = []
-    errors: list[str] = []
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
-
-            def route(route: Any) -> None:
-                url = route.request.url
-                if url.startswith(("file:", "data:", "about:", "http://127.0.0.1")):
-                    route.continue_()
-                else:
-                    refused.append(url)
-                    route.abort()
-
-            page.route("**/*", route)
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda error: errors.append(str(error)))
+            refused, errors = _watch(page)
             page.goto(report.as_uri(), wait_until="load")
             page.wait_for_selector(".leaflet-control-layers", timeout=10_000)
             assert page.locator(".leaflet-control-layers").count() == 3  # atlas, access, gaps

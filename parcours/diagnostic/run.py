@@ -27,7 +27,7 @@ from shapely import STRtree
 from parcours.accessibility import TransportNetwork, isochrones
 from parcours.accessibility.streets import MAX_SNAP_M
 from parcours.diagnostic.bands import BANDS, PERCENTILES, TimeBand, study_dates
-from parcours.diagnostic.cells import diagnostic_cells
+from parcours.diagnostic.cells import CELL_COLUMNS, diagnostic_cells
 from parcours.diagnostic.commuting import modal_shares
 from parcours.diagnostic.equity import area_means, gini, palma_ratio
 from parcours.diagnostic.indicators import (
@@ -58,21 +58,6 @@ AREA_TYPES: Final = {
 ISOCHRONE_CUTOFFS_MIN: Final = (15, 30, 45)
 #: How many cells the priority list holds.
 PRIORITY_CELLS: Final = 20
-#: Columns of a published cell besides the indicators.
-_CELL_KEEP: Final = (
-    "cell_id",
-    "population",
-    "households",
-    "poor_households",
-    "imputed",
-    "qpv",
-    "commune",
-    "commune_name",
-    "epci",
-    "epci_name",
-    "employment_zone",
-    "employment_zone_name",
-)
 
 
 @dataclass
@@ -445,7 +430,7 @@ def run_diagnostic(
     equity = pd.DataFrame(equity_rows)
 
     published = full.loc[
-        ~secret.cell_secret, [*_CELL_KEEP, *indicator_columns, *offer.columns[1:], "geometry"]
+        ~secret.cell_secret, [*CELL_COLUMNS, *indicator_columns, *offer.columns[1:], "geometry"]
     ]
     published = gpd.GeoDataFrame(
         published.reset_index(drop=True), geometry="geometry", crs=full.crs
