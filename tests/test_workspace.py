@@ -274,3 +274,34 @@ def test_cli_create_info_and_exit_codes(home: Path) -> None:
     assert "Traceback" not in missing.stderr
     english = run_cli("--lang", "en", "territory", "create", "x", "--bbox", "1,2,3", home=home)
     assert "four numbers" in english.stderr
+
+
+def test_readers_never_see_a_territory_missing_during_a_write(home: Path) -> None:
+    """The swap is atomic (renameat2 exchange): a reader polling the manifest during
+    transactions always finds one, never the gap between two renames."""
+    import threading
+
+    workspace = Workspace()
+    territory = create_territory(workspace, "t", bbox=NANTES_BBOX)
+    manifest = territory.path / "manifest.json"
+    stop = threading.Event()
+    missing: list[int] = []
+
+    def poll() -> None:
+        while not stop.is_set():
+            if not manifest.exists():
+                missing.append(1)
+
+    reader = threading.Thread(target=poll)
+    reader.start()
+    try:
+        for rows in range(1, 31):
+            with workspace.transaction("t") as tx:
+                tx.write_layer("population", _points(territory.crs, rows), sources=[], reader="t")
+    finally:
+        stop.set()
+        reader.join()
+    assert territory.manifest["layers"]["population"]["rows"] == 30
+    assert missing == []
+    # No old folder is left behind in the staging area.
+    assert not [p for p in (workspace.home / ".staging").iterdir() if p.name.startswith("t.")]

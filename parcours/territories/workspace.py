@@ -41,6 +41,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -48,7 +49,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import geopandas as gpd
 import pandas as pd
@@ -593,6 +594,10 @@ class Workspace:
 
     def _swap(self, staging: Path, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists() and _exchange(staging, target):
+            # Readers saw the old folder, then the new one, never no folder at all;
+            # the old one is now at ``staging`` and the caller removes it.
+            return
         trash = self.home / ".staging" / f"{target.name}.old.{uuid.uuid4().hex[:8]}"
         try:
             if target.exists():
@@ -605,6 +610,43 @@ class Workspace:
                 tr(f"écriture impossible dans {target} : {exc}", f"cannot write {target}: {exc}")
             ) from exc
         shutil.rmtree(trash, ignore_errors=True)
+
+
+_RENAME_EXCHANGE: Final = 2  # linux/fs.h
+_AT_FDCWD: Final = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False when the system or the file system cannot (not Linux, a glibc
+    older than 2.28, a file system without the flag): the caller then falls back
+    to two renames, between which the target is briefly absent.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise WorkspaceError(
+        tr(
+            f"écriture impossible dans {b} : {os.strerror(code)}",
+            f"cannot write {b}: {os.strerror(code)}",
+        )
+    )
 
 
 def _env_timeout() -> float:
