@@ -14,6 +14,7 @@ from parcours.accessibility.matrix import (
     travel_time_matrix,
 )
 from parcours.accessibility.network import TransportNetwork
+from parcours.accessibility.pairs import pair_times
 from parcours.accessibility.params import QueryParams, TransportMode
 from parcours.accessibility.results import AccessibilityWarning, QueryReport
 
@@ -29,5 +30,6 @@ __all__ = [
     "itinerary",
     "latest_departure_matrix",
     "nearest_opportunity",
+    "pair_times",
     "travel_time_matrix",
 ]
