@@ -185,7 +185,10 @@ def _street_pairs(
 
 
 def _latest_departures(
-    inputs: MatrixInputs, o_idx: npt.NDArray[np.int64], d_idx: npt.NDArray[np.int64], deadline_s: int
+    inputs: MatrixInputs,
+    o_idx: npt.NDArray[np.int64],
+    d_idx: npt.NDArray[np.int64],
+    deadline_s: int,
 ) -> npt.NDArray[np.float64]:
     """Latest departure (seconds of the day) of each pair arriving by ``deadline_s``."""
     p = inputs.params
