@@ -35,9 +35,9 @@ from parcours.accessibility.streets import (
     StreetMode,
     cached_street_graph,
 )
-from parcours.accessibility.transit import Timetable, Transfers
+from parcours.accessibility.transit import Timetable, Transfers, _active_services
 from parcours.errors import InputError, OsmError
-from parcours.geo.crs import WGS84
+from parcours.geo.crs import WGS84, transformer
 from parcours.i18n import tr
 from parcours.territories import GTFS_TABLES, Territory, Workspace, create_and_load
 from parcours.territories.workspace import default_home, file_digest
@@ -104,14 +104,16 @@ class PointSet:
         if (shapely.is_empty(geoms) | shapely.is_missing(geoms)).any():
             raise InputError(tr("géométrie vide", "empty geometry"), field=name)
         points = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
-        metric = gpd.GeoSeries(points, crs=frame.crs).to_crs(crs)
-        wgs = gpd.GeoSeries(points, crs=frame.crs).to_crs(WGS84)
+        # cached transformers: a query of one person projects its points in microseconds
+        x, y = shapely.get_x(points).astype(float), shapely.get_y(points).astype(float)
+        x_m, y_m = transformer(frame.crs, crs).transform(x, y)
+        lon, lat = transformer(frame.crs, WGS84).transform(x, y)
         return cls(
             ids=ids,
-            x_m=metric.x.to_numpy(dtype=float),
-            y_m=metric.y.to_numpy(dtype=float),
-            lon=wgs.x.to_numpy(dtype=float),
-            lat=wgs.y.to_numpy(dtype=float),
+            x_m=np.asarray(x_m, dtype=float),
+            y_m=np.asarray(y_m, dtype=float),
+            lon=np.asarray(lon, dtype=float),
+            lat=np.asarray(lat, dtype=float),
         )
 
 
@@ -296,6 +298,22 @@ class TransportNetwork:
                 ),
                 field="transport_modes",
             )
+
+    def active_services(self, service_date: dt.date) -> frozenset[str]:
+        """The GTFS service ids running on a day (two days with the same set share a timetable)."""
+        if not self.has_transit:
+            return frozenset()
+        with self._lock:
+            cache = self.__dict__.setdefault("_active_cache", {})
+            if service_date not in cache:
+                tables = self._tables
+                cache[service_date] = frozenset(
+                    _active_services(
+                        tables.get("calendar"), tables.get("calendar_dates"), service_date
+                    )
+                )
+            result: frozenset[str] = cache[service_date]
+            return result
 
     @cached_property
     def service_period(self) -> tuple[dt.date, dt.date] | None:

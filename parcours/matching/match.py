@@ -1,0 +1,487 @@
+"""Match a person (or a whole caseload) to the solutions that make their trips feasible.
+
+:func:`match` is the advisor's question: for this person's address, destinations and shift
+hours, what is feasible now, what becomes feasible with which solution, and why. It returns
+a :class:`MatchResult` whose :attr:`~MatchResult.answer` is the JSON other tools read
+(fixed French names): ``options`` (one per destination, day, direction and mode, see
+:mod:`parcours.matching.feasibility`) and ``plan`` (the ordered steps of the parcours,
+``maintenant`` / ``dans_les_mois``, each naming solutions of the catalogue).
+
+How the plan is built, per destination:
+
+1. a mode is *retained* when every trip of the schedule (each day, there and back) is
+   feasible with it, now or with solutions; among the retained modes the best is the one
+   feasible without a solution, then the shortest total time, the cheapest, the most
+   autonomous (alone before a service before a driver) and the quickest to set up (the
+   solutions' ``delai_jours``); when no single mode covers every trip, the best option of
+   each trip is kept;
+2. the solutions the chosen options need go to ``maintenant`` when they take at most
+   :data:`MONTHS_THRESHOLD_DAYS` to set up, to ``dans_les_mois`` otherwise;
+3. what makes the person more autonomous later (the solidarity driving school and the
+   licence aid for someone without a licence, cycling lessons for someone who cannot
+   ride) goes to ``dans_les_mois``; France Travail's mobility aid goes to ``maintenant``
+   when the round trip is over the catalogue's thresholds (60 km or 2 h).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import geopandas as gpd
+import pandas as pd
+
+from parcours.accessibility import TransportNetwork
+from parcours.errors import InputError
+from parcours.geo.crs import WGS84
+from parcours.i18n import tr
+from parcours.matching.catalogue import Catalogue, Solution, SolutionType, catalogue_of
+from parcours.matching.feasibility import (
+    MODES,
+    ROAD_FACTOR,
+    Option,
+    Person,
+    Trip,
+    _crow_km,
+    day_name,
+    evaluate,
+)
+from parcours.matching.profile import Licence, PersonFile, barriers
+from parcours.matching.schedule import format_days
+from parcours.territories import Territory
+
+__all__ = ["MONTHS_THRESHOLD_DAYS", "MatchResult", "locate", "match", "match_people"]
+
+#: A solution taking longer than this to set up is for "the next months".
+MONTHS_THRESHOLD_DAYS: Final = 30
+
+Geocoder = Callable[[Sequence[str]], pd.DataFrame]
+
+
+@dataclass
+class MatchResult:
+    """One person's answer (:attr:`answer`, JSON-able) and the options behind it."""
+
+    person: Person
+    trips: list[Trip]
+    options: list[list[Option]]
+    answer: dict[str, Any]
+
+    def summary(self) -> str:
+        """A short text for the advisor (French, or English with ``--lang en``)."""
+        lines = []
+        for dest in self.answer["destinations"]:
+            lines.append(f"{dest['nom']} ({dest['horaires']}) :")
+            for choice in dest["choix"]:
+                lines.append(f"  {choice['jours']} {choice['trajet']} : {choice['texte']}")
+        steps = self.answer["plan"]
+        if steps:
+            lines.append(str(tr("Plan :", "Plan:")))
+            for step in steps:
+                when = (
+                    tr("maintenant", "now")
+                    if step["quand"] == "maintenant"
+                    else tr("dans les mois", "in the next months")
+                )
+                lines.append(f"  - [{when}] {step['action']}")
+        return "\n".join(lines)
+
+
+def locate(
+    files: Sequence[PersonFile],
+    geocoder: Geocoder | None,
+    *,
+    ids: Sequence[str] | None = None,
+    communes: gpd.GeoDataFrame | None = None,
+) -> list[Person]:
+    """Give every home and destination coordinates (addresses through ``geocoder``).
+
+    Raises
+    ------
+    InputError
+        Listing every address not found or found with a low score (never placed silently).
+    """
+    queries: list[str] = []
+    for f in files:
+        for place in (f.domicile, *f.destinations):
+            if place.lon is None and place.adresse:
+                queries.append(place.adresse)
+    found: dict[str, tuple[float, float, str]] = {}
+    if queries:
+        if geocoder is None:
+            raise InputError(
+                tr(
+                    "des adresses sont à géocoder mais le territoire n'a pas de fichier "
+                    "d'adresses (parcours territory load NOM --addresses adresses.csv) : "
+                    "chargez-le ou donnez lon et lat",
+                    "addresses need geocoding but the territory has no address file "
+                    "(parcours territory load NAME --addresses addresses.csv): load one or "
+                    "give lon and lat",
+                ),
+                field="adresse",
+            )
+        unique = list(dict.fromkeys(queries))
+        result = geocoder(unique)
+        bad = []
+        for query, row in zip(unique, result.itertuples(index=False), strict=True):
+            if row.status != "ok":
+                bad.append(f"« {query} » ({row.status}, score {row.score:.2f})")
+            else:
+                found[query] = (float(row.lon), float(row.lat), str(row.label))
+        if bad:
+            raise InputError(
+                tr(
+                    "adresses introuvables ou peu sûres, à corriger : " + " ; ".join(bad),
+                    "addresses not found or uncertain, to fix: " + "; ".join(bad),
+                ),
+                field="adresse",
+            )
+    people = []
+    for n, f in enumerate(files):
+
+        def where(place: Any) -> tuple[float, float, str]:
+            if place.lon is not None:
+                return (
+                    float(place.lon),
+                    float(place.lat),
+                    place.adresse or f"{place.lon:.5f}, {place.lat:.5f}",
+                )
+            return found[place.adresse]
+
+        home = where(f.domicile)
+        dests = tuple(where(d)[:2] for d in f.destinations)
+        commune = None
+        if communes is not None:
+            hit = communes[communes.contains(gpd.points_from_xy([home[0]], [home[1]])[0])]
+            commune = str(hit["insee"].iloc[0]) if not hit.empty else None
+        pid = (ids[n] if ids is not None else None) or f.id or f"P{n + 1:04d}"
+        people.append(Person(pid, f, home[:2], home[2], dests, commune))
+    return people
+
+
+def _network_of(territory: Territory | TransportNetwork) -> TransportNetwork:
+    return territory if isinstance(territory, TransportNetwork) else TransportNetwork(territory)
+
+
+def territory_geocoder(territory: Territory) -> Geocoder | None:
+    """The offline geocoder of a territory's ``addresses`` layer (None when not loaded)."""
+    if not territory.has_layer("addresses"):
+        return None
+    from parcours.geo.geocoding import AddressIndex
+
+    index = AddressIndex.from_layer(territory.layer("addresses"))
+    return index.geocode
+
+
+def match_people(
+    territory: Territory | TransportNetwork,
+    files: Sequence[PersonFile],
+    *,
+    catalogue: Catalogue | None = None,
+    week: dt.date | None = None,
+    carpool: Any = None,
+    ids: Sequence[str] | None = None,
+    geocoder: Geocoder | None = None,
+    people: list[Person] | None = None,
+) -> list[MatchResult]:
+    """Match several people at once (one engine query per shift time, see ``feasibility``).
+
+    Parameters
+    ----------
+    territory
+        The territory (or its network, kept warm between calls).
+    files
+        The person files.
+    catalogue
+        The solutions (default: the territory's ``solutions`` layer).
+    week
+        A day of the week evaluated (default: the first Monday of the GTFS service
+        period on or after today, or the period's first Monday).
+    carpool
+        A :class:`~parcours.matching.carpool.CarpoolIndex` of driver offers, or None.
+    ids
+        The people's ids (default: the files' ``id`` or ``P0001``...).
+    geocoder
+        Addresses -> coordinates (default: the territory's ``addresses`` layer).
+    people
+        Already located people (skips the geocoding).
+    """
+    network = _network_of(territory)
+    terr = network.territory
+    if catalogue is None:
+        catalogue = catalogue_of(terr)
+    communes = terr.layer("communes").to_crs(WGS84) if terr.has_layer("communes") else None
+    if people is None:
+        people = locate(files, geocoder or territory_geocoder(terr), ids=ids, communes=communes)
+    week = week or default_week(network)
+    trips, options = evaluate(network, people, catalogue, week, communes=communes, carpool=carpool)
+    by_person: dict[int, list[int]] = {}
+    for k, trip in enumerate(trips):
+        by_person.setdefault(trip.person, []).append(k)
+    results = []
+    for i, person in enumerate(people):
+        ks = by_person.get(i, [])
+        t = [trips[k] for k in ks]
+        o = [options[k] for k in ks]
+        results.append(MatchResult(person, t, o, _answer(person, t, o, catalogue, week)))
+    return results
+
+
+def match(
+    territory: Territory | TransportNetwork,
+    person: PersonFile,
+    **kwargs: Any,
+) -> MatchResult:
+    """Match one person (see :func:`match_people` for the parameters)."""
+    return match_people(territory, [person], **kwargs)[0]
+
+
+def default_week(network: TransportNetwork) -> dt.date:
+    """The Monday of the week evaluated by default (inside the GTFS service period)."""
+    period = network.service_period
+    today = dt.date.today()
+    if period is None:
+        return today - dt.timedelta(days=today.weekday())
+    day = min(max(today, period[0]), period[1])
+    monday = day - dt.timedelta(days=day.weekday())
+    if monday < period[0]:
+        monday += dt.timedelta(days=7)
+    return monday
+
+
+def _option_json(o: Option, dest_name: str) -> dict[str, Any]:
+    return {
+        "destination": dest_name,
+        "jour": day_name(o.trip.day),
+        "trajet": o.trip.direction,
+        "mode": o.mode,
+        "verdict": o.verdict,
+        "solution": o.solution,
+        "solutions": o.solutions,
+        "raison": o.raison,
+        "duree_min": o.duree_min,
+        "cout_mois_eur": o.cout_mois_eur,
+        "depart": o.depart.strftime("%H:%M") if o.depart else None,
+        "arrivee": o.arrivee.strftime("%H:%M") if o.arrivee else None,
+        "itineraire": o.itineraire,
+    }
+
+
+def _lead(catalogue: Catalogue, ids: Iterable[str]) -> int:
+    return max((catalogue.get(i).delai_jours for i in ids), default=0)
+
+
+def _choose(per_trip: list[list[Option]], catalogue: Catalogue) -> tuple[str | None, list[Option]]:
+    """The retained mode covering every trip, or the best option of each trip."""
+    best_mode, best_key = None, None
+    for mode in MODES:
+        chosen = [next(o for o in opts if o.mode == mode) for opts in per_trip]
+        if any(o.verdict == "infaisable" for o in chosen):
+            continue
+        key = (
+            max(0 if o.verdict == "faisable" else 1 for o in chosen),
+            len({x for o in chosen for x in o.solutions}),
+            sum(o.duree_min or 0 for o in chosen),
+            sum(o.cout_mois_eur or 0 for o in chosen) / max(1, len(chosen)),
+            max(o.autonomy for o in chosen),
+            _lead(catalogue, {s for o in chosen for s in o.solutions}),
+        )
+        if best_key is None or key < best_key:
+            best_mode, best_key = mode, key
+    if best_mode is not None:
+        return best_mode, [next(o for o in opts if o.mode == best_mode) for opts in per_trip]
+    return None, [
+        min(opts, key=lambda o: (*o.rank_key(), _lead(catalogue, o.solutions))) for opts in per_trip
+    ]
+
+
+def _mode_label(mode: str) -> str:
+    labels = {
+        "marche": tr("à pied", "on foot"),
+        "velo": tr("à vélo", "by bike"),
+        "velo_electrique": tr("à vélo électrique", "by e-bike"),
+        "transports": tr("en transports en commun", "by public transport"),
+        "voiture": tr("en voiture", "by car"),
+        "covoiturage": tr("en covoiturage", "by carpool"),
+        "autopartage": tr("en autopartage", "by car-sharing"),
+        "transport_a_la_demande": tr("en transport à la demande", "by on-demand transport"),
+        "scooter": tr("en scooter", "by scooter"),
+    }
+    return str(labels.get(mode, mode))
+
+
+def _answer(
+    person: Person,
+    trips: list[Trip],
+    options: list[list[Option]],
+    catalogue: Catalogue,
+    week: dt.date,
+) -> dict[str, Any]:
+    f = person.file
+    p = f.profil
+    out_options: list[dict[str, Any]] = []
+    destinations = []
+    steps: list[dict[str, Any]] = []
+    now_ids: dict[str, str] = {}
+    later_ids: dict[str, str] = {}
+    for j, dest in enumerate(f.destinations):
+        ks = [k for k, t in enumerate(trips) if t.destination == j]
+        for k in ks:
+            out_options.extend(_option_json(o, dest.nom) for o in options[k])
+        mode, chosen = _choose([options[k] for k in ks], catalogue)
+        choices = []
+        groups: dict[tuple[str, str, str], list[tuple[int, str]]] = {}
+        for k, o in zip(ks, chosen, strict=True):
+            text = (
+                f"{_mode_label(o.mode)} — {o.raison}"
+                if o.verdict != "infaisable"
+                else str(tr(f"aucune solution : {o.raison}", f"no solution: {o.raison}"))
+            )
+            group = groups.setdefault((trips[k].direction, o.verdict, o.mode), [])
+            group.append((trips[k].day, text))
+        for (direction, verdict, _), items in groups.items():
+            days = tuple(d for d, _ in items)
+            choices.append(
+                {
+                    "jours": format_days(days),
+                    "trajet": direction,
+                    "verdict": verdict,
+                    "texte": items[0][1],
+                }
+            )
+        for o in chosen:
+            for sid in o.solutions:
+                s = catalogue.get(sid)
+                (later_ids if s.delai_jours > MONTHS_THRESHOLD_DAYS else now_ids).setdefault(
+                    sid, f"{_mode_label(o.mode)}, {dest.nom}"
+                )
+        # FT mobility aid: round trip over the thresholds
+        km = 2 * ROAD_FACTOR * _crow_km(person.home, person.destinations[j])
+        times = [o.duree_min for o in chosen if o.duree_min is not None]
+        round_min = 2 * max(times) if times else None
+        for aid in catalogue.of_type(SolutionType.FT_MOBILITY_AID):
+            e = aid.eligibilite
+            if e.check(p, dest.motif) is not None:
+                continue
+            over_km = e.aller_retour_km_min is not None and km > e.aller_retour_km_min
+            over_min = (
+                e.aller_retour_min_min is not None
+                and round_min is not None
+                and round_min > e.aller_retour_min_min
+            )
+            if over_km or over_min:
+                now_ids.setdefault(
+                    aid.id,
+                    str(
+                        tr(
+                            f"aller-retour d'environ {km:.0f} km vers {dest.nom}",
+                            f"round trip of about {km:.0f} km to {dest.nom}",
+                        )
+                    ),
+                )
+        # what makes the person autonomous later
+        if (
+            p.permis in (Licence.NONE, Licence.AM, Licence.LEARNING_B)
+            and p.age >= 17
+            and mode not in ("marche",)
+        ):
+            for later in {
+                x for k in ks for o in options[k] if o.mode == "voiture" for x in o.later
+            }:
+                later_ids.setdefault(later, str(tr("passer le permis B", "get the B licence")))
+                for aid in catalogue.of_type(SolutionType.FT_LICENCE_AID, SolutionType.MICROCREDIT):
+                    if aid.eligibilite.check(p, dest.motif) is None:
+                        later_ids.setdefault(
+                            aid.id, str(tr("financer le permis", "fund the licence"))
+                        )
+        if not p.velo.sait_rouler and not p.fauteuil_roulant and not p.mobilite_reduite:
+            for later in {x for k in ks for o in options[k] if o.mode == "velo" for x in o.later}:
+                later_ids.setdefault(
+                    later, str(tr("apprendre à rouler à vélo", "learn to ride a bike"))
+                )
+        if any(o.verdict == "infaisable" for o in chosen):
+            steps.append(
+                {
+                    "quand": "maintenant",
+                    "action": str(
+                        tr(
+                            f"Pas de solution pour certains trajets vers {dest.nom} : voir avec l'employeur un décalage d'horaires ou un covoiturage entre collègues",
+                            f"No solution for some trips to {dest.nom}: ask the employer about other hours or carpooling with colleagues",
+                        )
+                    ),
+                    "solutions": [],
+                    "delai_jours": 0,
+                }
+            )
+        destinations.append(
+            {
+                "nom": dest.nom,
+                "motif": dest.motif.value,
+                "horaires": dest.horaires,
+                "lon": person.destinations[j][0],
+                "lat": person.destinations[j][1],
+                "mode_retenu": mode,
+                "choix": choices,
+            }
+        )
+    for bucket, ids in (("maintenant", now_ids), ("dans_les_mois", later_ids)):
+        for sid, why in sorted(ids.items(), key=lambda kv: catalogue.get(kv[0]).delai_jours):
+            s = catalogue.get(sid)
+            steps.append(
+                {
+                    "quand": bucket,
+                    "action": f"{s.nom} ({why})",
+                    "solutions": [sid],
+                    "delai_jours": s.delai_jours,
+                }
+            )
+    steps.sort(key=lambda s: (s["quand"] != "maintenant", s["delai_jours"]))
+    used = {sid for step in steps for sid in step["solutions"]} | {
+        o["solution"] for o in out_options if o["solution"]
+    }
+    return {
+        "personne": {
+            "id": person.id,
+            "domicile": {"lon": person.home[0], "lat": person.home[1], "label": person.home_label},
+            "commune": person.home_commune,
+            "barrieres": [b.model_dump() for b in barriers(p)],
+        },
+        "semaine": (week - dt.timedelta(days=week.weekday())).isoformat(),
+        "destinations": destinations,
+        "options": out_options,
+        "plan": steps,
+        "solutions": {sid: _solution_json(catalogue.get(sid)) for sid in sorted(used)},
+    }
+
+
+def _solution_json(s: Solution) -> dict[str, Any]:
+    cost = []
+    c = s.cout
+    for value, fr, en in (
+        (c.mois_eur, "€ par mois", "EUR a month"),
+        (c.jour_eur, "€ par jour", "EUR a day"),
+        (c.km_eur, "€ par km", "EUR per km"),
+        (c.trajet_eur, "€ par trajet", "EUR per trip"),
+        (c.ponctuel_eur, "€ une fois", "EUR once"),
+    ):
+        if value is not None:
+            cost.append(f"{value:g} {tr(fr, en)}")
+    if s.montant is not None and s.montant.valeur_eur is not None:
+        cost.append(
+            str(
+                tr(
+                    f"aide jusqu'à {s.montant.valeur_eur:g} € (montant au {s.montant.valide_depuis.isoformat()})",
+                    f"aid up to {s.montant.valeur_eur:g} EUR (amount as of {s.montant.valide_depuis.isoformat()})",
+                )
+            )
+        )
+    return {
+        "nom": s.nom,
+        "type": s.type.value,
+        "contact": s.contact,
+        "cout": ", ".join(cost) or None,
+        "delai_jours": s.delai_jours,
+        "description": s.description,
+    }
