@@ -41,7 +41,9 @@ cost (``parametres.cout_km_voiture_eur``) on the road distance estimated as
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import math
 import zoneinfo
 from dataclasses import dataclass, field
@@ -271,19 +273,15 @@ def _transit_times(network: TransportNetwork, people: list[Person], trips: list[
     for k, trip in enumerate(trips):
         p = people[trip.person].profile
         services = network.active_services(trip.when.date())
-        key = (
-            trip.direction,
-            services,
-            trip.when.time(),
-            p.fauteuil_roulant,
-            p.marche_max_min,
-            p.trajet_max_min,
-        )
+        key = (trip.direction, services, trip.when.time(), p.fauteuil_roulant, p.marche_max_min)
         groups.setdefault(key, []).append(k)
     period = network.service_period
-    for (direction, services, clock, wheel, walk_min, max_min), rows in groups.items():
+    for (direction, services, clock, wheel, walk_min), rows in groups.items():
         if not services:
             continue
+        # the longest trip anyone of the group accepts; each person's own limit is applied
+        # when judging (a longer trip is refused with its duration)
+        max_min = max(people[trips[k].person].profile.trajet_max_min for k in rows)
         # one representative date for the group (the same services run on all of them)
         date = trips[rows[0]].when.date()
         if period is not None and not (period[0] <= date <= period[1]):
@@ -334,14 +332,25 @@ def _transit_times(network: TransportNetwork, people: list[Person], trips: list[
     return out
 
 
+@functools.lru_cache(maxsize=65536)
+def _sun(lon: float, lat: float, date: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
+    """Sunrise and sunset (Europe/Paris local time) at a point (0.01 degree is enough)."""
+    observer = astral.Observer(latitude=lat, longitude=lon)
+    try:
+        rise = astral.sun.sunrise(observer, date, tzinfo=_PARIS).replace(tzinfo=None)
+        sets = astral.sun.sunset(observer, date, tzinfo=_PARIS).replace(tzinfo=None)
+    except ValueError:  # polar day or night: not in France
+        return None
+    return rise, sets
+
+
 def _is_dark(home: tuple[float, float], start: dt.datetime, end: dt.datetime) -> tuple[bool, str]:
     """Whether part of [start, end] is before sunrise or after sunset, and the fact to say."""
-    observer = astral.Observer(latitude=home[1], longitude=home[0])
-    try:
-        rise = astral.sun.sunrise(observer, start.date(), tzinfo=_PARIS).replace(tzinfo=None)
-        sets = astral.sun.sunset(observer, end.date(), tzinfo=_PARIS).replace(tzinfo=None)
-    except ValueError:  # polar day or night: not in France
+    lon, lat = round(home[0], 2), round(home[1], 2)
+    first, last = _sun(lon, lat, start.date()), _sun(lon, lat, end.date())
+    if first is None or last is None:
         return False, ""
+    rise, sets = first[0], last[1]
     month = _MONTHS[start.month - 1]
     if start < rise:
         return True, str(
@@ -663,6 +672,9 @@ def _judge(
                 f"no public transport home after {start_txt} (within {p.trajet_max_min} min)",
             )
         options.append(Option(trip, "transports", "infaisable", str(text)))
+    elif (arr_t - dep_t).total_seconds() // 60 > p.trajet_max_min:
+        m = int((arr_t - dep_t).total_seconds() // 60)
+        options.append(Option(trip, "transports", "infaisable", str(tr(f"{m} min en transports en commun, plus que vos {p.trajet_max_min} min", f"{m} min by public transport, more than your {p.trajet_max_min} min")), duree_min=m))
     else:
         m = int((arr_t - dep_t).total_seconds() // 60)
         needed = []
@@ -1130,12 +1142,73 @@ def evaluate(
     per_month = catalogue.parametres.jours_travailles_par_mois_par_jour_semaine
     cache: dict[tuple[float, float], str | None] = {}
     contexts = {i: _Context(p, catalogue, communes, per_month, cache) for i, p in enumerate(people)}
+    order = {m: n for n, m in enumerate(MODES)}
+    judged: dict[tuple[Any, ...], list[Option]] = {}
     out = []
     for k, trip in enumerate(trips):
-        options = _judge(contexts[trip.person], trip, k, street, transit, matches)
-        order = {m: n for n, m in enumerate(MODES)}
-        out.append(sorted(options, key=lambda o: order[o.mode]))
+        key = _same_answer_key(network, people, trip, k, street, transit, matches)
+        first = judged.get(key)
+        if first is None:
+            options = _judge(contexts[trip.person], trip, k, street, transit, matches)
+            judged[key] = first = sorted(options, key=lambda o: order[o.mode])
+            out.append(first)
+        else:
+            out.append([_moved(o, trip) for o in first])
     return trips, out
+
+
+def _moved(option: Option, trip: Trip) -> Option:
+    """An option judged on another day of the same shift, moved to ``trip``'s day."""
+    shift = trip.when - option.trip.when
+    return dataclasses.replace(
+        option,
+        trip=trip,
+        depart=None if option.depart is None else option.depart + shift,
+        arrivee=None if option.arrivee is None else option.arrivee + shift,
+    )
+
+
+def _same_answer_key(
+    network: TransportNetwork,
+    people: list[Person],
+    trip: Trip,
+    k: int,
+    street: _Street,
+    transit: _Transit,
+    matches: dict[int, dict[str, Any]],
+) -> tuple[Any, ...]:
+    """Two trips with the same key get the same options (judged once, moved by day).
+
+    The same person, destination, shift and direction, clock times of the public
+    transport results, carpool match and darkness for each cycling mode: only the day
+    differs. The sunrise facts in the reasons are those of the first day judged.
+    """
+    person = people[trip.person]
+    dark = []
+    for mode in ("velo", "velo_electrique"):
+        seconds = street.get(mode, trip.direction, (trip.person, trip.destination))
+        if math.isfinite(seconds):
+            span = dt.timedelta(seconds=seconds)
+            window = (trip.when - span, trip.when) if trip.direction == "aller" else (trip.when, trip.when + span)
+            dark.append(_is_dark(person.home, *window)[0])
+    found = matches.get(k)
+
+    def rel(when: dt.datetime | None) -> float | None:
+        return None if when is None else (when - trip.when).total_seconds()
+
+    return (
+        trip.person,
+        trip.destination,
+        trip.shift,
+        trip.direction,
+        trip.when.time(),
+        rel(transit.departure.get(k)),
+        rel(transit.arrival.get(k)),
+        rel(transit.first_arrival.get(k)),
+        k in transit.departure or k in transit.arrival,
+        None if found is None else found.get("offer_id"),
+        tuple(dark),
+    )
 
 
 def _carpool(index: Any, people: list[Person], trips: list[Trip]) -> dict[int, dict[str, Any]]:

@@ -32,6 +32,7 @@ from typing import Any, Final
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from parcours.accessibility import TransportNetwork
 from parcours.errors import InputError
@@ -154,8 +155,8 @@ def locate(
         dests = tuple(where(d)[:2] for d in f.destinations)
         commune = None
         if communes is not None:
-            hit = communes[communes.contains(gpd.points_from_xy([home[0]], [home[1]])[0])]
-            commune = str(hit["insee"].iloc[0]) if not hit.empty else None
+            hits = communes.sindex.query(shapely.Point(home[:2]), predicate="intersects")
+            commune = str(communes["insee"].iloc[int(hits[0])]) if len(hits) else None
         pid = (ids[n] if ids is not None else None) or f.id or f"P{n + 1:04d}"
         people.append(Person(pid, f, home[:2], home[2], dests, commune))
     return people
