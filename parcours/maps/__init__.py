@@ -1,15 +1,21 @@
 """parcours.maps: the diagnostic's report, maps and GIS files (see DESIGN.md).
 
-Nothing here computes an indicator: it shows what :mod:`parcours.diagnostic` published.
+Nothing here computes an indicator: it shows what :mod:`parcours.diagnostic` published,
+and, for advisors, what :mod:`parcours.matching` answered (the printable plan of one
+person, the caseload's map).
 """
 
+from parcours.maps.caseload import caseload_map
 from parcours.maps.exports import write_geopackage, write_tables
+from parcours.maps.plan import render_plan
 from parcours.maps.report import MapSection, Outputs, diagnose, write_outputs, write_report
 
 __all__ = [
     "MapSection",
     "Outputs",
+    "caseload_map",
     "diagnose",
+    "render_plan",
     "write_geopackage",
     "write_outputs",
     "write_report",

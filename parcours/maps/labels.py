@@ -4,6 +4,10 @@ The library's tables keep English column names (``share_jobs_45_transit_peak_p50
 :func:`label` turns one into a sentence in the language in force
 (:mod:`parcours.i18n`): "Part des emplois à moins de 45 min, transports en commun,
 heure de pointe (médiane)". Maps, the report and the CLI use it; nothing else does.
+
+The matching's answers use French codes (``velo_electrique``, ``faisable_avec_solution``,
+``lundi``): :data:`OPTION_MODE_LABELS`, :data:`LEG_MODE_LABELS`, :data:`VERDICT_LABELS`,
+:data:`PURPOSE_LABELS` and :data:`DAY_LABELS` name them for the advisor's pages.
 """
 
 from __future__ import annotations
@@ -14,7 +18,18 @@ from typing import Final
 from parcours.diagnostic import BANDS
 from parcours.i18n import tr
 
-__all__ = ["CATEGORY_LABELS", "MODE_LABELS", "band_label", "label", "mode_label"]
+__all__ = [
+    "CATEGORY_LABELS",
+    "DAY_LABELS",
+    "LEG_MODE_LABELS",
+    "MODE_LABELS",
+    "OPTION_MODE_LABELS",
+    "PURPOSE_LABELS",
+    "VERDICT_LABELS",
+    "band_label",
+    "label",
+    "mode_label",
+]
 
 #: Modes, as a complement ("à pied").
 MODE_LABELS: Final = {
@@ -22,6 +37,60 @@ MODE_LABELS: Final = {
     "bike": tr("à vélo", "cycling"),
     "transit": tr("en transports en commun", "by public transport"),
     "car": tr("en voiture", "by car"),
+}
+#: The matching's modes (an answer's ``options[].mode``), as a name ("Vélo électrique").
+OPTION_MODE_LABELS: Final = {
+    "marche": tr("À pied", "On foot"),
+    "velo": tr("Vélo", "Bike"),
+    "velo_electrique": tr("Vélo électrique", "Electric bike"),
+    "transports": tr("Transports en commun", "Public transport"),
+    "voiture": tr("Voiture", "Car"),
+    "covoiturage": tr("Covoiturage", "Carpool"),
+    "autopartage": tr("Voiture partagée", "Car sharing"),
+    "transport_a_la_demande": tr("Transport à la demande", "On-demand transport"),
+    "scooter": tr("Scooter", "Scooter"),
+}
+#: The legs of an itinerary (``itineraire[].mode``), as a name ("Bus").
+LEG_MODE_LABELS: Final = {
+    "walk": tr("À pied", "On foot"),
+    "bike": tr("Vélo", "Bike"),
+    "ebike": tr("Vélo électrique", "Electric bike"),
+    "bus": tr("Bus", "Bus"),
+    "coach": tr("Car", "Coach"),
+    "tram": tr("Tram", "Tram"),
+    "subway": tr("Métro", "Metro"),
+    "metro": tr("Métro", "Metro"),
+    "rail": tr("Train", "Train"),
+    "ferry": tr("Bateau", "Ferry"),
+    "car": tr("Voiture", "Car"),
+    "carpool": tr("Covoiturage", "Carpool"),
+    "on_demand": tr("Transport à la demande", "On-demand transport"),
+    "scooter": tr("Scooter", "Scooter"),
+}
+#: The matching's verdicts (``options[].verdict``).
+VERDICT_LABELS: Final = {
+    "faisable": tr("possible", "possible"),
+    "faisable_avec_solution": tr("possible avec une aide", "possible with support"),
+    "infaisable": tr("pas possible", "not possible"),
+}
+#: Why a person goes to a destination (``destinations[].motif``).
+PURPOSE_LABELS: Final = {
+    "emploi": tr("travail", "work"),
+    "formation": tr("formation", "training"),
+    "entretien": tr("entretien d'embauche", "job interview"),
+    "sante": tr("santé", "health"),
+    "demarches": tr("démarches", "paperwork"),
+    "enfants": tr("enfants", "children"),
+}
+#: The days of the week (the answer's ``jour``), Monday first.
+DAY_LABELS: Final = {
+    "lundi": tr("lundi", "Monday"),
+    "mardi": tr("mardi", "Tuesday"),
+    "mercredi": tr("mercredi", "Wednesday"),
+    "jeudi": tr("jeudi", "Thursday"),
+    "vendredi": tr("vendredi", "Friday"),
+    "samedi": tr("samedi", "Saturday"),
+    "dimanche": tr("dimanche", "Sunday"),
 }
 #: Service categories (the ``services`` layer's ``category``), carpool areas, stations.
 CATEGORY_LABELS: Final = {

@@ -151,6 +151,8 @@ class GeoJsonLayer(Layer):
     tooltip
         JavaScript ``function(feature) {return "html" or null;}``; text comes from the
         properties, escaped in Python beforehand (see :func:`escape`).
+    popup
+        Like ``tooltip``, for a popup opened by a click.
     points
         Draw points as circle markers (else Leaflet's default markers).
     pane
@@ -169,10 +171,16 @@ class GeoJsonLayer(Layer):
                 return L.circleMarker(latlng, ({{ this.style }})(feature));
             },
             {%- endif %}
-            {%- if this.tooltip %}
+            {%- if this.tooltip or this.popup %}
             onEachFeature: function (feature, layer) {
+                {%- if this.tooltip %}
                 var text = ({{ this.tooltip }})(feature);
                 if (text) { layer.bindTooltip(text, {sticky: true}); }
+                {%- endif %}
+                {%- if this.popup %}
+                var content = ({{ this.popup }})(feature);
+                if (content) { layer.bindPopup(content, {maxWidth: 320}); }
+                {%- endif %}
             },
             {%- endif %}
             {%- if this.pane %}
@@ -191,6 +199,7 @@ class GeoJsonLayer(Layer):
         *,
         style: str,
         tooltip: str | None = None,
+        popup: str | None = None,
         points: bool = False,
         pane: str | None = None,
         overlay: bool = True,
@@ -207,9 +216,10 @@ class GeoJsonLayer(Layer):
             self.data = data
         self.style = style
         self.tooltip = tooltip
+        self.popup = popup
         self.points = points
         self.pane = pane
-        self.interactive = tooltip is not None
+        self.interactive = tooltip is not None or popup is not None
 
     def _get_self_bounds(self) -> list[list[float | None]]:
         return _bounds(self.data)
