@@ -105,6 +105,9 @@ def build_demo(
     access.to_csv(access_path, index=False)
     report(tr("diagnostic territorial", "territorial diagnostic"), None)
     diagnostic, outputs = diagnose(territory, out, lang=get_language(), progress=progress)
+    report(tr("file active fictive : appariement", "fictional caseload: matching"), None)
+    advisor_files = _demo_caseload(workspace, out, sources.places)
+    territory = workspace.open(DEMO_NAME)
     message = tr(
         f"Territoire de démonstration FICTIF chargé sous le nom « {DEMO_NAME} » "
         f"(sources : {out / 'sources'}, résumé : {summary}, rapport : {outputs.report})",
@@ -114,10 +117,84 @@ def build_demo(
     return DemoResult(
         info=info,
         message=message,
-        outputs=[summary, access_path, outputs.report, outputs.geopackage, *outputs.tables],
+        outputs=[
+            summary,
+            access_path,
+            outputs.report,
+            outputs.geopackage,
+            *outputs.tables,
+            *advisor_files,
+        ],
         access=access,
         diagnostic=diagnostic,
     )
+
+
+def _demo_caseload(
+    workspace: Workspace, out: Path, places: dict[str, tuple[float, float]]
+) -> list[Path]:
+    """Load the demo catalogue, 300 fictional people and 40 drivers; match them all.
+
+    The advisors' outputs go to ``out/conseiller`` (personal data, even if fictional here)
+    and the committee's caseload table to ``out/comite`` and ``out/tables``.
+    """
+    from importlib import resources
+
+    from pyproj import Transformer
+
+    from parcours.accessibility import TransportNetwork
+    from parcours.maps import write_caseload_outputs
+    from parcours.matching import (
+        carpool_index_of,
+        load_caseload,
+        match_caseload,
+        store_catalogue,
+        store_driver_offers,
+    )
+    from parcours.matching.demo import demo_driver_offers, write_demo_caseload
+
+    catalogue = resources.files("parcours.matching").joinpath("data/demo_catalogue.yaml")
+    with resources.as_file(catalogue) as path:
+        store_catalogue(workspace, DEMO_NAME, path)
+    territory = workspace.open(DEMO_NAME)
+    to_wgs = Transformer.from_crs(territory.crs, "EPSG:4326", always_xy=True)
+    training = to_wgs.transform(*places["training_centre"])
+    csv_path = write_demo_caseload(
+        territory, out / "sources" / "file_active_fictive.csv", n=300, training=training
+    )
+    load_caseload(workspace, DEMO_NAME, csv_path)
+    offers = demo_driver_offers(territory)
+    store_driver_offers(
+        workspace,
+        DEMO_NAME,
+        pd.DataFrame(
+            {
+                "id": [o["id"] for o in offers],
+                "lon": [o["home"][0] for o in offers],  # type: ignore[index]
+                "lat": [o["home"][1] for o in offers],  # type: ignore[index]
+                "destination_lon": [o["destination"][0] for o in offers],  # type: ignore[index]
+                "destination_lat": [o["destination"][1] for o in offers],  # type: ignore[index]
+                "days": [",".join(map(str, sorted(o["days"]))) for o in offers],  # type: ignore[call-overload]
+                "arrive_by": [str(o["arrive_by"])[:5] for o in offers],
+                "leave_at": [str(o["leave_at"])[:5] for o in offers],
+                "seats": 1,
+                "max_detour_min": 10.0,
+            }
+        ),
+    )
+    territory = workspace.open(DEMO_NAME)
+    network = TransportNetwork(territory)
+    from parcours.matching import stored_caseload
+
+    results = match_caseload(
+        network, stored_caseload(territory), week=DEMO_DAY, carpool=carpool_index_of(network)
+    )
+    files = write_caseload_outputs(territory, results, out)
+    committee = out / "comite" / "file_active_communes.csv"
+    copy = out / "tables" / "file_active_communes.csv"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_bytes(committee.read_bytes())
+    return [*files, copy]
 
 
 def labelled_shift_table(table: pd.DataFrame) -> pd.DataFrame:

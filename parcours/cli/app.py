@@ -11,6 +11,7 @@ import typer
 
 from parcours.cli._ui import console, err_console, guarded, progress_bar
 from parcours.cli.access import access_app
+from parcours.cli.match import caseload_app, match_command
 from parcours.errors import InputError
 from parcours.i18n import set_language, tr
 
@@ -35,6 +36,16 @@ territory_app = typer.Typer(
 )
 app.add_typer(territory_app, name="territory")
 app.add_typer(access_app, name="access")
+app.add_typer(caseload_app, name="caseload")
+app.command(
+    "match",
+    help=tr(
+        "Faisabilité des trajets d'une personne (--profile) ou de la file active (--caseload) "
+        "aux heures de ses horaires, et le plan de son parcours.",
+        "Commute feasibility of one person (--profile) or of the caseload (--caseload) at "
+        "the hours of their schedule, and the plan of their parcours.",
+    ),
+)(match_command)
 
 
 @app.callback(
@@ -223,6 +234,15 @@ def territory_load(
             )
         ),
     ] = None,
+    solutions: Annotated[
+        Path | None,
+        typer.Option(
+            help=tr(
+                "Catalogue de solutions de la plateforme (YAML ou CSV)",
+                "The platform's solution catalogue (YAML or CSV)",
+            )
+        ),
+    ] = None,
 ) -> None:
     """Charger des sources dans un territoire (remplace les couches nommées, garde les autres)."""
     with guarded():
@@ -247,11 +267,22 @@ def territory_load(
                 field="--jobs-geolocation",
             )
         workspace = _workspace()
-        with progress_bar() as progress:
-            report = load_sources(
-                workspace, name, sources, jobs_geolocation=jobs_geolocation, progress=progress
-            )
-        for warning in report.warnings:
+        if solutions is not None:
+            from parcours.matching import read_catalogue
+
+            read_catalogue(solutions)  # refuse a bad catalogue before loading anything
+        warnings: list[str] = []
+        if any(sources.values()) or solutions is None:
+            with progress_bar() as progress:
+                report = load_sources(
+                    workspace, name, sources, jobs_geolocation=jobs_geolocation, progress=progress
+                )
+            warnings = list(report.warnings)
+        if solutions is not None:
+            from parcours.matching import store_catalogue
+
+            store_catalogue(workspace, name, solutions)
+        for warning in warnings:
             err_console.print(f"[yellow]{tr('Attention', 'Warning')}[/]{tr(' :', ':')} {warning}")
         _print_json(workspace.open(name).info())
 

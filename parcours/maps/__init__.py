@@ -5,12 +5,14 @@ and, for advisors, what :mod:`parcours.matching` answered (the printable plan of
 person, the caseload's map).
 """
 
+from parcours.maps.advisor import write_caseload_outputs
 from parcours.maps.caseload import caseload_map
 from parcours.maps.exports import write_geopackage, write_tables
 from parcours.maps.plan import render_plan
 from parcours.maps.report import MapSection, Outputs, diagnose, write_outputs, write_report
 
 __all__ = [
+    "write_caseload_outputs",
     "MapSection",
     "Outputs",
     "caseload_map",

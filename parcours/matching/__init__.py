@@ -57,12 +57,12 @@ __all__ = [
 
 def carpool_index_of(network: Any) -> Any:
     """The live carpool index of a territory's stored driver offers (None when there are none)."""
-    from parcours.matching.carpool import CarpoolIndex, CarpoolOffer
-
     territory = network.territory
     offers = stored_driver_offers(territory)
     if offers is None or offers.empty:
         return None
+    from parcours.matching.carpool import CarpoolIndex, CarpoolOffer
+
     areas = territory.layer("carpool") if territory.has_layer("carpool") else None
     return CarpoolIndex(
         network,

@@ -175,7 +175,7 @@ def read_caseload(path: Path | str) -> tuple[list[str], list[PersonFile], list[l
             except InputError as exc:
                 raise InputError(exc.message, file=path, row=number, field=column) from exc
         home: dict[str, Any] = (
-            {"lon": values["lon"], "lat": values["lat"]}
+            {"lon": values.get("lon"), "lat": values.get("lat")}
             if "lon" in values or "lat" in values
             else {"adresse": values.get("adresse")}
         )

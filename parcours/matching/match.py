@@ -86,7 +86,7 @@ class MatchResult:
                     if step["quand"] == "maintenant"
                     else tr("dans les mois", "in the next months")
                 )
-                lines.append(f"  - [{when}] {step['action']}")
+                lines.append(f"  - {when} : {step['action']}")
         return "\n".join(lines)
 
 
@@ -172,8 +172,21 @@ def territory_geocoder(territory: Territory) -> Geocoder | None:
         return None
     from parcours.geo.geocoding import AddressIndex
 
-    index = AddressIndex.from_layer(territory.layer("addresses"))
-    return index.geocode
+    layer = territory.layer("addresses")
+    wgs = layer.geometry.to_crs(WGS84)
+    frame = pd.DataFrame(
+        {
+            "numero": layer["housenumber"],
+            "rep": layer["rep"].fillna(""),
+            "nom_voie": layer["street"],
+            "code_postal": layer["postcode"],
+            "code_insee": layer["citycode"],
+            "nom_commune": layer["city"],
+            "lon": wgs.x,
+            "lat": wgs.y,
+        }
+    )
+    return AddressIndex.from_frame(frame).geocode
 
 
 def match_people(
@@ -329,9 +342,11 @@ def _answer(
     later_ids: dict[str, str] = {}
     for j, dest in enumerate(f.destinations):
         ks = [k for k, t in enumerate(trips) if t.destination == j]
-        for k in ks:
-            out_options.extend(_option_json(o, dest.nom) for o in options[k])
         mode, chosen = _choose([options[k] for k in ks], catalogue)
+        for k, best in zip(ks, chosen, strict=True):
+            # best first: the option retained, then the others by rank
+            rest = sorted((o for o in options[k] if o is not best), key=lambda o: o.rank_key())
+            out_options.extend(_option_json(o, dest.nom) for o in (best, *rest))
         choices = []
         groups: dict[tuple[str, str, str], list[tuple[int, str]]] = {}
         for k, o in zip(ks, chosen, strict=True):
