@@ -32,7 +32,9 @@ Scoring (offline index)
 ``nom_voie`` in one commune). A query is compared with the streets sharing at least one
 distinctive word with it (not a street type nor a short article; a misspelled word is
 replaced by the vocabulary words sharing the most letter pairs with it), never with every
-street. Its score, between 0 and 1, is in the spirit of Addok's (similarity of the label,
+street; when the query names a place (postcode, commune), the streets of that place are
+scored first and the others only if none of them has a ``name`` of at least 0.9. Its score,
+between 0 and 1, is in the spirit of Addok's (similarity of the label,
 then filters):
 
 ``score = 0.6 * name + 0.25 * place + 0.15 * number``
@@ -223,6 +225,7 @@ _MIN_NAME = 0.5
 _TOKEN_RATIO = 0.75
 _AMBIGUOUS_FACTOR = 0.9
 _AMBIGUITY_MARGIN = 0.02
+_LOCAL_NAME = 0.9  # a street of the place named this similar ends the search
 
 
 # --------------------------------------------------------------------------------------
@@ -493,6 +496,12 @@ class AddressIndex:
             for gram in _bigrams(word):
                 self._bigrams[gram].append(k)
         self._city_names = city_names  # normalised commune name -> citycodes
+        self._by_postcode: dict[str, set[int]] = defaultdict(set)
+        self._by_citycode: dict[str, set[int]] = defaultdict(set)
+        for sid, street in enumerate(streets):
+            for code in street.postcodes:
+                self._by_postcode[code].add(sid)
+            self._by_citycode[street.citycode].add(sid)
         self._max_city_words = max((len(c.split()) for c in city_names), default=0)
         lon = addresses["lon"].to_numpy(dtype="float64")
         lat = addresses["lat"].to_numpy(dtype="float64")
@@ -718,15 +727,13 @@ class AddressIndex:
         if not words:
             return []
         wanted_postcode = postcode or parsed.postcode
-        matches: list[_Match] = []
-        for sid in self._candidates(words):
-            street = self._streets[sid]
-            name = max(name_similarity(words, n) for n in street.names)
-            if name < _MIN_NAME:
-                continue
-            place = self._place_score(street, wanted_postcode, parsed.city, citycode)
-            number, row, kind = self._number_match(street, parsed.housenumber, parsed.rep)
-            matches.append(_Match(sid, name, -1.0 if place is None else place, number, row, kind))
+        candidates = self._candidates(words)
+        # Streets of the place named first: elsewhere they could not score higher than a
+        # street of the place whose name matches well (its place term is 0.2 at most).
+        local = candidates & self._in_place(wanted_postcode, parsed.city, citycode)
+        matches = self._score(local, parsed, words, wanted_postcode, citycode)
+        if not matches or max(m.name for m in matches) < _LOCAL_NAME:
+            matches += self._score(candidates - local, parsed, words, wanted_postcode, citycode)
         if not matches:
             return []
         if matches[0].place < 0:  # no place given: is the name found in several communes?
@@ -741,6 +748,37 @@ class AddressIndex:
                 m.place = 0.0 if ambiguous else 0.6
                 m.ambiguous = ambiguous
         matches.sort(key=lambda m: (-m.score, -m.name, self._streets[m.street].citycode, m.street))
+        return matches
+
+    def _in_place(self, postcode: str | None, city: str | None, citycode: str | None) -> set[int]:
+        """The streets of the postcode, commune name or commune code given (none: empty)."""
+        found: set[int] = set()
+        if postcode is not None:
+            found |= self._by_postcode.get(postcode, set())
+        if citycode is not None:
+            found |= self._by_citycode.get(citycode, set())
+        if city is not None:
+            for code in self._city_names.get(city, ()):
+                found |= self._by_citycode.get(code, set())
+        return found
+
+    def _score(
+        self,
+        sids: Iterable[int],
+        parsed: ParsedAddress,
+        words: list[str],
+        postcode: str | None,
+        citycode: str | None,
+    ) -> list[_Match]:
+        matches: list[_Match] = []
+        for sid in sorted(sids):
+            street = self._streets[sid]
+            name = max(name_similarity(words, n) for n in street.names)
+            if name < _MIN_NAME:
+                continue
+            place = self._place_score(street, postcode, parsed.city, citycode)
+            number, row, kind = self._number_match(street, parsed.housenumber, parsed.rep)
+            matches.append(_Match(sid, name, -1.0 if place is None else place, number, row, kind))
         return matches
 
     def _result(self, match: _Match) -> dict[str, Any]:
