@@ -58,6 +58,7 @@ def test_demo_runs_offline_and_loads_every_layer(demo: tuple[Path, Path, Any]) -
         "communes",
         "employment_zones",
         "commuting",
+        "addresses",
     ):
         assert info["layers"].get(layer, 0) > 0, layer
     assert {f["id"] for f in info["feeds"]} == {"reseau-bus", "ter"}

@@ -232,7 +232,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(demo: DemoSources, tmp_path
 def test_sources_description_and_readme(demo: DemoSources) -> None:
     kinds = {
         "osm", "gtfs", "population", "jobs", "jobs_geolocation", "services", "carpool", "qpv",
-        "bikeshare", "communes", "employment_zones", "mobpro",
+        "bikeshare", "communes", "employment_zones", "mobpro", "addresses",
     }  # fmt: skip
     assert set(demo.files) == kinds
     for paths in demo.files.values():

@@ -80,6 +80,7 @@ FIELD_FLAGS: dict[str, str] = {
     "carpool": "--carpool",
     "qpv": "--qpv",
     "bikeshare": "--bikeshare",
+    "addresses": "--addresses",
     "employment_zones": "--employment-zones",
     "mobpro": "--mobpro",
     "lang": "--lang",

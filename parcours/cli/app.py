@@ -215,6 +215,15 @@ def territory_load(
             )
         ),
     ] = None,
+    addresses: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help=tr(
+                "Adresses BAN (adresses-DD.csv ou .csv.gz), répétable",
+                "BAN addresses (adresses-DD.csv or .csv.gz), repeatable",
+            )
+        ),
+    ] = None,
     communes_file: Annotated[
         Path | None,
         typer.Option(help=tr("Contours des communes avec EPCI", "Commune contours with EPCI")),
@@ -257,6 +266,7 @@ def territory_load(
             "carpool": list(carpool or []),
             "qpv": list(qpv or []),
             "bikeshare": list(bikeshare or []),
+            "addresses": list(addresses or []),
             "communes": [communes_file] if communes_file else [],
             "employment_zones": [employment_zones] if employment_zones else [],
             "mobpro": [mobpro] if mobpro else [],

@@ -1,4 +1,4 @@
-"""Streaming large delimited text files, zipped or not, chunk by chunk.
+"""Streaming large delimited text files, zipped, gzipped or not, chunk by chunk.
 
 National open-data files (hundreds of megabytes, often zipped) are not read whole: the
 encoding (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252/Latin-1) and the
@@ -13,12 +13,13 @@ from chunk to chunk, so record ``i`` of the file has label ``i`` (line ``i + 2``
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import pandas as pd
 
@@ -62,7 +63,9 @@ class CsvSource:
     columns
         The same names stripped of blanks, quotes and byte-order mark.
     size
-        The (uncompressed) size in bytes, for progress reports.
+        The (uncompressed) size in bytes, for progress reports (0 when unknown: gzip).
+    gzipped
+        True for a ``.gz`` file, decompressed while read.
 
     """
 
@@ -74,6 +77,7 @@ class CsvSource:
     raw_columns: tuple[str, ...]
     columns: tuple[str, ...]
     size: int
+    gzipped: bool = False
 
     def column(self, name: str) -> str | None:
         """Return the column named ``name`` in any case, or None."""
@@ -82,7 +86,9 @@ class CsvSource:
     @contextlib.contextmanager
     def _binary(self) -> Iterator[IO[bytes]]:
         with contextlib.ExitStack() as stack:
-            if self.member is None:
+            if self.gzipped:
+                yield cast(IO[bytes], stack.enter_context(gzip.open(self.path, "rb")))
+            elif self.member is None:
                 yield stack.enter_context(self.path.open("rb"))
             else:
                 archive = stack.enter_context(zipfile.ZipFile(self.path))
@@ -140,6 +146,10 @@ class CsvSource:
                     yield chunk.rename(columns=rename)[list(columns)]
                     if progress is not None:
                         progress(_fraction(stream, self.size))
+            except (OSError, EOFError) as exc:  # a truncated or corrupt gzip stream
+                raise CsvFormatError(
+                    tr(f"fichier illisible : {exc}", f"unreadable file: {exc}"), file=self.name
+                ) from exc
             except UnicodeDecodeError as exc:
                 raise CsvFormatError(
                     tr(
@@ -164,7 +174,7 @@ def _fraction(stream: IO[bytes], size: int) -> float | None:
 
 
 def open_csv(path: Path) -> CsvSource:
-    """Open a delimited text file (or the single CSV of a zip archive) for streaming.
+    """Open a delimited text file (gzipped or not, or the single CSV of a zip) for streaming.
 
     The encoding (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252/Latin-1) and
     the delimiter (``;``, ``,``, tab, ``|``) are detected from the first megabyte.
@@ -192,7 +202,17 @@ def open_csv(path: Path) -> CsvSource:
         raise InputError(tr("fichier introuvable", "file not found"), file=path)
     member: str | None = None
     name = str(path)
-    if path.suffix.lower() == ".zip":
+    gzipped = path.suffix.lower() == ".gz"
+    if gzipped:
+        size = 0
+        try:
+            with gzip.open(path, "rb") as stream:
+                sample = stream.read(SNIFF_BYTES)
+        except (OSError, EOFError) as exc:
+            raise CsvFormatError(
+                tr(f"fichier gzip illisible : {exc}", f"unreadable gzip file: {exc}"), file=name
+            ) from exc
+    elif path.suffix.lower() == ".zip":
         member = _csv_member(path)
         name = f"{path}/{member}"
         with zipfile.ZipFile(path) as archive:
@@ -212,7 +232,7 @@ def open_csv(path: Path) -> CsvSource:
     raw = pd.read_csv(io.StringIO(header + "\n"), sep=delimiter, dtype=str, nrows=0).columns
     raw_columns = tuple(str(c) for c in raw)
     columns = tuple(c.strip().lstrip("\ufeff").strip('"').strip() for c in raw_columns)
-    return CsvSource(path, member, name, encoding, delimiter, raw_columns, columns, size)
+    return CsvSource(path, member, name, encoding, delimiter, raw_columns, columns, size, gzipped)
 
 
 def _csv_member(path: Path) -> str:

@@ -3,17 +3,19 @@
 :func:`write_demo_sources` writes, into one folder, the files a planner would download for a
 real territory (OSM PBF, two GTFS feeds, the Filosofi 200 m grid, SIRENE and its geolocation
 file, BPE, BNLC, GBFS, QPV contours, communes, employment zones, the MOBPRO commuting
-detail file), in their official formats, for an invented agglomeration: Montclerval (about
-25,000 inhabitants), four periurban communes and eight villages up to 25 km away, one EPCI
-and one employment zone, plus a neighbouring town 35 km away (Pontreval) with the training
-centre of the long-distance cases.
+detail file, the BAN addresses), in their official formats, for an invented agglomeration:
+Montclerval (about 25,000 inhabitants), four periurban communes and eight villages up to
+25 km away, one EPCI and one employment zone, plus a neighbouring town 35 km away
+(Pontreval) with the training centre of the long-distance cases.
 
 Nothing here describes a real place. The territory sits in Lambert-93 around
 x = 700,000 m, y = 6,600,000 m (metropolitan France) so that every CRS-dependent path of
 parcours runs as on real data; its INSEE codes use the real format in département 03 but
 with commune numbers 950 to 963, which no commune holds (the département's codes stop
 near 03321). Everything is drawn from one :class:`numpy.random.Generator`: the same seed
-writes byte-identical files (no timestamps are taken from the clock).
+writes byte-identical files (no timestamps are taken from the clock). The files added
+later draw from generators of their own, derived from the seed (MOBPRO, the BAN
+addresses), so that adding them changed no byte of the others.
 
 The territory carries the gaps a diagnostic must find: a logistics zone whose shifts start at
 05:00-06:00 and end at 21:00-22:00 while its bus runs 07:00-19:00, little transit before
@@ -161,7 +163,8 @@ class DemoSources:
         Loader source kind -> files: ``osm``, ``gtfs`` (urban network + regional rail),
         ``population``, ``jobs``, ``jobs_geolocation``, ``services`` (BPE + the user list of
         missions locales and CAF), ``carpool``, ``qpv``, ``bikeshare``, ``communes``,
-        ``employment_zones``, ``mobpro``.
+        ``employment_zones``, ``mobpro``, ``addresses`` (the BAN file of the département:
+        numbers along the PBF's named streets).
     communes
         INSEE codes of the perimeter communes (the agglomeration's EPCI; the neighbouring
         town is not part of it).
@@ -1192,6 +1195,112 @@ def _write_pbf(
     finally:
         writer.close()
     return len(coords), len(all_ways)
+
+
+# --------------------------------------------------------------------------------------
+# Addresses: the Base Adresse Nationale (BAN) file of the département
+# --------------------------------------------------------------------------------------
+
+#: Columns of the BAN « adresses-DD.csv » files (adresse.data.gouv.fr), in their order.
+BAN_COLUMNS: tuple[str, ...] = (
+    "id", "id_fantoir", "numero", "rep", "nom_voie", "code_postal", "code_insee",
+    "nom_commune", "code_insee_ancienne_commune", "nom_ancienne_commune", "x", "y", "lon",
+    "lat", "type_position", "alias", "nom_ld", "libelle_acheminement", "nom_afnor",
+    "source_position", "source_nom_voie", "certification_commune", "cad_parcelles",
+)  # fmt: skip
+
+#: Highways along which houses are numbered (not paths, yards or squares).
+_ADDRESSED_HIGHWAYS = frozenset(
+    {"residential", "living_street", "primary", "secondary", "tertiary", "unclassified",
+     "pedestrian"}
+)  # fmt: skip
+#: Distance between two numbers of one side of a street (metres), by kind of place.
+_ADDRESS_STEP_M = {"town": 120.0, "neighbour": 140.0, "periurban": 60.0, "village": 45.0}
+_ADDRESS_OFFSET_M = 9.0  # from the street's axis to the door
+_LOGISTICS_STREETS = frozenset(
+    {"Rue des Grandes Terres", "Rue de l'Entrepôt", "Rue des Transporteurs", "Allée des Quais",
+     "Rue de la Logistique", "Allée du Fret"}
+)  # fmt: skip
+_REP_ORDER = {"": 0, "bis": 1, "ter": 2}
+
+
+def _ban_rows(world: _World, plan: _OsmPlan, seed: int) -> list[list[object]]:
+    """BAN addresses along the named streets of the PBF, odd numbers left, even right.
+
+    A street is one name in one commune (the commune of the middle of its ways); numbers
+    start at the end nearest the commune's centre, one pair every ``_ADDRESS_STEP_M``, and
+    only in the built-up area (or along the logistics zone's streets). A few numbers get a
+    ``bis`` or ``ter`` house next to them. Draws come from a generator of their own, so the
+    other files do not change.
+    """
+    rng = np.random.default_rng([seed, 3])  # 3: the département of the BAN file
+    groups: dict[tuple[str, str], list[list[XY]]] = {}
+    for way in plan.ways:
+        name = way.tags.get("name")
+        if not name or way.tags.get("highway") not in _ADDRESSED_HIGHWAYS:
+            continue
+        if way.tags.get("area") == "yes":
+            continue
+        mid = way.coords[len(way.coords) // 2]
+        groups.setdefault((world.place_of(*mid), name), []).append(way.coords)
+    to_wgs = transformer(2154, 4326)
+    rows: list[tuple[str, str, int, str, str, str, str, float, float]] = []
+    for street_number, ((key, name), parts) in enumerate(sorted(groups.items()), start=1):
+        place = world.places[key]
+        spec = place.spec
+        merged = shapely.line_merge(shapely.MultiLineString(parts))
+        lines = sorted(shapely.get_parts(merged).tolist(), key=lambda g: (-g.length, g.coords[0]))
+        step = _ADDRESS_STEP_M[spec.kind]
+        reach = spec.radius + 120.0
+        fantoir = f"{place.insee}_{street_number:04d}"
+        next_pair = 0
+        for line in lines:
+            start, end = line.coords[0], line.coords[-1]
+            if _dist(end, (place.x, place.y)) < _dist(start, (place.x, place.y)):
+                line = shapely.LineString(line.coords[::-1])
+            for d in np.arange(step / 2.0, line.length, step).tolist():
+                p0 = line.interpolate(max(0.0, d - 1.0))
+                p1 = line.interpolate(min(line.length, d + 1.0))
+                dx, dy = p1.x - p0.x, p1.y - p0.y
+                norm = math.hypot(dx, dy) or 1.0
+                nx, ny = -dy / norm, dx / norm  # left of the direction of numbering
+                at = line.interpolate(d)
+                inside = _dist((at.x, at.y), (place.x, place.y)) <= reach
+                if not inside and name not in _LOGISTICS_STREETS:
+                    continue
+                next_pair += 1
+                for side in (1, -1):
+                    number = 2 * next_pair - (1 if side == 1 else 0)
+                    reps = [""]
+                    draw = float(rng.random())
+                    if draw < 0.05:
+                        reps.append("bis")
+                    if draw < 0.012:
+                        reps.append("ter")
+                    for k, rep in enumerate(reps):
+                        along = d + 6.0 * k
+                        q = line.interpolate(min(line.length, along))
+                        x = round(q.x + side * nx * _ADDRESS_OFFSET_M, 2)
+                        y = round(q.y + side * ny * _ADDRESS_OFFSET_M, 2)
+                        rows.append(
+                            (place.insee, fantoir, number, rep, name, spec.postcode,
+                             place.name, x, y)
+                        )  # fmt: skip
+    rows.sort(key=lambda r: (r[0], r[1], r[2], _REP_ORDER[r[3]]))
+    xs = np.array([r[7] for r in rows])
+    ys = np.array([r[8] for r in rows])
+    lon, lat = to_wgs.transform(xs, ys) if rows else (np.array([]), np.array([]))
+    out: list[list[object]] = []
+    for r, lo, la in zip(rows, lon.tolist(), lat.tolist(), strict=True):
+        insee, fid, num, rp, street, postcode, city, x, y = r
+        suffix = f"_{rp}" if rp else ""
+        record: list[object] = [
+            f"{fid}_{num:05d}{suffix}", fid, num, rp, street, postcode, insee, city, "", "",
+            _fmt(x, 2), _fmt(y, 2), _fmt(lo, 6), _fmt(la, 6), "entrée", "", "",
+            _ascii_upper(city), _ascii_upper(street), "commune", "commune", 1, "",
+        ]  # fmt: skip
+        out.append(record)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -3172,6 +3281,7 @@ def write_demo_sources(directory: Path, *, seed: int = 2026) -> DemoSources:
         "communes": directory / "communes" / "communes.geojson",
         "employment_zones": directory / "zones_emploi" / "ze2020.csv",
         "mobpro": directory / "mobpro" / "FD_MOBPRO_2020.csv",
+        "addresses": directory / "ban" / "adresses-03.csv",
     }
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -3197,6 +3307,7 @@ def write_demo_sources(directory: Path, *, seed: int = 2026) -> DemoSources:
             }
             plan.pois.append(((stop.x, stop.y), tags))
     osm_nodes, osm_ways = _write_pbf(paths["osm"], plan, bbox)
+    _write_csv(paths["addresses"], BAN_COLUMNS, _ban_rows(world, plan, seed), delimiter=";")
 
     grid, population = _filosofi_rows(world)
     _write_gpkg(paths["population"], grid, "carreaux_200m_met")
@@ -3277,6 +3388,7 @@ def write_demo_sources(directory: Path, *, seed: int = 2026) -> DemoSources:
         "communes": [paths["communes"]],
         "employment_zones": [paths["employment_zones"]],
         "mobpro": [paths["mobpro"]],
+        "addresses": [paths["addresses"]],
     }
     return DemoSources(
         directory=directory,

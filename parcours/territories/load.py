@@ -3,7 +3,8 @@
 Several files of one kind (``--population A --population B``) are concatenated after each
 is read. The same file may not be given twice (same content), and the layers' keys must not
 repeat across files: ``cell_id`` (population), ``id_lieu`` (carpool), ``code_qp`` (qpv),
-``station_id`` within a ``system`` (bikeshare); a repeated key is an
+``station_id`` within a ``system`` (bikeshare), ``address_id`` (addresses, one BAN file
+per département); a repeated key is an
 :class:`~parcours.errors.InputError` naming the second file, the field and the value. The
 ``service_id`` of services is renumbered instead, and the ``cell_id`` that the population
 reader makes up for files without an id column (record numbers) is prefixed with the file's
@@ -59,6 +60,7 @@ _MULTI_FILE_KINDS = {
     SourceKind.CARPOOL,
     SourceKind.QPV,
     SourceKind.POPULATION,
+    SourceKind.ADDRESSES,
 }
 
 # The kinds whose source may be a folder (an unzipped GTFS feed, a GBFS folder).
@@ -71,12 +73,13 @@ _LAYER_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "carpool": (("id_lieu",), "id_lieu"),
     "qpv": (("code_qp",), "code_qp"),
     "bikeshare": (("system", "station_id"), "station_id"),
+    "addresses": (("address_id",), "address_id"),
 }
 
 # Layers that cannot legitimately be empty: no feature in the area is an input error.
 _NEVER_EMPTY = {"population", "jobs"}
 # Layers that may be empty in a rural territory: a warning only.
-_MAYBE_EMPTY = {"services", "carpool", "qpv", "bikeshare"}
+_MAYBE_EMPTY = {"services", "carpool", "qpv", "bikeshare", "addresses"}
 
 
 @dataclass
@@ -348,6 +351,7 @@ def _read_kind(
         SourceKind.CARPOOL: readers.read_carpool,
         SourceKind.QPV: readers.read_qpv,
         SourceKind.BIKESHARE: readers.read_bikeshare,
+        SourceKind.ADDRESSES: readers.read_addresses,
         SourceKind.COMMUNES: readers.read_communes,
     }[SourceKind(kind)]
     parts = [reader(path, ctx)[0] for path in paths]

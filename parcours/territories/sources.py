@@ -46,6 +46,7 @@ class SourceKind(StrEnum):
     CARPOOL = "carpool"
     QPV = "qpv"
     BIKESHARE = "bikeshare"
+    ADDRESSES = "addresses"
     COMMUNES = "communes"
     EMPLOYMENT_ZONES = "employment_zones"
     MOBPRO = "mobpro"

@@ -7,6 +7,7 @@ the file, the line and the field.
 """
 
 from parcours.territories.readers._base import LayerData, ReadContext
+from parcours.territories.readers.addresses import read_addresses
 from parcours.territories.readers.bikeshare import read_bikeshare
 from parcours.territories.readers.carpool import read_carpool
 from parcours.territories.readers.communes import read_communes, read_communes_file
@@ -22,6 +23,7 @@ from parcours.territories.readers.services import read_services
 __all__ = [
     "LayerData",
     "ReadContext",
+    "read_addresses",
     "read_bikeshare",
     "read_carpool",
     "read_communes",
