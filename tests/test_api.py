@@ -138,3 +138,32 @@ def test_serve_listens_on_loopback_only(home: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_match_endpoint(client: httpx.Client) -> None:
+    person = {
+        "domicile": {"lon": 2.9990, "lat": 46.5040},
+        "destinations": [
+            {
+                "nom": "Entrepôt",
+                "lon": 3.07352,
+                "lat": 46.48161,
+                "motif": "emploi",
+                "horaires": "lun-ven 05:30-13:00",
+            }
+        ],
+        "profil": {
+            "age": 34,
+            "statut": "demandeur_emploi",
+            "permis": "aucun",
+            "velo": {"sait_rouler": True, "possede": True},
+        },
+    }
+    answer = client.post("/territories/demo/match?semaine=2026-03-10", json=person).json()
+    bus = [o for o in answer["options"] if o["mode"] == "transports" and o["trajet"] == "aller"]
+    assert bus and bus[0]["verdict"] == "infaisable" and "premier bus" in bus[0]["raison"]
+    assert answer["plan"]
+    bad = client.post(
+        "/territories/demo/match", json={**person, "profil": {"age": 34, "statut": "x"}}
+    )
+    assert bad.status_code == 422 and "statut" in bad.json()["error"]

@@ -76,14 +76,22 @@ def _person(**profile: Any) -> Any:
         "marche_max_min": 15,
         "budget_mois_eur": 40,
     }
-    dests = profile.pop("destinations", [{**WAREHOUSE, "motif": "emploi", "horaires": "lun-ven 05:30-13:00"}])
+    dests = profile.pop(
+        "destinations", [{**WAREHOUSE, "motif": "emploi", "horaires": "lun-ven 05:30-13:00"}]
+    )
     base.update(profile)
-    return person_from_mapping({"domicile": HOME, "destinations": dests, "profil": base}, source="test")
+    return person_from_mapping(
+        {"domicile": HOME, "destinations": dests, "profil": base}, source="test"
+    )
 
 
-def _option(answer: dict[str, Any], mode: str, direction: str, day: str = "lundi") -> dict[str, Any]:
+def _option(
+    answer: dict[str, Any], mode: str, direction: str, day: str = "lundi"
+) -> dict[str, Any]:
     hits = [
-        o for o in answer["options"] if o["mode"] == mode and o["trajet"] == direction and o["jour"] == day
+        o
+        for o in answer["options"]
+        if o["mode"] == mode and o["trajet"] == direction and o["jour"] == day
     ]
     assert len(hits) == 1, (mode, direction, day)
     return hits[0]
@@ -114,7 +122,9 @@ def test_warehouse_shift(demo: Any) -> None:
     # the plan: her bike with the night-riding school now; the licence later
     assert answer["destinations"][0]["mode_retenu"] == "velo"
     now = [s for step in answer["plan"] if step["quand"] == "maintenant" for s in step["solutions"]]
-    later = [s for step in answer["plan"] if step["quand"] == "dans_les_mois" for s in step["solutions"]]
+    later = [
+        s for step in answer["plan"] if step["quand"] == "dans_les_mois" for s in step["solutions"]
+    ]
     assert now == ["velo-ecole"]
     assert "auto-ecole-solidaire" in later
     assert {b["code"] for b in answer["personne"]["barrieres"]} >= {"sans_permis", "pas_de_nuit"}
@@ -133,21 +143,45 @@ def test_training_35_km_away_lists_the_france_travail_aid(demo: Any) -> None:
     _, network, sources = demo
     from pyproj import Transformer
 
-    lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(*sources.places["training_centre"])
-    person = _person(destinations=[{"nom": "CFA", "lon": lon, "lat": lat, "motif": "formation", "horaires": "lun-ven 08:30-17:00"}])
+    lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(
+        *sources.places["training_centre"]
+    )
+    person = _person(
+        destinations=[
+            {
+                "nom": "CFA",
+                "lon": lon,
+                "lat": lat,
+                "motif": "formation",
+                "horaires": "lun-ven 08:30-17:00",
+            }
+        ]
+    )
     answer = match(network, person, week=WEEK).answer
     aid = [s for s in answer["plan"] if "aide-mobilite-ft" in s["solutions"]]
     assert len(aid) == 1 and aid[0]["quand"] == "maintenant"
     assert "km" in aid[0]["action"]
     # the same person as a salaried worker is not eligible
-    answer = match(network, _person(statut="salarie", destinations=person.model_dump(mode="json")["destinations"]), week=WEEK).answer
+    answer = match(
+        network,
+        _person(statut="salarie", destinations=person.model_dump(mode="json")["destinations"]),
+        week=WEEK,
+    ).answer
     assert not [s for s in answer["plan"] if "aide-mobilite-ft" in s["solutions"]]
 
 
 def test_wheelchair_user(demo: Any) -> None:
     _, network, _ = demo
-    town_hall = {"nom": "Hôpital", "lon": 3.0043, "lat": 46.4972, "motif": "sante", "horaires": "mar 09:00-11:00"}
-    answer = match(network, _person(fauteuil_roulant=True, destinations=[town_hall]), week=WEEK).answer
+    town_hall = {
+        "nom": "Hôpital",
+        "lon": 3.0043,
+        "lat": 46.4972,
+        "motif": "sante",
+        "horaires": "mar 09:00-11:00",
+    }
+    answer = match(
+        network, _person(fauteuil_roulant=True, destinations=[town_hall]), week=WEEK
+    ).answer
     for mode in ("velo", "velo_electrique", "scooter"):
         assert _option(answer, mode, "aller", "mardi")["verdict"] == "infaisable"
     tad = _option(answer, "transport_a_la_demande", "aller", "mardi")
@@ -173,7 +207,9 @@ def test_bad_profiles_name_the_field_and_the_allowed_values(tmp_path: Path) -> N
     night = parse_schedule("lun-ven 21:00-05:00")[0]
     assert night.end == 29 * 60 and night.covers(1, 2 * 60)  # Tuesday 02:00 is Monday's night
     bad = tmp_path / "p.yaml"
-    bad.write_text("domicile: {lon: 2.9}\ndestinations: []\nprofil: {age: 30, statut: rsa}\n", "utf-8")
+    bad.write_text(
+        "domicile: {lon: 2.9}\ndestinations: []\nprofil: {age: 30, statut: rsa}\n", "utf-8"
+    )
     result = CliRunner().invoke(app, ["match", "--territory", "demo", "--profile", str(bad)])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
@@ -216,10 +252,14 @@ def test_caseload_load_and_errors(demo: Any, tmp_path: Path) -> None:
     assert caseload.ids == ["A1", "A2"] and len(caseload.files[0].destinations) == 2
     folder = workspace.open("demo").path / "personnel"
     assert (folder / "caseload.parquet").exists()
-    assert "DONNÉES PERSONNELLES" in (folder / "LISEZMOI_DONNEES_PERSONNELLES.txt").read_text("utf-8")
+    assert "DONNÉES PERSONNELLES" in (folder / "LISEZMOI_DONNEES_PERSONNELLES.txt").read_text(
+        "utf-8"
+    )
     assert "personnel" not in workspace.open("demo").layer_names()
     bad = tmp_path / "bad.csv"
-    bad.write_text(good.read_text("utf-8").replace("lun-sam 06:00-12:00", "tous les jours"), "utf-8")
+    bad.write_text(
+        good.read_text("utf-8").replace("lun-sam 06:00-12:00", "tous les jours"), "utf-8"
+    )
     before = (folder / "caseload.parquet").read_bytes()
     with pytest.raises(InputError) as err:
         load_caseload(workspace, "demo", bad)
@@ -257,9 +297,15 @@ def test_pair_times_equal_the_matrix(demo: Any) -> None:
     )
     pairs = pd.DataFrame({"origin": np.arange(60), "destination": rng.integers(0, 8, 60)})
     deadline = dt.datetime(2026, 3, 10, 7, 45)
-    mine = pair_times(network, homes, dests, pairs, transport_modes=["walk", "transit"], arrive_by=deadline)
-    ref = latest_departure_matrix(network, homes, dests, arrive_by=deadline, transport_modes=["walk", "transit"]).set_index(["from_id", "to_id"])
-    ref_dep = ref.reindex(list(zip(pairs.origin.astype(str), pairs.destination.astype(str), strict=True)))["departure"]
+    mine = pair_times(
+        network, homes, dests, pairs, transport_modes=["walk", "transit"], arrive_by=deadline
+    )
+    ref = latest_departure_matrix(
+        network, homes, dests, arrive_by=deadline, transport_modes=["walk", "transit"]
+    ).set_index(["from_id", "to_id"])
+    ref_dep = ref.reindex(
+        list(zip(pairs.origin.astype(str), pairs.destination.astype(str), strict=True))
+    )["departure"]
     a = mine["departure"].dt.floor("min").to_numpy()
     b = pd.to_datetime(ref_dep).to_numpy()
     assert ((a == b) | (pd.isna(a) & pd.isna(b))).all()
@@ -279,7 +325,9 @@ def test_committee_table_never_shows_fewer_than_11() -> None:
     assert out["personnes"].tolist() == [20] and out["faisable_pct"].tolist() == [50.0]
 
 
-def test_cli_match_profile_writes_json_and_html(demo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_match_profile_writes_json_and_html(
+    demo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     workspace, _, _ = demo
     monkeypatch.setenv("PARCOURS_HOME", str(workspace.home))
     profile = tmp_path / "p.yaml"
@@ -288,19 +336,57 @@ def test_cli_match_profile_writes_json_and_html(demo: Any, tmp_path: Path, monke
             """\
             domicile: {lon: 2.9990, lat: 46.5040}
             destinations:
-              - {nom: "Entrepôt", lon: 3.07352, lat: 46.48161, motif: emploi, horaires: "lun-ven 05:30-13:00"}
-            profil: {age: 34, statut: demandeur_emploi, permis: aucun, velo: {sait_rouler: true, possede: true}}
+              - {nom: "Entrepôt", lon: 3.07352, lat: 46.48161, motif: emploi,
+                 horaires: "lun-ven 05:30-13:00"}
+            profil: {age: 34, statut: demandeur_emploi, permis: aucun,
+                     velo: {sait_rouler: true, possede: true}}
             """
         ),
         "utf-8",
     )
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(app, ["match", "--territory", "demo", "--profile", str(profile), "--out", str(out), "--semaine", "2026-03-10"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "match",
+            "--territory",
+            "demo",
+            "--profile",
+            str(profile),
+            "--out",
+            str(out),
+            "--semaine",
+            "2026-03-10",
+        ],
+    )
     assert result.exit_code == 0, result.output
     answer = json.loads(out.read_text("utf-8"))
     assert set(answer) >= {"options", "plan"}
-    assert {"destination", "jour", "trajet", "mode", "verdict", "solution", "raison", "duree_min", "cout_mois_eur"} <= set(answer["options"][0])
+    assert {
+        "destination",
+        "jour",
+        "trajet",
+        "mode",
+        "verdict",
+        "solution",
+        "raison",
+        "duree_min",
+        "cout_mois_eur",
+    } <= set(answer["options"][0])
     html = tmp_path / "plan.html"
-    result = CliRunner().invoke(app, ["match", "--territory", "demo", "--profile", str(profile), "--out", str(html), "--semaine", "2026-03-10"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "match",
+            "--territory",
+            "demo",
+            "--profile",
+            str(profile),
+            "--out",
+            str(html),
+            "--semaine",
+            "2026-03-10",
+        ],
+    )
     assert result.exit_code == 0 and "Vélo-école" in html.read_text("utf-8")
     assert read_person_file(profile).profil.age == 34

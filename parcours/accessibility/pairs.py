@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from parcours.accessibility.legs import transit_legs
+from parcours.accessibility.legs import TransitLegs, transit_legs
 from parcours.accessibility.params import TransportMode
 from parcours.accessibility.query import (
     DEFAULT_MAX_RIDES,
@@ -42,13 +42,13 @@ from parcours.accessibility.query import (
     seconds_of_day,
 )
 from parcours.accessibility.streets import BIKE_SPEED_KMH, WALK_SPEED_KMH
-from parcours.accessibility.transit import _single
+from parcours.accessibility.transit import _INF, _single
 from parcours.errors import InputError
 from parcours.i18n import tr
 
 __all__ = ["pair_times"]
 
-_INF = np.iinfo(np.int64).max // 4
+IntArray = npt.NDArray[np.int64]
 #: Boarding slack of the transit searches (R5's minimum, seconds).
 _BOARD_SLACK_S = 60
 
@@ -184,6 +184,16 @@ def _street_pairs(
     return out
 
 
+def _sorted_walks(legs: TransitLegs) -> tuple[tuple[IntArray, ...], tuple[IntArray, ...]]:
+    """Access walks sorted by origin and egress walks by destination (for searchsorted)."""
+    a = np.argsort(legs.access_origin, kind="stable")
+    e = np.argsort(legs.egress_dest, kind="stable")
+    return (
+        (legs.access_origin[a], legs.access_stop[a], legs.access_s[a]),
+        (legs.egress_dest[e], legs.egress_stop[e], legs.egress_s[e]),
+    )
+
+
 def _latest_departures(
     inputs: MatrixInputs,
     o_idx: npt.NDArray[np.int64],
@@ -200,14 +210,7 @@ def _latest_departures(
     ok = np.isfinite(walk)
     out[ok] = deadline_s - walk[ok]
     # access CSR by origin; egress by destination
-    a_order = np.argsort(legs.access_origin, kind="stable")
-    a_org = legs.access_origin[a_order]
-    a_stop = legs.access_stop[a_order]
-    a_s = legs.access_s[a_order]
-    e_order = np.argsort(legs.egress_dest, kind="stable")
-    e_dest = legs.egress_dest[e_order]
-    e_stop = legs.egress_stop[e_order]
-    e_s = legs.egress_s[e_order]
+    (a_org, a_stop, a_s), (e_dest, e_stop, e_s) = _sorted_walks(legs)
     for d in np.unique(d_idx):
         lo, hi = np.searchsorted(e_dest, [d, d + 1])
         if lo == hi:
@@ -251,14 +254,7 @@ def _earliest_arrivals(
     walk = np.ceil(legs.walk_only_s[o_idx, d_idx])  # whole seconds, as the matrices
     ok = np.isfinite(walk)
     out[ok] = start_s + walk[ok]
-    a_order = np.argsort(legs.access_origin, kind="stable")
-    a_org = legs.access_origin[a_order]
-    a_stop = legs.access_stop[a_order]
-    a_s = legs.access_s[a_order]
-    e_order = np.argsort(legs.egress_dest, kind="stable")
-    e_dest = legs.egress_dest[e_order]
-    e_stop = legs.egress_stop[e_order]
-    e_s = legs.egress_s[e_order]
+    (a_org, a_stop, a_s), (e_dest, e_stop, e_s) = _sorted_walks(legs)
     for o in np.unique(o_idx):
         lo, hi = np.searchsorted(a_org, [o, o + 1])
         if lo == hi:

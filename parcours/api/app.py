@@ -21,6 +21,9 @@ Endpoints (JSON unless said; maps and GeoJSON in WGS84, as DESIGN.md says):
 ``GET  /territories/{name}/cells.geojson`` the published cells and their indicators
 ``GET  /territories/{name}/report``        ``rapport.html``
 ``GET  /territories/{name}/maps``          the report's maps page (``rapport.html#cartes``)
+``POST /territories/{name}/match``         body: a person file (``domicile``,
+                                           ``destinations``, ``profil``), ``?semaine=``:
+                                           the advisor's answer (``options``, ``plan``)
 =========================================  ================================================
 
 Errors are parcours errors rendered in the request's language (``?lang=en`` or the
@@ -37,7 +40,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -264,6 +267,39 @@ def create_app(home: Path | str | None = None) -> FastAPI:
     def maps(name: str) -> RedirectResponse:
         results_file(name, "rapport.html")
         return RedirectResponse(f"/territories/{name}/report#cartes")
+
+    networks: dict[str, Any] = {}
+    networks_lock = threading.Lock()
+
+    def warm_network(name: str) -> Any:
+        """One network per territory and process, kept warm between requests."""
+        from parcours.accessibility import TransportNetwork
+
+        territory = workspace.open(name)
+        with networks_lock:
+            known = networks.get(name)
+            if known is None or known[0] != territory.manifest.get("updated"):
+                network = TransportNetwork(territory)
+                from parcours.matching import carpool_index_of
+
+                known = (territory.manifest.get("updated"), network, carpool_index_of(network))
+                networks[name] = known
+        return known
+
+    @app.post("/territories/{name}/match")
+    def match_person(
+        name: str,
+        person: dict[str, Any],
+        semaine: Annotated[dt.date | None, Query()] = None,
+    ) -> dict[str, Any]:
+        """Feasibility and plan for one person (the body is a person file, as the YAML)."""
+        from parcours.matching import match
+        from parcours.matching.profile import person_from_mapping
+
+        _, network, carpool = warm_network(name)
+        parsed = person_from_mapping(person, source="body")
+        answer: dict[str, Any] = match(network, parsed, week=semaine, carpool=carpool).answer
+        return answer
 
     app.state.executor = executor
     app.state.jobs = jobs

@@ -38,7 +38,8 @@ def _week(text: str | None) -> dt.date | None:
 @caseload_app.command(
     "load",
     help=tr(
-        "Charger la file active (CSV) d'un territoire : valide, géocode, range à part (données personnelles).",
+        "Charger la file active (CSV) d'un territoire : valide, géocode, "
+        "range à part (données personnelles).",
         "Load a territory's caseload (CSV): validate, geocode, store apart (personal data).",
     ),
 )
@@ -47,7 +48,12 @@ def caseload_load(
     file: Annotated[Path, typer.Argument(help=tr("Fichier CSV de la file active", "Caseload CSV"))],
     addok: Annotated[
         str | None,
-        typer.Option(help=tr("URL d'un serveur Addok (sinon : adresses du territoire)", "Addok server URL (else: the territory's addresses)")),
+        typer.Option(
+            help=tr(
+                "URL d'un serveur Addok (sinon : adresses du territoire)",
+                "Addok server URL (else: the territory's addresses)",
+            )
+        ),
     ] = None,
 ) -> None:
     """Charger la file active (CSV) d'un territoire."""
@@ -65,34 +71,56 @@ def caseload_load(
         folder = workspace.open(name).path / PERSONAL_DIR
         err_console.print(
             tr(
-                f"{len(caseload)} personnes chargées dans {folder} (données personnelles, réservées aux conseillers)",
+                f"{len(caseload)} personnes chargées dans {folder} (données personnelles, "
+                "réservées aux conseillers)",
                 f"{len(caseload)} people loaded into {folder} (personal data, advisors only)",
             )
         )
 
 
 def match_command(
-    territory: Annotated[str, typer.Option("--territory", help=tr("Nom du territoire", "Territory name"))],
+    territory: Annotated[
+        str, typer.Option("--territory", help=tr("Nom du territoire", "Territory name"))
+    ],
     profile: Annotated[
-        Path | None, typer.Option("--profile", help=tr("Fiche de la personne (YAML)", "Person file (YAML)"))
+        Path | None,
+        typer.Option("--profile", help=tr("Fiche de la personne (YAML)", "Person file (YAML)")),
     ] = None,
     caseload: Annotated[
-        bool, typer.Option("--caseload", help=tr("Toute la file active du territoire", "The territory's whole caseload"))
+        bool,
+        typer.Option(
+            "--caseload",
+            help=tr("Toute la file active du territoire", "The territory's whole caseload"),
+        ),
     ] = False,
     out: Annotated[
         Path | None,
-        typer.Option(help=tr("Sortie : FICHIER.json ou .html (une personne), DOSSIER (file active)", "Output: FILE.json or .html (one person), FOLDER (caseload)")),
+        typer.Option(
+            help=tr(
+                "Sortie : FICHIER.json ou .html (une personne), DOSSIER (file active)",
+                "Output: FILE.json or .html (one person), FOLDER (caseload)",
+            )
+        ),
     ] = None,
     week: Annotated[
         str | None,
-        typer.Option("--semaine", help=tr("Un jour de la semaine étudiée (AAAA-MM-JJ)", "A day of the week studied (YYYY-MM-DD)")),
+        typer.Option(
+            "--semaine",
+            help=tr(
+                "Un jour de la semaine étudiée (AAAA-MM-JJ)",
+                "A day of the week studied (YYYY-MM-DD)",
+            ),
+        ),
     ] = None,
 ) -> None:
     """Faisabilité des trajets d'une personne ou de la file active, et le plan."""
     with guarded():
         if (profile is None) == (not caseload):
             raise InputError(
-                tr("donnez --profile FICHIER.yaml ou --caseload", "give --profile FILE.yaml or --caseload"),
+                tr(
+                    "donnez --profile FICHIER.yaml ou --caseload",
+                    "give --profile FILE.yaml or --caseload",
+                ),
                 field="--profile",
             )
         from parcours.accessibility import TransportNetwork
@@ -125,7 +153,8 @@ def _write_person(answer: dict[str, Any], out: Path) -> None:
         out.write_text(json.dumps(answer, ensure_ascii=False, indent=2), encoding="utf-8")
     else:
         raise InputError(
-            tr("--out doit finir par .json ou .html", "--out must end in .json or .html"), field="--out"
+            tr("--out doit finir par .json ou .html", "--out must end in .json or .html"),
+            field="--out",
         )
 
 

@@ -12,12 +12,12 @@ from parcours.maps.plan import render_plan
 from parcours.maps.report import MapSection, Outputs, diagnose, write_outputs, write_report
 
 __all__ = [
-    "write_caseload_outputs",
     "MapSection",
     "Outputs",
     "caseload_map",
     "diagnose",
     "render_plan",
+    "write_caseload_outputs",
     "write_geopackage",
     "write_outputs",
     "write_report",

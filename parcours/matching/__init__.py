@@ -1,9 +1,13 @@
-"""Matching: the "test mobilité", the caseload, the solution catalogue, commute feasibility,
-carpool matching, ranking and the parcours plan (see DESIGN.md)."""
+"""Matching: from the "test mobilité" to the parcours plan (see DESIGN.md).
+
+The "test mobilité", the caseload, the solution catalogue, commute feasibility,
+carpool matching, ranking and the parcours plan.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from parcours.matching.batch import MIN_PEOPLE, advisor_table, committee_table, match_caseload
@@ -16,7 +20,14 @@ from parcours.matching.caseload import (
     stored_caseload,
     stored_driver_offers,
 )
-from parcours.matching.catalogue import Catalogue, Solution, SolutionType, catalogue_of, read_catalogue, store_catalogue
+from parcours.matching.catalogue import (
+    Catalogue,
+    Solution,
+    SolutionType,
+    catalogue_of,
+    read_catalogue,
+    store_catalogue,
+)
 from parcours.matching.feasibility import MODES
 from parcours.matching.match import MatchResult, match, match_people
 from parcours.matching.profile import PersonFile, Profile, barriers, questionnaire, read_person_file
@@ -64,6 +75,7 @@ def carpool_index_of(network: Any) -> Any:
     from parcours.matching.carpool import CarpoolIndex, CarpoolOffer
 
     areas = territory.layer("carpool") if territory.has_layer("carpool") else None
+    records: Iterable[Any] = offers.itertuples(index=False)
     return CarpoolIndex(
         network,
         [
@@ -77,7 +89,7 @@ def carpool_index_of(network: Any) -> Any:
                 seats=int(r.seats),
                 max_detour_min=float(r.max_detour_min),
             )
-            for r in offers.itertuples(index=False)
+            for r in records
         ],
         areas=areas,
     )

@@ -48,9 +48,7 @@ def match_caseload(
         part = files[first : first + batch_size]
         ids = caseload.ids[first : first + batch_size]
         results.extend(
-            match_people(
-                territory, part, catalogue=catalogue, week=week, carpool=carpool, ids=ids
-            )
+            match_people(territory, part, catalogue=catalogue, week=week, carpool=carpool, ids=ids)
         )
     return results
 
@@ -125,7 +123,14 @@ def committee_table(table: pd.DataFrame, communes: pd.DataFrame | None = None) -
     """
     if table.empty:
         return pd.DataFrame(
-            columns=["commune", "nom", "personnes", "faisable_pct", "avec_solution_pct", "infaisable_pct"]
+            columns=[
+                "commune",
+                "nom",
+                "personnes",
+                "faisable_pct",
+                "avec_solution_pct",
+                "infaisable_pct",
+            ]
         )
     order = {"faisable": 0, "faisable_avec_solution": 1, "infaisable": 2}
     per_person = (

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -70,10 +70,19 @@ CASELOAD_COLUMNS: tuple[str, ...] = (
     *_PROFILE_FIELDS,
     *(f"velo_{b}" for b in _BIKE),
 )
-_BOOL = {"oui": True, "non": False, "true": True, "false": False, "1": True, "0": False, "vrai": True, "faux": False}
-_BOOL_FIELDS = {
-    name for name, f in Profile.model_fields.items() if f.annotation is bool
-} | {f"velo_{b}" for b in _BIKE}
+_BOOL = {
+    "oui": True,
+    "non": False,
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "vrai": True,
+    "faux": False,
+}
+_BOOL_FIELDS = {name for name, f in Profile.model_fields.items() if f.annotation is bool} | {
+    f"velo_{b}" for b in _BIKE
+}
 
 
 class Caseload:
@@ -89,9 +98,7 @@ class Caseload:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per person: id and the person file as JSON."""
-        return pd.DataFrame(
-            {"id": self.ids, "person": [f.model_dump_json() for f in self.files]}
-        )
+        return pd.DataFrame({"id": self.ids, "person": [f.model_dump_json() for f in self.files]})
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> Caseload:
@@ -106,7 +113,8 @@ def _value(column: str, raw: str, where: str) -> Any:
         if text.lower() not in _BOOL:
             raise InputError(
                 tr(
-                    f"{where} : « {raw} » n'est pas oui/non (valeurs : oui, non, true, false, 1, 0)",
+                    f"{where} : « {raw} » n'est pas oui/non "
+                    "(valeurs : oui, non, true, false, 1, 0)",
                     f"{where}: '{raw}' is not yes/no (values: oui, non, true, false, 1, 0)",
                 )
             )
@@ -139,9 +147,13 @@ def read_caseload(path: Path | str) -> tuple[list[str], list[PersonFile], list[l
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise InputError(tr(f"lecture impossible ({exc})", f"cannot read ({exc})"), file=path) from exc
+        raise InputError(
+            tr(f"lecture impossible ({exc})", f"cannot read ({exc})"), file=path
+        ) from exc
     except UnicodeDecodeError as exc:
-        raise InputError(tr("le fichier n'est pas en UTF-8", "the file is not UTF-8"), file=path) from exc
+        raise InputError(
+            tr("le fichier n'est pas en UTF-8", "the file is not UTF-8"), file=path
+        ) from exc
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first.count(";") >= first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
@@ -150,7 +162,8 @@ def read_caseload(path: Path | str) -> tuple[list[str], list[PersonFile], list[l
     if unknown:
         raise InputError(
             tr(
-                f"colonnes inconnues : {', '.join(unknown)} (colonnes possibles : {', '.join(CASELOAD_COLUMNS)})",
+                f"colonnes inconnues : {', '.join(unknown)} "
+                f"(colonnes possibles : {', '.join(CASELOAD_COLUMNS)})",
                 f"unknown columns: {', '.join(unknown)} (allowed: {', '.join(CASELOAD_COLUMNS)})",
             ),
             file=path,
@@ -158,7 +171,12 @@ def read_caseload(path: Path | str) -> tuple[list[str], list[PersonFile], list[l
         )
     for needed in ("id", "horaires"):
         if needed not in header:
-            raise InputError(tr(f"colonne « {needed} » absente", f"column '{needed}' missing"), file=path, row=1, field=needed)
+            raise InputError(
+                tr(f"colonne « {needed} » absente", f"column '{needed}' missing"),
+                file=path,
+                row=1,
+                field=needed,
+            )
     people: dict[str, dict[str, Any]] = {}
     lines: dict[str, list[int]] = {}
     for number, raw in enumerate(reader, start=2):
@@ -180,7 +198,9 @@ def read_caseload(path: Path | str) -> tuple[list[str], list[PersonFile], list[l
             else {"adresse": values.get("adresse")}
         )
         dest: dict[str, Any] = {
-            "nom": values.get("destination_nom") or values.get("destination_adresse") or f"destination {len(lines.get(pid, [])) + 1}",
+            "nom": values.get("destination_nom")
+            or values.get("destination_adresse")
+            or f"destination {len(lines.get(pid, [])) + 1}",
             "horaires": values.get("horaires", ""),
         }
         if "destination_lon" in values or "destination_lat" in values:
@@ -198,7 +218,8 @@ def read_caseload(path: Path | str) -> tuple[list[str], list[PersonFile], list[l
             if people[pid]["profil"] != profile or people[pid]["domicile"] != home:
                 raise InputError(
                     tr(
-                        f"la personne « {pid} » a un autre domicile ou profil qu'à la ligne {lines[pid][0]}",
+                        f"la personne « {pid} » a un autre domicile ou profil "
+                        f"qu'à la ligne {lines[pid][0]}",
                         f"person '{pid}' has another home or profile than on line {lines[pid][0]}",
                     ),
                     file=path,
@@ -215,7 +236,9 @@ def read_caseload(path: Path | str) -> tuple[list[str], list[PersonFile], list[l
     files = []
     for pid, data in people.items():
         try:
-            files.append(person_from_mapping(data, source=f"{path}, ligne {lines[pid][0]} (id {pid})"))
+            files.append(
+                person_from_mapping(data, source=f"{path}, ligne {lines[pid][0]} (id {pid})")
+            )
         except InputError as exc:
             raise InputError(exc.message, file=path, row=lines[pid][0]) from exc
     return list(people), files, list(lines.values())
@@ -280,7 +303,8 @@ def _geocode(
         )
     unique = list(dict.fromkeys(q for _, _, q in queries))
     result = geocoder(unique)
-    found = {q: r for q, r in zip(unique, result.itertuples(index=False), strict=True)}
+    # the geocoder's rows (status, score, lon, lat, label): named tuples without a static schema
+    found: dict[str, Any] = dict(zip(unique, result.itertuples(index=False), strict=True))
     bad = []
     for n, j, q in queries:
         r = found[q]
@@ -291,8 +315,8 @@ def _geocode(
     if bad:
         raise InputError(
             tr(
-                f"{len(bad)} adresse(s) introuvable(s) ou peu sûre(s), à corriger puis recharger :\n  "
-                + "\n  ".join(bad),
+                f"{len(bad)} adresse(s) introuvable(s) ou peu sûre(s), "
+                "à corriger puis recharger :\n  " + "\n  ".join(bad),
                 f"{len(bad)} address(es) not found or uncertain, fix them and load again:\n  "
                 + "\n  ".join(bad),
             ),
@@ -346,22 +370,31 @@ def read_driver_offers(path: Path | str) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(tr(f"lecture impossible ({exc})", f"cannot read ({exc})"), file=path) from exc
+        raise InputError(
+            tr(f"lecture impossible ({exc})", f"cannot read ({exc})"), file=path
+        ) from exc
     missing = [c for c in DRIVER_COLUMNS[:7] if c not in frame.columns]
     if missing:
         raise InputError(
-            tr(f"colonnes absentes : {', '.join(missing)}", f"missing columns: {', '.join(missing)}"),
+            tr(
+                f"colonnes absentes : {', '.join(missing)}",
+                f"missing columns: {', '.join(missing)}",
+            ),
             file=path,
             row=1,
             field=missing[0],
         )
     out = []
-    for n, row in enumerate(frame.itertuples(index=False), start=2):
+    records: Iterable[Any] = frame.itertuples(index=False)
+    for n, row in enumerate(records, start=2):
         r = row._asdict()
         where = f"{path}, ligne {n}"
         try:
             days = parse_schedule(f"{r['jours']} {r['arrivee']}-{r['depart']}", where=where)[0].days
-            values = {c: float(str(r[c]).replace(",", ".")) for c in ("lon", "lat", "destination_lon", "destination_lat")}
+            values = {
+                c: float(str(r[c]).replace(",", "."))
+                for c in ("lon", "lat", "destination_lon", "destination_lat")
+            }
         except (InputError, ValueError) as exc:
             raise InputError(
                 tr(f"valeur illisible ({exc})", f"unreadable value ({exc})"), file=path, row=n
@@ -373,8 +406,12 @@ def read_driver_offers(path: Path | str) -> pd.DataFrame:
                 "days": ",".join(str(d) for d in days),
                 "arrive_by": str(r["arrivee"]),
                 "leave_at": str(r["depart"]),
-                "seats": int(r.get("places") or 1) if str(r.get("places") or "").strip() not in ("", "nan") else 1,
-                "max_detour_min": float(r.get("detour_max_min") or 10) if str(r.get("detour_max_min") or "").strip() not in ("", "nan") else 10.0,
+                "seats": int(r.get("places") or 1)
+                if str(r.get("places") or "").strip() not in ("", "nan")
+                else 1,
+                "max_detour_min": float(r.get("detour_max_min") or 10)
+                if str(r.get("detour_max_min") or "").strip() not in ("", "nan")
+                else 10.0,
             }
         )
     return pd.DataFrame(out)

@@ -127,8 +127,10 @@ class Eligibility(_Strict):
         ):
             return str(
                 tr(
-                    f"inscription à France Travail depuis au moins {self.inscrit_depuis_mois_min} mois",
-                    f"registered with France Travail for at least {self.inscrit_depuis_mois_min} months",
+                    "inscription à France Travail depuis au moins "
+                    f"{self.inscrit_depuis_mois_min} mois",
+                    "registered with France Travail for at least "
+                    f"{self.inscrit_depuis_mois_min} months",
                 )
             )
         if self.motifs is not None and motive is not None and motive not in self.motifs:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import geopandas as gpd
 import numpy as np
@@ -52,8 +52,10 @@ def _homes(territory: Territory, n: int, rng: np.random.Generator) -> tuple[np.n
     return wgs.x.to_numpy(), wgs.y.to_numpy()
 
 
-def _jobs(territory: Territory, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    jobs = territory.layer("jobs")
+def _jobs(
+    territory: Territory, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    jobs = cast(gpd.GeoDataFrame, territory.layer("jobs"))
     jobs = jobs[jobs["jobs"] > 0]
     inside = jobs[jobs.within(territory.perimeter.union_all())]
     weights = inside["jobs"].to_numpy(dtype=float)
@@ -72,10 +74,19 @@ def synthetic_people(
     dx, dy, names = _jobs(territory, n, rng)
     rows: list[dict[str, object]] = []
     for i in range(n):
-        permis = str(rng.choice(["aucun", "B", "AM", "B_en_cours", "B_suspendu"], p=[0.45, 0.33, 0.07, 0.1, 0.05]))
+        permis = str(
+            rng.choice(
+                ["aucun", "B", "AM", "B_en_cours", "B_suspendu"], p=[0.45, 0.33, 0.07, 0.1, 0.05]
+            )
+        )
         wheel = bool(rng.uniform() < 0.02)
         rides = bool(rng.uniform() < 0.75) and not wheel
-        status = str(rng.choice(["demandeur_emploi", "rsa", "jeune", "salarie", "travailleur_handicape", "senior"], p=[0.45, 0.2, 0.15, 0.1, 0.05, 0.05]))
+        status = str(
+            rng.choice(
+                ["demandeur_emploi", "rsa", "jeune", "salarie", "travailleur_handicape", "senior"],
+                p=[0.45, 0.2, 0.15, 0.1, 0.05, 0.05],
+            )
+        )
         age = int(rng.integers(18, 26)) if status == "jeune" else int(rng.integers(26, 64))
         dest = (float(dx[i]), float(dy[i]), names[i], "emploi")
         if training is not None and rng.uniform() < 0.1:
@@ -89,10 +100,14 @@ def synthetic_people(
                 "destination_lon": round(dest[0], 6),
                 "destination_lat": round(dest[1], 6),
                 "motif": dest[3],
-                "horaires": SHIFT_PATTERNS[int(rng.integers(len(SHIFT_PATTERNS)))] if dest[3] == "emploi" else "lun-ven 08:30-17:00",
+                "horaires": SHIFT_PATTERNS[int(rng.integers(len(SHIFT_PATTERNS)))]
+                if dest[3] == "emploi"
+                else "lun-ven 08:30-17:00",
                 "age": age,
                 "statut": status,
-                "inscrit_depuis_mois": int(rng.integers(0, 36)) if status in ("demandeur_emploi", "rsa") else "",
+                "inscrit_depuis_mois": int(rng.integers(0, 36))
+                if status in ("demandeur_emploi", "rsa")
+                else "",
                 "permis": permis,
                 "voiture": "oui" if permis == "B" and rng.uniform() < 0.5 else "non",
                 "deux_roues": "oui" if permis in ("AM", "B") and rng.uniform() < 0.3 else "non",
@@ -145,7 +160,9 @@ def write_demo_caseload(
     return path
 
 
-def demo_driver_offers(territory: Territory, n: int = 40, *, seed: int = 7) -> list[dict[str, object]]:
+def demo_driver_offers(
+    territory: Territory, n: int = 40, *, seed: int = 7
+) -> list[dict[str, object]]:
     """``n`` fictional drivers: home, workplace, weekdays, arrival and departure times."""
     rng = np.random.default_rng(seed)
     hx, hy = _homes(territory, n, rng)

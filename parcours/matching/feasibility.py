@@ -228,6 +228,11 @@ def _street_times(network: TransportNetwork, people: list[Person], when: dt.date
         if not mask.any():
             continue
         both = np.concatenate([mask, mask])
+        stress: dict[str, Any] = (
+            {"max_bicycle_traffic_stress": COMMUTER_MAX_STRESS}
+            if kwargs["transport_modes"] == "bike"
+            else {}
+        )
         times = pair_times(
             network,
             points,
@@ -235,11 +240,7 @@ def _street_times(network: TransportNetwork, people: list[Person], when: dt.date
             pairs[both],
             departure=when,
             max_time=dt.timedelta(hours=2),
-            **(
-                {"max_bicycle_traffic_stress": COMMUTER_MAX_STRESS}
-                if kwargs["transport_modes"] == "bike"
-                else {}
-            ),
+            **stress,
             **kwargs,
         )["duration_s"].to_numpy()
         rows = np.flatnonzero(mask).tolist()
@@ -418,12 +419,18 @@ class _Context:
         zone = solution.zone
         assert zone is not None
         for lon, lat in places:
-            if zone.centre is not None and zone.rayon_km is not None:
-                if _crow_km(zone.centre, (lon, lat)) > zone.rayon_km:
-                    return str(tr("hors de la zone desservie", "outside the service area"))
-            if zone.communes is not None and self.communes is not None:
-                if self.commune_of((lon, lat)) not in zone.communes:
-                    return str(tr("hors des communes desservies", "outside the communes served"))
+            if (
+                zone.centre is not None
+                and zone.rayon_km is not None
+                and _crow_km(zone.centre, (lon, lat)) > zone.rayon_km
+            ):
+                return str(tr("hors de la zone desservie", "outside the service area"))
+            if (
+                zone.communes is not None
+                and self.communes is not None
+                and self.commune_of((lon, lat)) not in zone.communes
+            ):
+                return str(tr("hors des communes desservies", "outside the communes served"))
         return None
 
     def commune_of(self, point: tuple[float, float]) -> str | None:
@@ -519,7 +526,8 @@ def _judge(
                 "infaisable",
                 str(
                     tr(
-                        f"{m} min à pied, au-delà des {p.marche_max_min} min que vous pouvez marcher",
+                        f"{m} min à pied, au-delà des "
+                        f"{p.marche_max_min} min que vous pouvez marcher",
                         f"{m} min on foot, more than your {p.marche_max_min} min",
                     )
                 ),
@@ -663,18 +671,35 @@ def _judge(
             )
         elif is_aller:
             text = tr(
-                f"aucun transport en commun n'arrive à {start_txt} en moins de {p.trajet_max_min} min (avec {p.marche_max_min} min de marche au plus)",
-                f"no public transport arrives by {start_txt} within {p.trajet_max_min} min (walking at most {p.marche_max_min} min)",
+                f"aucun transport en commun n'arrive à {start_txt} "
+                f"en moins de {p.trajet_max_min} min "
+                f"(avec {p.marche_max_min} min de marche au plus)",
+                f"no public transport arrives by {start_txt} within {p.trajet_max_min} min "
+                f"(walking at most {p.marche_max_min} min)",
             )
         else:
             text = tr(
-                f"aucun transport en commun pour rentrer après {start_txt} (en moins de {p.trajet_max_min} min)",
+                f"aucun transport en commun pour rentrer après {start_txt} (en moins de "
+                f"{p.trajet_max_min} min)",
                 f"no public transport home after {start_txt} (within {p.trajet_max_min} min)",
             )
         options.append(Option(trip, "transports", "infaisable", str(text)))
     elif (arr_t - dep_t).total_seconds() // 60 > p.trajet_max_min:
         m = int((arr_t - dep_t).total_seconds() // 60)
-        options.append(Option(trip, "transports", "infaisable", str(tr(f"{m} min en transports en commun, plus que vos {p.trajet_max_min} min", f"{m} min by public transport, more than your {p.trajet_max_min} min")), duree_min=m))
+        options.append(
+            Option(
+                trip,
+                "transports",
+                "infaisable",
+                str(
+                    tr(
+                        f"{m} min en transports en commun, plus que vos {p.trajet_max_min} min",
+                        f"{m} min by public transport, more than your {p.trajet_max_min} min",
+                    )
+                ),
+                duree_min=m,
+            )
+        )
     else:
         m = int((arr_t - dep_t).total_seconds() // 60)
         needed = []
@@ -936,8 +961,10 @@ def _judge(
         m = _minutes(street.get("voiture", trip.direction, key))
         pickup = found.get("area_name") or str(tr("au domicile", "at home"))
         text = tr(
-            f"conducteur {found['offer_id']} : prise en charge {pickup}, détour {found['detour_min']:.0f} min ({service.nom})",
-            f"driver {found['offer_id']}: pick-up {pickup}, detour {found['detour_min']:.0f} min ({service.nom})",
+            f"conducteur {found['offer_id']} : prise en charge {pickup}, "
+            f"détour {found['detour_min']:.0f} min ({service.nom})",
+            f"driver {found['offer_id']}: pick-up {pickup}, "
+            f"detour {found['detour_min']:.0f} min ({service.nom})",
         )
         options.append(
             Option(
@@ -1014,8 +1041,10 @@ def _judge(
                     "faisable_avec_solution",
                     str(
                         tr(
-                            f"{int(walk_min)} min à pied jusqu'à la station puis {m_car} min ({share.nom})",
-                            f"{int(walk_min)} min walk to the station then {m_car} min ({share.nom})",
+                            f"{int(walk_min)} min à pied jusqu'à la station "
+                            f"puis {m_car} min ({share.nom})",
+                            f"{int(walk_min)} min walk to the station "
+                            f"then {m_car} min ({share.nom})",
                         )
                     ),
                     solution=share.id,
@@ -1189,7 +1218,11 @@ def _same_answer_key(
         seconds = street.get(mode, trip.direction, (trip.person, trip.destination))
         if math.isfinite(seconds):
             span = dt.timedelta(seconds=seconds)
-            window = (trip.when - span, trip.when) if trip.direction == "aller" else (trip.when, trip.when + span)
+            window = (
+                (trip.when - span, trip.when)
+                if trip.direction == "aller"
+                else (trip.when, trip.when + span)
+            )
             dark.append(_is_dark(person.home, *window)[0])
     found = matches.get(k)
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -126,7 +126,8 @@ def locate(
         unique = list(dict.fromkeys(queries))
         result = geocoder(unique)
         bad = []
-        for query, row in zip(unique, result.itertuples(index=False), strict=True):
+        records: Iterable[Any] = result.itertuples(index=False)
+        for query, row in zip(unique, records, strict=True):
             if row.status != "ok":
                 bad.append(f"« {query} » ({row.status}, score {row.score:.2f})")
             else:
@@ -226,7 +227,11 @@ def match_people(
     terr = network.territory
     if catalogue is None:
         catalogue = catalogue_of(terr)
-    communes = terr.layer("communes").to_crs(WGS84) if terr.has_layer("communes") else None
+    communes = (
+        cast(gpd.GeoDataFrame, terr.layer("communes")).to_crs(WGS84)
+        if terr.has_layer("communes")
+        else None
+    )
     if people is None:
         people = locate(files, geocoder or territory_geocoder(terr), ids=ids, communes=communes)
     week = week or default_week(network)
@@ -423,8 +428,11 @@ def _answer(
                     "quand": "maintenant",
                     "action": str(
                         tr(
-                            f"Pas de solution pour certains trajets vers {dest.nom} : voir avec l'employeur un décalage d'horaires ou un covoiturage entre collègues",
-                            f"No solution for some trips to {dest.nom}: ask the employer about other hours or carpooling with colleagues",
+                            f"Pas de solution pour certains trajets vers {dest.nom} : "
+                            "voir avec l'employeur "
+                            "un décalage d'horaires ou un covoiturage entre collègues",
+                            f"No solution for some trips to {dest.nom}: ask the employer "
+                            "about other hours or carpooling with colleagues",
                         )
                     ),
                     "solutions": [],
@@ -488,8 +496,10 @@ def _solution_json(s: Solution) -> dict[str, Any]:
         cost.append(
             str(
                 tr(
-                    f"aide jusqu'à {s.montant.valeur_eur:g} € (montant au {s.montant.valide_depuis.isoformat()})",
-                    f"aid up to {s.montant.valeur_eur:g} EUR (amount as of {s.montant.valide_depuis.isoformat()})",
+                    f"aide jusqu'à {s.montant.valeur_eur:g} € "
+                    f"(montant au {s.montant.valide_depuis.isoformat()})",
+                    f"aid up to {s.montant.valeur_eur:g} EUR "
+                    f"(amount as of {s.montant.valide_depuis.isoformat()})",
                 )
             )
         )

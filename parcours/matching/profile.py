@@ -210,7 +210,8 @@ def pydantic_message(error: ValidationError, source: str) -> str:
             text = tr("champ obligatoire manquant", "required field missing")
         elif kind == "enum":
             text = tr(
-                f"valeur « {item.get('input')} » refusée, valeurs possibles : {ctx.get('expected')}",
+                f"valeur « {item.get('input')} » refusée, "
+                f"valeurs possibles : {ctx.get('expected')}",
                 f"value '{item.get('input')}' refused, allowed: {ctx.get('expected')}",
             )
         else:
@@ -287,7 +288,8 @@ BARRIER_RULES: tuple[tuple[str, str, Callable[[Profile], bool], str, str], ...] 
      "permis B mais pas de voiture", "car licence but no car"),
     ("materiel", "sans_velo", lambda p: p.may_cycle and not p.velo.possede,
      "sait rouler à vélo mais n'en possède pas", "can ride a bike but owns none"),
-    ("competences", "ne_sait_pas_rouler", lambda p: not p.velo.sait_rouler and not p.fauteuil_roulant,
+    ("competences", "ne_sait_pas_rouler",
+     lambda p: not p.velo.sait_rouler and not p.fauteuil_roulant,
      "ne sait pas rouler à vélo", "cannot ride a bike"),
     ("competences", "pas_de_nuit", lambda p: p.velo.sait_rouler and not p.velo.roule_de_nuit,
      "ne roule pas à vélo de nuit", "does not ride at night"),
