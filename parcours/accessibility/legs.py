@@ -154,6 +154,7 @@ def transit_legs(
     destinations: SnappedPoints | None = None,
     origins: SnappedPoints | slice | None = None,
     reuse: TransitLegs | None = None,
+    direct: bool = True,
 ) -> TransitLegs:
     """Timetable, transfers, access and egress legs of a transit query.
 
@@ -174,6 +175,10 @@ def transit_legs(
     reuse
         The legs of an earlier block of the same query: its timetable, transfers and
         egress legs are kept, only the access and direct legs are computed.
+    direct
+        Compute the direct (walk-only) times of every origin x destination; False leaves
+        ``walk_only_s`` empty, for a caller that needs only some pairs
+        (:func:`~parcours.accessibility.pair_times`).
 
     Notes
     -----
@@ -231,8 +236,8 @@ def transit_legs(
             _walks(graph, sources, network.snapped_stops(tt, graph), params.max_time_s(mode))
         )
     a_origin, a_stop, a_s = _min_merge(access)
-    direct: FloatArray | None = None
-    for mode in sorted(direct_modes):
+    walk_only: FloatArray | None = None if direct else np.zeros((0, 0))
+    for mode in sorted(direct_modes) if direct else ():
         graph, sources, targets = inputs.on(mode)
         if origins is not None and not isinstance(origins, slice):
             sources = origins
@@ -243,8 +248,8 @@ def transit_legs(
         limit = params.max_time_s(mode)
         times = graph.travel_times_s(sources, targets, max_time_s=limit)
         times = np.where(times <= limit, times, np.inf)
-        direct = times if direct is None else np.minimum(direct, times)
-    assert direct is not None
+        walk_only = times if walk_only is None else np.minimum(walk_only, times)
+    assert walk_only is not None
     return TransitLegs(
         timetable=tt,
         transfers=transfers,
@@ -255,6 +260,6 @@ def transit_legs(
         egress_stop=e_stop,
         egress_dest=e_dest,
         egress_s=e_s,
-        walk_only_s=direct,
+        walk_only_s=walk_only,
         warnings=network.service_warnings(tt),
     )

@@ -22,8 +22,11 @@ Times here are exact seconds; the caller rounds for display.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -39,9 +42,8 @@ from parcours.accessibility.query import (
     NetworkLike,
     make_params,
     resolve_network,
-    seconds_of_day,
 )
-from parcours.accessibility.streets import BIKE_SPEED_KMH, WALK_SPEED_KMH
+from parcours.accessibility.streets import BIKE_SPEED_KMH, WALK_SPEED_KMH, StreetGraph
 from parcours.accessibility.transit import _INF, _single
 from parcours.errors import InputError
 from parcours.i18n import tr
@@ -53,6 +55,19 @@ IntArray = npt.NDArray[np.int64]
 _BOARD_SLACK_S = 60
 
 
+Times = dt.datetime | Sequence[dt.datetime] | pd.Series
+Limits = dt.timedelta | Sequence[dt.timedelta] | pd.Series | None
+
+
+def _per_pair(value: Any, n: int, name: str) -> list[Any]:
+    if isinstance(value, (dt.datetime, dt.timedelta)) or value is None:
+        return [value] * n
+    values = list(value)
+    if len(values) != n:
+        raise InputError(f"{name}: one value per pair ({n}), got {len(values)}", field=name)
+    return [v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in values]
+
+
 def pair_times(
     network: NetworkLike,
     origins: gpd.GeoDataFrame,
@@ -60,10 +75,10 @@ def pair_times(
     pairs: pd.DataFrame,
     *,
     transport_modes: Iterable[str | TransportMode] | str,
-    departure: dt.datetime | None = None,
-    arrive_by: dt.datetime | None = None,
+    departure: Times | None = None,
+    arrive_by: Times | None = None,
     max_time: dt.timedelta = dt.timedelta(hours=2),
-    max_time_walking: dt.timedelta | None = None,
+    max_time_walking: Limits = None,
     speed_walking: float = WALK_SPEED_KMH,
     speed_cycling: float = BIKE_SPEED_KMH,
     max_public_transport_rides: int = DEFAULT_MAX_RIDES,
@@ -86,9 +101,14 @@ def pair_times(
         (``["walk", "transit"]``).
     departure, arrive_by
         Leave at ``departure`` (earliest arrival) or arrive by ``arrive_by`` (latest
-        departure); give one.
-    max_time, max_time_walking, speed_walking, speed_cycling, \
-    max_public_transport_rides, max_bicycle_traffic_stress, wheelchair
+        departure); give one: a datetime for every pair, or one per pair (a caseload's
+        shifts: the pairs of one service day share the timetable and the walks, the
+        searches are grouped by clock time).
+    max_time_walking
+        The walking limit of each leg (access, egress, transfers aside, walk-only trip):
+        one for every pair or one per pair (each person's own limit).
+    max_time, speed_walking, speed_cycling, max_public_transport_rides, \
+    max_bicycle_traffic_stress, wheelchair
         As :func:`~parcours.accessibility.travel_time_matrix`.
 
     Returns
@@ -108,80 +128,134 @@ def pair_times(
             ),
             field="departure",
         )
-    when = departure if departure is not None else arrive_by
-    assert when is not None
-    params = make_params(
-        transport_modes=transport_modes,
-        departure=when,
-        departure_time_window=dt.timedelta(minutes=1),
-        max_time=max_time,
-        max_time_walking=max_time_walking,
-        speed_walking=speed_walking,
-        speed_cycling=speed_cycling,
-        max_public_transport_rides=max_public_transport_rides,
-        max_bicycle_traffic_stress=max_bicycle_traffic_stress,
-        wheelchair=wheelchair,
-    )
+    n = len(pairs)
+    arriving = arrive_by is not None
+    whens: list[dt.datetime] = _per_pair(arrive_by if arriving else departure, n, "departure")
+    limits = _per_pair(max_time_walking, n, "max_time_walking")
     o_idx = pairs["origin"].to_numpy(dtype=np.int64)
     d_idx = pairs["destination"].to_numpy(dtype=np.int64)
-    if len(o_idx) and (
+    if n and (
         o_idx.min() < 0
         or o_idx.max() >= len(origins)
         or d_idx.min() < 0
         or d_idx.max() >= len(destinations)
     ):
         raise InputError("pair index out of range", field="pairs")
+    first = min(whens) if n else dt.datetime.combine(dt.date.today(), dt.time(12))
+    known = [lim for lim in limits if lim is not None]
+    params = make_params(
+        transport_modes=transport_modes,
+        departure=first,
+        departure_time_window=dt.timedelta(minutes=1),
+        max_time=max_time,
+        max_time_walking=max(known) if known and len(known) == n else None,
+        speed_walking=speed_walking,
+        speed_cycling=speed_cycling,
+        max_public_transport_rides=max_public_transport_rides,
+        max_bicycle_traffic_stress=max_bicycle_traffic_stress,
+        wheelchair=wheelchair,
+    )
     net = resolve_network(network)
     inputs = MatrixInputs.prepare(net, origins, destinations, params)
     max_s = params.max_time.total_seconds()
-    base = dt.datetime.combine(when.date(), dt.time())
-    t_s = seconds_of_day(when) + when.microsecond / 1e6
-    if TransportMode.TRANSIT not in params.modes:
+    default_walk = params.max_time_walking_s
+    walk_s = np.array(
+        [default_walk if lim is None else lim.total_seconds() for lim in limits], dtype=float
+    )
+    start = np.full(n, np.nan)
+    end = np.full(n, np.nan)
+    if not n:
+        pass
+    elif TransportMode.TRANSIT not in params.modes:
         seconds = _street_pairs(inputs, o_idx, d_idx)
         seconds = np.where(seconds <= min(max_s, inputs.street_limit_s()), seconds, np.nan)
-        if arrive_by is not None:
-            start = t_s - seconds
-            end = np.where(np.isnan(seconds), np.nan, t_s)
+        t_s = np.array([_seconds(w, first.date()) for w in whens])
+        if arriving:
+            start, end = t_s - seconds, np.where(np.isnan(seconds), np.nan, t_s)
         else:
-            start = np.where(np.isnan(seconds), np.nan, t_s)
-            end = t_s + seconds
-    elif arrive_by is not None:
-        start = _latest_departures(inputs, o_idx, d_idx, int(t_s))
-        start = np.where(start >= t_s - max_s, start, np.nan)
-        end = np.where(np.isnan(start), np.nan, t_s)
+            start, end = np.where(np.isnan(seconds), np.nan, t_s), t_s + seconds
     else:
-        end = _earliest_arrivals(inputs, o_idx, d_idx, int(t_s))
-        end = np.where(end <= t_s + max_s, end, np.nan)
-        start = np.where(np.isnan(end), np.nan, t_s)
+        cache: dict[str, TransitLegs] = {}
+        by_date: dict[dt.date, list[int]] = {}
+        for k, w in enumerate(whens):
+            by_date.setdefault(w.date(), []).append(k)
+        for day, rows in by_date.items():
+            sel = np.asarray(rows, dtype=np.int64)
+            t_s = np.array([_seconds(whens[k], day) for k in rows])
+            if arriving:
+                leave = _latest_departures(
+                    inputs, day, o_idx[sel], d_idx[sel], t_s, walk_s[sel], int(max_s), cache
+                )
+                leave = np.where(leave >= t_s - max_s, leave, np.nan)
+                start[sel], end[sel] = leave, np.where(np.isnan(leave), np.nan, t_s)
+            else:
+                reach = _earliest_arrivals(
+                    inputs, day, o_idx[sel], d_idx[sel], t_s, walk_s[sel], int(max_s), cache
+                )
+                reach = np.where(reach <= t_s + max_s, reach, np.nan)
+                start[sel], end[sel] = np.where(np.isnan(reach), np.nan, t_s), reach
+    base = np.array(
+        [np.datetime64(dt.datetime.combine(w.date(), dt.time()), "us") for w in whens]
+        if TransportMode.TRANSIT in params.modes
+        else [np.datetime64(dt.datetime.combine(first.date(), dt.time()), "us")] * n,
+        dtype="datetime64[us]",
+    )
     return pd.DataFrame(
         {
-            "departure": base + pd.to_timedelta(start, unit="s"),
-            "arrival": base + pd.to_timedelta(end, unit="s"),
+            "departure": base + pd.to_timedelta(start, unit="s").to_numpy(),
+            "arrival": base + pd.to_timedelta(end, unit="s").to_numpy(),
             "duration_s": end - start,
         },
         index=pairs.index,
     )
 
 
+def _seconds(when: dt.datetime, day: dt.date) -> float:
+    """Seconds of ``when`` after midnight of ``day`` (exact, fractions kept)."""
+    midnight = dt.datetime.combine(day, dt.time())
+    return (when - midnight).total_seconds()
+
+
 def _street_pairs(
-    inputs: MatrixInputs, o_idx: npt.NDArray[np.int64], d_idx: npt.NDArray[np.int64]
+    inputs: MatrixInputs,
+    o_idx: IntArray,
+    d_idx: IntArray,
+    *,
+    graph: StreetGraph | None = None,
+    limit_s: float | None = None,
 ) -> npt.NDArray[np.float64]:
-    """Street seconds of each pair: one search per distinct origin."""
+    """Street seconds of each pair: one search per distinct origin.
+
+    Origins are taken by blocks; a block's searches read only the destinations its own
+    pairs need (a caseload's pairs are one home to one workplace, not every home to every
+    workplace), so the work is the searches, not a dense matrix.
+    """
     out = np.full(len(o_idx), np.nan)
     if not len(o_idx):
         return out
+    graph = graph or inputs.graph
+    limit = inputs.street_limit_s() if limit_s is None else limit_s
     uo, o_inv = np.unique(o_idx, return_inverse=True)
-    ud, d_inv = np.unique(d_idx, return_inverse=True)
-    limit = inputs.street_limit_s()
-    block = max(1, 2_000_000 // max(1, len(ud)))
-    targets = inputs.snapped_destinations.take(ud)
-    for first in range(0, len(uo), block):
-        part = inputs.snapped_origins.take(uo[first : first + block])
-        times = inputs.graph.travel_times_s(part, targets, max_time_s=limit)
-        rows = (o_inv >= first) & (o_inv < first + block)
-        out[rows] = times[o_inv[rows] - first, d_inv[rows]]
+    order = np.argsort(o_inv, kind="stable")
+    bounds = np.searchsorted(o_inv[order], np.arange(0, len(uo) + _PAIR_BLOCK, _PAIR_BLOCK))
+    for lo, hi in itertools.pairwise(bounds):
+        rows = order[lo:hi]
+        if not len(rows):
+            continue
+        block_o, bo_inv = np.unique(o_idx[rows], return_inverse=True)
+        block_d, bd_inv = np.unique(d_idx[rows], return_inverse=True)
+        times = graph.travel_times_s(
+            inputs.snapped_origins.take(block_o),
+            inputs.snapped_destinations.take(block_d),
+            max_time_s=limit,
+        )
+        out[rows] = times[bo_inv, bd_inv]
     out[~np.isfinite(out)] = np.nan
     return out
+
+
+#: Distinct origins per block of :func:`_street_pairs`.
+_PAIR_BLOCK = 256
 
 
 def _sorted_walks(legs: TransitLegs) -> tuple[tuple[IntArray, ...], tuple[IntArray, ...]]:
@@ -194,33 +268,77 @@ def _sorted_walks(legs: TransitLegs) -> tuple[tuple[IntArray, ...], tuple[IntArr
     )
 
 
+def _legs(
+    inputs: MatrixInputs, day: dt.date, until_s: int, cache: dict[str, TransitLegs]
+) -> TransitLegs:
+    """The day's timetable and walks (all origins and destinations), within the limits.
+
+    The walks do not depend on the day: when the day's timetable has the same stops as
+    the one of a day already prepared (``cache``), they are kept and only the timetable
+    and the transfers are the day's.
+    """
+    until_s = -(-until_s // 3600) * 3600  # whole hours: the timetables are cached by it
+    known = cache.get("legs")
+    if known is not None:
+        network, params = inputs.network, inputs.params
+        tt = network.timetable_for(params, day, until_s=until_s)
+        if np.array_equal(tt.stop_ids, known.timetable.stop_ids):
+            transfers = network.transfers(
+                day, speed_walking_kmh=params.speed_walking, wheelchair=params.wheelchair
+            )
+            return dataclasses.replace(
+                known, timetable=tt, transfers=transfers, warnings=network.service_warnings(tt)
+            )
+    legs = transit_legs(inputs, day, until_s=until_s, origins=slice(None), direct=False)
+    cache["legs"] = legs
+    return legs
+
+
 def _latest_departures(
     inputs: MatrixInputs,
-    o_idx: npt.NDArray[np.int64],
-    d_idx: npt.NDArray[np.int64],
-    deadline_s: int,
+    day: dt.date,
+    o_idx: IntArray,
+    d_idx: IntArray,
+    deadline_s: npt.NDArray[np.float64],
+    walk_s: npt.NDArray[np.float64],
+    max_s: int,
+    cache: dict[str, TransitLegs],
 ) -> npt.NDArray[np.float64]:
-    """Latest departure (seconds of the day) of each pair arriving by ``deadline_s``."""
+    """Latest departure (seconds of ``day``) of each pair arriving by its deadline.
+
+    One reverse search per (deadline, destination, walking limit) on the mirrored
+    timetable; each pair's origin then takes the best of its walks to the stops.
+    """
     p = inputs.params
-    max_s = int(p.max_time.total_seconds())
-    legs = transit_legs(inputs, p.departure.date(), until_s=deadline_s, origins=slice(None))
+    legs = _legs(inputs, day, int(np.ceil(deadline_s.max())), cache)
     tt, transfers = legs.timetable.reversed, legs.transfers.reversed
-    out = np.full(len(o_idx), -np.inf)
-    walk = np.ceil(legs.walk_only_s[o_idx, d_idx])  # whole seconds, as the matrices
-    ok = np.isfinite(walk)
-    out[ok] = deadline_s - walk[ok]
-    # access CSR by origin; egress by destination
     (a_org, a_stop, a_s), (e_dest, e_stop, e_s) = _sorted_walks(legs)
-    for d in np.unique(d_idx):
+    out = np.full(len(o_idx), -np.inf)
+    # the walk alone, in whole seconds as the matrices
+    walk = np.ceil(_street_pairs(inputs, o_idx, d_idx, limit_s=float(walk_s.max())))
+    ok = np.isfinite(walk) & (walk <= walk_s)
+    out[ok] = deadline_s[ok] - walk[ok]
+    groups: dict[tuple[int, int, float], list[int]] = {}
+    for row, key in enumerate(
+        zip(
+            np.ceil(deadline_s).astype(np.int64).tolist(),
+            d_idx.tolist(),
+            walk_s.tolist(),
+            strict=True,
+        )
+    ):
+        groups.setdefault(key, []).append(row)
+    for (deadline, d, limit), rows in groups.items():
         lo, hi = np.searchsorted(e_dest, [d, d + 1])
-        if lo == hi:
+        keep = e_s[lo:hi] <= limit
+        if not keep.any():
             continue
         tau, _, _, _ = _single(
             tt,
             transfers,
-            e_stop[lo:hi],
-            e_s[lo:hi],
-            -deadline_s,
+            e_stop[lo:hi][keep],
+            e_s[lo:hi][keep],
+            -int(deadline),
             p.max_public_transport_rides,
             max_s,
             0,
@@ -228,43 +346,64 @@ def _latest_departures(
             0,
         )
         last = tau[p.max_public_transport_rides]
-        rows = np.flatnonzero(d_idx == d)
-        origins = o_idx[rows]
-        starts = np.searchsorted(a_org, origins)
-        ends = np.searchsorted(a_org, origins, side="right")
-        for row, first, stop in zip(rows.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        for row in rows:
+            first, stop = np.searchsorted(a_org, [o_idx[row], o_idx[row] + 1])
             if first == stop:
                 continue
+            secs = a_s[first:stop]
             at = last[a_stop[first:stop]]
-            reach = at < _INF
+            reach = (at < _INF) & (secs <= limit)
             if reach.any():
-                leave = float(np.max(-at[reach] - a_s[first:stop][reach]))
+                # a deadline with a fraction of a second: the search ran at the next second
+                leave = float(np.max(-at[reach] - secs[reach])) - (deadline - deadline_s[row])
                 out[row] = max(out[row], leave)
     return np.where(np.isfinite(out), out, np.nan)
 
 
 def _earliest_arrivals(
-    inputs: MatrixInputs, o_idx: npt.NDArray[np.int64], d_idx: npt.NDArray[np.int64], start_s: int
+    inputs: MatrixInputs,
+    day: dt.date,
+    o_idx: IntArray,
+    d_idx: IntArray,
+    start_s: npt.NDArray[np.float64],
+    walk_s: npt.NDArray[np.float64],
+    max_s: int,
+    cache: dict[str, TransitLegs],
 ) -> npt.NDArray[np.float64]:
-    """Earliest arrival (seconds of the day) of each pair leaving at ``start_s``."""
+    """Earliest arrival (seconds of ``day``) of each pair leaving at its time.
+
+    One forward search per (time, origin, walking limit); each pair's destination then
+    takes the best of the walks from the stops.
+    """
     p = inputs.params
-    max_s = int(p.max_time.total_seconds())
-    legs = transit_legs(inputs, p.departure.date(), until_s=start_s + max_s, origins=slice(None))
-    out = np.full(len(o_idx), np.inf)
-    walk = np.ceil(legs.walk_only_s[o_idx, d_idx])  # whole seconds, as the matrices
-    ok = np.isfinite(walk)
-    out[ok] = start_s + walk[ok]
+    legs = _legs(inputs, day, int(np.ceil(start_s.max())) + max_s, cache)
     (a_org, a_stop, a_s), (e_dest, e_stop, e_s) = _sorted_walks(legs)
-    for o in np.unique(o_idx):
+    out = np.full(len(o_idx), np.inf)
+    # the walk alone, in whole seconds as the matrices
+    walk = np.ceil(_street_pairs(inputs, o_idx, d_idx, limit_s=float(walk_s.max())))
+    ok = np.isfinite(walk) & (walk <= walk_s)
+    out[ok] = start_s[ok] + walk[ok]
+    groups: dict[tuple[int, int, float], list[int]] = {}
+    for row, key in enumerate(
+        zip(
+            np.floor(start_s).astype(np.int64).tolist(),
+            o_idx.tolist(),
+            walk_s.tolist(),
+            strict=True,
+        )
+    ):
+        groups.setdefault(key, []).append(row)
+    for (start, o, limit), rows in groups.items():
         lo, hi = np.searchsorted(a_org, [o, o + 1])
-        if lo == hi:
+        keep = a_s[lo:hi] <= limit
+        if not keep.any():
             continue
         tau, _, _, _ = _single(
             legs.timetable,
             legs.transfers,
-            a_stop[lo:hi],
-            a_s[lo:hi],
-            start_s,
+            a_stop[lo:hi][keep],
+            a_s[lo:hi][keep],
+            int(start),
             p.max_public_transport_rides,
             max_s,
             _BOARD_SLACK_S,
@@ -272,15 +411,13 @@ def _earliest_arrivals(
             0,
         )
         best = tau[p.max_public_transport_rides]
-        rows = np.flatnonzero(o_idx == o)
-        dests = d_idx[rows]
-        starts = np.searchsorted(e_dest, dests)
-        ends = np.searchsorted(e_dest, dests, side="right")
-        for row, first, stop in zip(rows.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        for row in rows:
+            first, stop = np.searchsorted(e_dest, [d_idx[row], d_idx[row] + 1])
             if first == stop:
                 continue
+            secs = e_s[first:stop]
             at = best[e_stop[first:stop]]
-            reach = at < _INF
+            reach = (at < _INF) & (secs <= limit)
             if reach.any():
-                out[row] = min(out[row], float(np.min(at[reach] + e_s[first:stop][reach])))
+                out[row] = min(out[row], float(np.min(at[reach] + secs[reach])))
     return np.where(np.isfinite(out), out, np.nan)

@@ -54,7 +54,7 @@ def match_caseload(
 
 
 def _best(result: MatchResult, destination: str, direction: str) -> dict[str, Any] | None:
-    for dest in result.answer["destinations"]:
+    for dest in result.brief["destinations"]:
         if dest["nom"] != destination:
             continue
         choices = [c for c in dest["choix"] if c["trajet"] == direction]
@@ -76,7 +76,7 @@ def advisor_table(results: list[MatchResult]) -> pd.DataFrame:
     rows = []
     order = {"faisable": 0, "faisable_avec_solution": 1, "infaisable": 2}
     for r in results:
-        a = r.answer
+        a = r.brief
         plan = "|".join(s for step in a["plan"] for s in step["solutions"])
         barriers = "|".join(b["code"] for b in a["personne"]["barrieres"])
         for dest in a["destinations"]:

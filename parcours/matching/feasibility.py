@@ -41,7 +41,6 @@ cost (``parametres.cout_km_voiture_eur``) on the road distance estimated as
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import math
@@ -58,7 +57,7 @@ import shapely
 
 from parcours.accessibility import TransportNetwork, pair_times
 from parcours.geo.crs import WGS84
-from parcours.i18n import tr
+from parcours.matching._text import t as _t
 from parcours.matching.catalogue import Catalogue, Solution, SolutionType
 from parcours.matching.profile import Licence, PersonFile, Profile
 from parcours.matching.schedule import DAY_NAMES, Shift
@@ -260,6 +259,7 @@ class _Transit:
     departure: dict[int, dt.datetime | None] = field(default_factory=dict)
     arrival: dict[int, dt.datetime | None] = field(default_factory=dict)
     first_arrival: dict[int, dt.datetime | None] = field(default_factory=dict)
+    no_service: set[int] = field(default_factory=set)
 
 
 def _nat(value: Any) -> dt.datetime | None:
@@ -267,69 +267,93 @@ def _nat(value: Any) -> dt.datetime | None:
 
 
 def _transit_times(network: TransportNetwork, people: list[Person], trips: list[Trip]) -> _Transit:
+    """Public transport for every trip: one engine query per direction and wheelchair need.
+
+    Each trip carries its own clock time and its person's walking limit
+    (:func:`~parcours.accessibility.pair_times` shares the day's timetable and walks and
+    groups the searches by clock time); the longest trip anyone accepts bounds the search
+    and each person's own ``trajet_max_min`` is applied when judging.
+    """
     out = _Transit()
     if not network.has_transit:
         return out
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for k, trip in enumerate(trips):
-        p = people[trip.person].profile
-        services = network.active_services(trip.when.date())
-        key = (trip.direction, services, trip.when.time(), p.fauteuil_roulant, p.marche_max_min)
-        groups.setdefault(key, []).append(k)
     period = network.service_period
-    for (direction, services, clock, wheel, walk_min), rows in groups.items():
-        if not services:
+    runs: dict[tuple[str, bool], list[int]] = {}
+    # days running the same services (and the same the day before, whose late trips run
+    # past midnight) give the same answer at the same clock time: one is searched
+    same: dict[tuple[Any, ...], int] = {}
+    copies: list[tuple[int, int]] = []
+    for k, trip in enumerate(trips):
+        day = trip.when.date()
+        outside = period is not None and not (period[0] <= day <= period[1])
+        if outside or not network.active_services(day):
+            out.no_service.add(k)
             continue
-        # the longest trip anyone of the group accepts; each person's own limit is applied
-        # when judging (a longer trip is refused with its duration)
-        max_min = max(people[trips[k].person].profile.trajet_max_min for k in rows)
-        # one representative date for the group (the same services run on all of them)
-        date = trips[rows[0]].when.date()
-        if period is not None and not (period[0] <= date <= period[1]):
-            continue
-        when = dt.datetime.combine(date, clock)
-        homes_idx = sorted({trips[k].person for k in rows})
-        dest_keys = sorted({(trips[k].person, trips[k].destination) for k in rows})
-        hpos = {h: n for n, h in enumerate(homes_idx)}
-        dpos = {d: n for n, d in enumerate(dest_keys)}
-        homes = _points([people[h].home for h in homes_idx])
-        dests = _points([people[i].destinations[j] for i, j in dest_keys])
-        pairs = pd.DataFrame(
-            {
-                "origin": [hpos[trips[k].person] for k in rows],
-                "destination": [dpos[(trips[k].person, trips[k].destination)] for k in rows],
-            }
+        key = (
+            trip.person,
+            trip.destination,
+            trip.direction,
+            trip.when.time(),
+            network.active_services(day),
+            network.active_services(day - dt.timedelta(days=1)),
         )
+        if key in same:
+            copies.append((k, same[key]))
+            continue
+        same[key] = k
+        wheel = people[trip.person].profile.fauteuil_roulant
+        runs.setdefault((trip.direction, wheel), []).append(k)
+    homes = _points([p.home for p in people])
+    keys = [(i, j) for i, p in enumerate(people) for j in range(len(p.destinations))]
+    dpos = {key: n for n, key in enumerate(keys)}
+    dests = _points([people[i].destinations[j] for i, j in keys])
+    for (direction, wheel), rows in runs.items():
+        profiles = [people[trips[k].person].profile for k in rows]
+        max_min = max(p.trajet_max_min for p in profiles)
         common: dict[str, Any] = {
             "transport_modes": ["walk", "transit"],
             "max_time": dt.timedelta(minutes=max_min),
-            "max_time_walking": dt.timedelta(minutes=max(1, walk_min)),
+            "max_time_walking": [dt.timedelta(minutes=max(1, p.marche_max_min)) for p in profiles],
             "wheelchair": wheel,
         }
+        home_of = [trips[k].person for k in rows]
+        dest_of = [dpos[(trips[k].person, trips[k].destination)] for k in rows]
+        whens = [trips[k].when for k in rows]
         if direction == "aller":
-            res = pair_times(network, homes, dests, pairs, arrive_by=when, **common)
-            for k, dep in zip(rows, res["departure"], strict=True):
+            pairs = pd.DataFrame({"origin": home_of, "destination": dest_of})
+            res = pair_times(network, homes, dests, pairs, arrive_by=whens, **common)
+            for k, when, dep in zip(rows, whens, res["departure"], strict=True):
                 out.departure[k] = _nat(dep)
                 out.arrival[k] = when if not pd.isna(dep) else None
             late = [n for n, k in enumerate(rows) if out.departure[k] is None]
             if late:
-                early = when - dt.timedelta(minutes=max_min)
+                # the first arrival at the destination, to say how late it is
                 first = pair_times(
                     network,
                     homes,
                     dests,
                     pairs.iloc[late].reset_index(drop=True),
-                    departure=early,
-                    **{**common, "max_time": dt.timedelta(hours=4)},
+                    departure=[whens[n] - dt.timedelta(minutes=max_min) for n in late],
+                    **{
+                        **common,
+                        "max_time": dt.timedelta(hours=4),
+                        "max_time_walking": [common["max_time_walking"][n] for n in late],
+                    },
                 )
                 for n, arr in zip(late, first["arrival"], strict=True):
                     out.first_arrival[rows[n]] = _nat(arr)
         else:
-            back = pairs.rename(columns={"origin": "destination", "destination": "origin"})
-            res = pair_times(network, dests, homes, back, departure=when, **common)
-            for k, arr in zip(rows, res["arrival"], strict=True):
+            pairs = pd.DataFrame({"origin": dest_of, "destination": home_of})
+            res = pair_times(network, dests, homes, pairs, departure=whens, **common)
+            for k, when, arr in zip(rows, whens, res["arrival"], strict=True):
                 out.arrival[k] = _nat(arr)
                 out.departure[k] = when if not pd.isna(arr) else None
+    for k, rep in copies:
+        shift = trips[k].when - trips[rep].when
+        for table in (out.departure, out.arrival, out.first_arrival):
+            if rep in table:
+                value = table[rep]
+                table[k] = None if value is None else value + shift
     return out
 
 
@@ -355,14 +379,14 @@ def _is_dark(home: tuple[float, float], start: dt.datetime, end: dt.datetime) ->
     month = _MONTHS[start.month - 1]
     if start < rise:
         return True, str(
-            tr(
+            _t(
                 f"lever du jour à {_hhmm(rise)} en {month[0]}",
                 f"sunrise at {_hhmm(rise)} in {month[1]}",
             )
         )
     if end > sets:
         return True, str(
-            tr(
+            _t(
                 f"coucher du soleil à {_hhmm(sets)} en {month[0]}",
                 f"sunset at {_hhmm(sets)} in {month[1]}",
             )
@@ -394,6 +418,7 @@ class _Context:
     communes: gpd.GeoDataFrame | None
     days_per_month: float
     commune_cache: dict[tuple[float, float], str | None]
+    offer_cache: dict[tuple[Any, ...], tuple[Solution | None, str]] = field(default_factory=dict)
 
     @property
     def profile(self) -> Profile:
@@ -403,6 +428,15 @@ class _Context:
         self, kind: SolutionType, motive: Any = None, *, where: tuple[float, float] | None = None
     ) -> tuple[Solution | None, str]:
         """The first solution of a type the person may use here, or the reason none fits."""
+        key = (kind, motive, where)
+        hit = self.offer_cache.get(key)
+        if hit is None:
+            hit = self.offer_cache[key] = self._offered(kind, motive, where)
+        return hit
+
+    def _offered(
+        self, kind: SolutionType, motive: Any, where: tuple[float, float] | None
+    ) -> tuple[Solution | None, str]:
         reasons = []
         for solution in self.catalogue.of_type(kind):
             why = solution.eligibilite.check(self.profile, motive)
@@ -412,7 +446,7 @@ class _Context:
                 return solution, ""
             reasons.append(f"{solution.nom} : {why}")
         if not reasons:
-            return None, str(tr("pas proposé sur le territoire", "not offered on the territory"))
+            return None, _t("pas proposé sur le territoire", "not offered on the territory")
         return None, "; ".join(reasons)
 
     def outside(self, solution: Solution, places: list[tuple[float, float]]) -> str | None:
@@ -424,13 +458,13 @@ class _Context:
                 and zone.rayon_km is not None
                 and _crow_km(zone.centre, (lon, lat)) > zone.rayon_km
             ):
-                return str(tr("hors de la zone desservie", "outside the service area"))
+                return _t("hors de la zone desservie", "outside the service area")
             if (
                 zone.communes is not None
                 and self.communes is not None
                 and self.commune_of((lon, lat)) not in zone.communes
             ):
-                return str(tr("hors des communes desservies", "outside the communes served"))
+                return _t("hors des communes desservies", "outside the communes served")
         return None
 
     def commune_of(self, point: tuple[float, float]) -> str | None:
@@ -442,6 +476,22 @@ class _Context:
                 str(self.communes["insee"].iloc[int(hits[0])]) if len(hits) else None
             )
         return self.commune_cache[point]
+
+
+def _communes_of(
+    communes: gpd.GeoDataFrame | None, people: list[Person]
+) -> dict[tuple[float, float], str | None]:
+    """The commune of every home and destination, in one spatial query."""
+    points = list({pt for p in people for pt in (p.home, *p.destinations)})
+    if communes is None or not points:
+        return {}
+    geoms = shapely.points(np.asarray(points, dtype=float))
+    where, which = communes.sindex.query(geoms, predicate="intersects")
+    codes = communes["insee"].astype(str).to_numpy()
+    out: dict[tuple[float, float], str | None] = dict.fromkeys(points)
+    for i, j in zip(where.tolist()[::-1], which.tolist()[::-1], strict=True):
+        out[points[i]] = str(codes[j])  # reversed: the first commune found wins
+    return out
 
 
 def _monthly(ctx: _Context, trip: Trip, per_trip_eur: float) -> float:
@@ -502,7 +552,7 @@ def _judge(
                 trip,
                 "marche",
                 "infaisable",
-                str(tr("pas de chemin praticable à pied", "no walkable path")),
+                _t("pas de chemin praticable à pied", "no walkable path"),
             )
         )
     elif m <= p.marche_max_min:
@@ -511,7 +561,7 @@ def _judge(
                 trip,
                 "marche",
                 "faisable",
-                str(tr(f"{m} min à pied", f"{m} min on foot")),
+                _t(f"{m} min à pied", f"{m} min on foot"),
                 duree_min=m,
                 cout_mois_eur=0.0,
                 depart=dep,
@@ -525,7 +575,7 @@ def _judge(
                 "marche",
                 "infaisable",
                 str(
-                    tr(
+                    _t(
                         f"{m} min à pied, au-delà des "
                         f"{p.marche_max_min} min que vous pouvez marcher",
                         f"{m} min on foot, more than your {p.marche_max_min} min",
@@ -552,7 +602,7 @@ def _judge(
                     mode,
                     "infaisable",
                     str(
-                        tr(
+                        _t(
                             "pas de vélo avec une mobilité réduite",
                             "no cycling with reduced mobility",
                         )
@@ -562,9 +612,9 @@ def _judge(
             continue
         if m is None or m > min(MAX_BIKE_MIN, p.trajet_max_min):
             text = (
-                tr(f"{m} min à vélo : trop long", f"{m} min by bike: too long")
+                _t(f"{m} min à vélo : trop long", f"{m} min by bike: too long")
                 if m is not None
-                else tr("pas d'itinéraire cyclable", "no cycling route")
+                else _t("pas d'itinéraire cyclable", "no cycling route")
             )
             options.append(Option(trip, mode, "infaisable", str(text), duree_min=m))
             continue
@@ -576,7 +626,7 @@ def _judge(
                     mode,
                     "infaisable",
                     str(
-                        tr(
+                        _t(
                             f"{m} min à vélo, mais vous ne savez pas encore rouler",
                             f"{m} min by bike, but you cannot ride yet",
                         )
@@ -587,14 +637,14 @@ def _judge(
             )
             continue
         needed: list[str] = []
-        reasons = [str(tr(f"{m} min à vélo", f"{m} min by bike"))]
+        reasons = [_t(f"{m} min à vélo", f"{m} min by bike")]
         blocked = ""
         cost = 0.0
         if not owned:
             loan, why = ctx.offered(kind)
             if loan is None:
                 blocked = str(
-                    tr(
+                    _t(
                         f"pas de {'vélo électrique' if mode != 'velo' else 'vélo'} : {why}",
                         f"no {'e-bike' if mode != 'velo' else 'bike'}: {why}",
                     )
@@ -602,20 +652,20 @@ def _judge(
             else:
                 needed.append(loan.id)
                 cost += _solution_month(ctx, loan, trip, km) or 0.0
-                reasons.append(str(tr(f"avec « {loan.nom} »", f"with '{loan.nom}'")))
+                reasons.append(_t(f"avec « {loan.nom} »", f"with '{loan.nom}'"))
         assert dep is not None and arr is not None
         dark, fact = _is_dark(person.home, dep, arr)
         if dark and not p.velo.roule_de_nuit:
             training, why = ctx.offered(SolutionType.CYCLING_TRAINING)
             if training is None:
                 blocked = blocked or str(
-                    tr(f"vous ne roulez pas de nuit : {fact}", f"you do not ride at night: {fact}")
+                    _t(f"vous ne roulez pas de nuit : {fact}", f"you do not ride at night: {fact}")
                 )
             else:
                 needed.append(training.id)
                 reasons.append(
                     str(
-                        tr(
+                        _t(
                             f"vous ne roulez pas de nuit ({fact}) : « {training.nom} »",
                             f"you do not ride at night ({fact}): '{training.nom}'",
                         )
@@ -653,24 +703,24 @@ def _judge(
 
     # public transport
     dep_t, arr_t = transit.departure.get(k), transit.arrival.get(k)
-    if not transit.departure and not transit.arrival:
+    if k in transit.no_service or not (transit.departure or transit.arrival or transit.no_service):
         options.append(
             Option(
                 trip,
                 "transports",
                 "infaisable",
-                str(tr("pas de transport en commun ce jour-là", "no public transport that day")),
+                _t("pas de transport en commun ce jour-là", "no public transport that day"),
             )
         )
     elif dep_t is None or arr_t is None:
         first = transit.first_arrival.get(k)
         if is_aller and first is not None and first > trip.when:
-            text = tr(
+            text = _t(
                 f"le premier bus arrive à {_hhmm(first)}, la prise de poste est à {start_txt}",
                 f"the first bus arrives at {_hhmm(first)}, the shift starts at {start_txt}",
             )
         elif is_aller:
-            text = tr(
+            text = _t(
                 f"aucun transport en commun n'arrive à {start_txt} "
                 f"en moins de {p.trajet_max_min} min "
                 f"(avec {p.marche_max_min} min de marche au plus)",
@@ -678,7 +728,7 @@ def _judge(
                 f"(walking at most {p.marche_max_min} min)",
             )
         else:
-            text = tr(
+            text = _t(
                 f"aucun transport en commun pour rentrer après {start_txt} (en moins de "
                 f"{p.trajet_max_min} min)",
                 f"no public transport home after {start_txt} (within {p.trajet_max_min} min)",
@@ -692,7 +742,7 @@ def _judge(
                 "transports",
                 "infaisable",
                 str(
-                    tr(
+                    _t(
                         f"{m} min en transports en commun, plus que vos {p.trajet_max_min} min",
                         f"{m} min by public transport, more than your {p.trajet_max_min} min",
                     )
@@ -705,7 +755,7 @@ def _judge(
         needed = []
         reasons = [
             str(
-                tr(
+                _t(
                     f"départ {_hhmm(dep_t)}, arrivée {_hhmm(arr_t)} ({m} min)",
                     f"leave {_hhmm(dep_t)}, arrive {_hhmm(arr_t)} ({m} min)",
                 )
@@ -718,7 +768,7 @@ def _judge(
                 needed.append(fare.id)
                 reasons.append(
                     str(
-                        tr(
+                        _t(
                             f"abonnement à {fare.cout.mois_eur:.0f} € avec « {fare.nom} »",
                             f"pass at {fare.cout.mois_eur:.0f} EUR with '{fare.nom}'",
                         )
@@ -731,7 +781,7 @@ def _judge(
                 needed.append(training.id)
                 reasons.append(
                     str(
-                        tr(
+                        _t(
                             f"avec l'accompagnement « {training.nom} »",
                             f"with the '{training.nom}' coaching",
                         )
@@ -741,7 +791,7 @@ def _judge(
         if month > p.budget_mois_eur and not needed:
             reasons.append(
                 str(
-                    tr(
+                    _t(
                         f"abonnement {month:.0f} € par mois, au-delà de votre budget",
                         f"pass {month:.0f} EUR a month, over your budget",
                     )
@@ -770,9 +820,7 @@ def _judge(
     car_cost = _monthly(ctx, trip, km * ctx.catalogue.parametres.cout_km_voiture_eur)
     if m is None:
         options.append(
-            Option(
-                trip, "voiture", "infaisable", str(tr("pas d'itinéraire routier", "no road route"))
-            )
+            Option(trip, "voiture", "infaisable", _t("pas d'itinéraire routier", "no road route"))
         )
     elif p.permis is Licence.B and p.voiture:
         options.append(
@@ -780,7 +828,7 @@ def _judge(
                 trip,
                 "voiture",
                 "faisable",
-                str(tr(f"{m} min en voiture", f"{m} min by car")),
+                _t(f"{m} min en voiture", f"{m} min by car"),
                 duree_min=m,
                 cout_mois_eur=car_cost,
                 depart=dep,
@@ -798,7 +846,7 @@ def _judge(
                     trip,
                     "voiture",
                     "infaisable",
-                    str(tr(f"pas de voiture ({why})", f"no car ({why})")),
+                    _t(f"pas de voiture ({why})", f"no car ({why})"),
                     duree_min=m,
                 )
             )
@@ -810,7 +858,7 @@ def _judge(
                     "voiture",
                     "faisable_avec_solution",
                     str(
-                        tr(
+                        _t(
                             f"{m} min en voiture avec « {loan.nom} »",
                             f"{m} min by car with '{loan.nom}'",
                         )
@@ -827,15 +875,15 @@ def _judge(
     else:
         school, _ = ctx.offered(SolutionType.DRIVING_SCHOOL)
         label = {
-            Licence.SUSPENDED_B: tr("permis suspendu", "licence suspended"),
-            Licence.LEARNING_B: tr("permis B en cours", "B licence being prepared"),
-        }.get(p.permis, tr("pas de permis B", "no B licence"))
+            Licence.SUSPENDED_B: _t("permis suspendu", "licence suspended"),
+            Licence.LEARNING_B: _t("permis B en cours", "B licence being prepared"),
+        }.get(p.permis, _t("pas de permis B", "no B licence"))
         options.append(
             Option(
                 trip,
                 "voiture",
                 "infaisable",
-                str(tr(f"{label} ({m} min en voiture)", f"{label} ({m} min by car)")),
+                _t(f"{label} ({m} min en voiture)", f"{label} ({m} min by car)"),
                 duree_min=m,
                 later=[school.id] if school and p.permis is not Licence.SUSPENDED_B else [],
             )
@@ -852,7 +900,7 @@ def _judge(
                 "scooter",
                 "infaisable",
                 str(
-                    tr(
+                    _t(
                         "pas de deux-roues avec une mobilité réduite",
                         "no two-wheeler with reduced mobility",
                     )
@@ -866,7 +914,7 @@ def _judge(
                 "scooter",
                 "infaisable",
                 str(
-                    tr(
+                    _t(
                         "il faut le permis AM (ou B) pour un scooter",
                         "a scooter needs the AM (or B) licence",
                     )
@@ -880,7 +928,7 @@ def _judge(
                 trip,
                 "scooter",
                 "infaisable",
-                str(tr("trajet trop long en scooter", "too long by scooter")),
+                _t("trajet trop long en scooter", "too long by scooter"),
                 duree_min=m,
             )
         )
@@ -890,7 +938,7 @@ def _judge(
                 trip,
                 "scooter",
                 "faisable",
-                str(tr(f"{m} min en scooter", f"{m} min by scooter")),
+                _t(f"{m} min en scooter", f"{m} min by scooter"),
                 duree_min=m,
                 cout_mois_eur=round(car_cost * 0.4, 2),
                 depart=dep,
@@ -905,7 +953,7 @@ def _judge(
                     trip,
                     "scooter",
                     "infaisable",
-                    str(tr(f"pas de scooter ({why})", f"no scooter ({why})")),
+                    _t(f"pas de scooter ({why})", f"no scooter ({why})"),
                     duree_min=m,
                 )
             )
@@ -916,7 +964,7 @@ def _judge(
                     "scooter",
                     "faisable_avec_solution",
                     str(
-                        tr(
+                        _t(
                             f"{m} min en scooter avec « {rent.nom} »",
                             f"{m} min by scooter with '{rent.nom}'",
                         )
@@ -940,7 +988,7 @@ def _judge(
                 trip,
                 "covoiturage",
                 "infaisable",
-                str(tr(f"pas de service de covoiturage ({why})", f"no carpool service ({why})")),
+                _t(f"pas de service de covoiturage ({why})", f"no carpool service ({why})"),
             )
         )
     elif found is None:
@@ -950,7 +998,7 @@ def _judge(
                 "covoiturage",
                 "infaisable",
                 str(
-                    tr(
+                    _t(
                         f"aucun conducteur proposé pour {start_txt} ({service.nom})",
                         f"no driver offer for {start_txt} ({service.nom})",
                     )
@@ -959,8 +1007,8 @@ def _judge(
         )
     else:
         m = _minutes(street.get("voiture", trip.direction, key))
-        pickup = found.get("area_name") or str(tr("au domicile", "at home"))
-        text = tr(
+        pickup = found.get("area_name") or _t("au domicile", "at home")
+        text = _t(
             f"conducteur {found['offer_id']} : prise en charge {pickup}, "
             f"détour {found['detour_min']:.0f} min ({service.nom})",
             f"driver {found['offer_id']}: pick-up {pickup}, "
@@ -989,7 +1037,7 @@ def _judge(
                 trip,
                 "autopartage",
                 "infaisable",
-                str(tr("l'autopartage demande le permis B", "car-sharing needs the B licence")),
+                _t("l'autopartage demande le permis B", "car-sharing needs the B licence"),
             )
         )
     elif share is None:
@@ -998,7 +1046,7 @@ def _judge(
                 trip,
                 "autopartage",
                 "infaisable",
-                str(tr(f"pas d'autopartage ({why})", f"no car-sharing ({why})")),
+                _t(f"pas d'autopartage ({why})", f"no car-sharing ({why})"),
             )
         )
     else:
@@ -1011,7 +1059,7 @@ def _judge(
                     "autopartage",
                     "infaisable",
                     str(
-                        tr(
+                        _t(
                             f"station « {share.nom} » à plus de {p.marche_max_min} min à pied",
                             f"'{share.nom}' station more than {p.marche_max_min} min on foot",
                         )
@@ -1025,7 +1073,7 @@ def _judge(
                     "autopartage",
                     "infaisable",
                     str(
-                        tr(
+                        _t(
                             f"« {share.nom} » est fermé à {start_txt}",
                             f"'{share.nom}' is closed at {start_txt}",
                         )
@@ -1040,7 +1088,7 @@ def _judge(
                     "autopartage",
                     "faisable_avec_solution",
                     str(
-                        tr(
+                        _t(
                             f"{int(walk_min)} min à pied jusqu'à la station "
                             f"puis {m_car} min ({share.nom})",
                             f"{int(walk_min)} min walk to the station "
@@ -1059,7 +1107,7 @@ def _judge(
     tad_list = ctx.catalogue.of_type(SolutionType.ON_DEMAND)
     chosen: Solution | None = None
     why_not = str(
-        tr(
+        _t(
             "pas de transport à la demande sur le territoire",
             "no on-demand transport on the territory",
         )
@@ -1071,10 +1119,10 @@ def _judge(
         if reason is None and not tad.is_open(
             trip.day, trip.shift.start if is_aller else trip.shift.end
         ):
-            reason = str(tr(f"ne circule pas à {start_txt}", f"does not run at {start_txt}"))
+            reason = _t(f"ne circule pas à {start_txt}", f"does not run at {start_txt}")
         if reason is None and p.fauteuil_roulant and not tad.accessible_fauteuil:
             reason = str(
-                tr("véhicules non accessibles en fauteuil", "vehicles not wheelchair accessible")
+                _t("véhicules non accessibles en fauteuil", "vehicles not wheelchair accessible")
             )
         if reason is None:
             chosen = tad
@@ -1087,14 +1135,14 @@ def _judge(
         booking = ""
         if chosen.reservation is not None and chosen.reservation.veille_avant:
             booking = str(
-                tr(
+                _t(
                     f", réservation la veille avant {chosen.reservation.veille_avant}",
                     f", book the day before by {chosen.reservation.veille_avant}",
                 )
             )
         elif chosen.reservation is not None and chosen.reservation.delai_h:
             booking = str(
-                tr(
+                _t(
                     f", réservation {chosen.reservation.delai_h:.0f} h à l'avance",
                     f", book {chosen.reservation.delai_h:.0f} h ahead",
                 )
@@ -1105,7 +1153,7 @@ def _judge(
                 "transport_a_la_demande",
                 "faisable_avec_solution",
                 str(
-                    tr(
+                    _t(
                         f"environ {m} min avec « {chosen.nom} »{booking}",
                         f"about {m} min with '{chosen.nom}'{booking}",
                     )
@@ -1169,7 +1217,7 @@ def evaluate(
     transit = _transit_times(network, people, trips)
     matches = _carpool(carpool, people, trips)
     per_month = catalogue.parametres.jours_travailles_par_mois_par_jour_semaine
-    cache: dict[tuple[float, float], str | None] = {}
+    cache = _communes_of(communes, people)
     contexts = {i: _Context(p, catalogue, communes, per_month, cache) for i, p in enumerate(people)}
     order = {m: n for n, m in enumerate(MODES)}
     judged: dict[tuple[Any, ...], list[Option]] = {}
@@ -1189,12 +1237,12 @@ def evaluate(
 def _moved(option: Option, trip: Trip) -> Option:
     """An option judged on another day of the same shift, moved to ``trip``'s day."""
     shift = trip.when - option.trip.when
-    return dataclasses.replace(
-        option,
-        trip=trip,
-        depart=None if option.depart is None else option.depart + shift,
-        arrivee=None if option.arrivee is None else option.arrivee + shift,
-    )
+    moved = Option.__new__(Option)
+    moved.__dict__.update(option.__dict__)
+    moved.trip = trip
+    moved.depart = None if option.depart is None else option.depart + shift
+    moved.arrivee = None if option.arrivee is None else option.arrivee + shift
+    return moved
 
 
 def _same_answer_key(
@@ -1238,36 +1286,74 @@ def _same_answer_key(
         rel(transit.departure.get(k)),
         rel(transit.arrival.get(k)),
         rel(transit.first_arrival.get(k)),
-        k in transit.departure or k in transit.arrival,
+        k in transit.no_service,
         None if found is None else found.get("offer_id"),
         tuple(dark),
     )
 
 
 def _carpool(index: Any, people: list[Person], trips: list[Trip]) -> dict[int, dict[str, Any]]:
+    """The driver offer of each trip, seats counted.
+
+    A trip's answer depends on its weekday only through the offers that run that day, so
+    weekdays with the same offers are asked once per person, destination, direction and
+    clock time. Then seats are handed out best detour first: an offer carries at most
+    ``seats`` people per day and direction (the batch never promises a seat twice; a single
+    match sees every offer).
+    """
     if index is None or not len(index):
         return {}
-    rows = []
+    offers = {o.id: o for o in index.offers}
+    signature = {d: tuple(d in o.days for o in offers.values()) for d in range(7)}
+    asked: dict[tuple[Any, ...], int] = {}
+    rows: list[dict[str, Any]] = []
+    members: dict[int, list[int]] = {}
     for k, trip in enumerate(trips):
-        person = people[trip.person]
-        dest = person.destinations[trip.destination]
-        rows.append(
-            {
-                "request_id": k,
-                "home_lon": person.home[0],
-                "home_lat": person.home[1],
-                "dest_lon": dest[0],
-                "dest_lat": dest[1],
-                "day": trip.when.weekday() if trip.direction == "aller" else trip.day,
-                "direction": trip.direction,
-                "time": trip.when.time(),
-                "max_walk_min": float(person.profile.marche_max_min),
-            }
-        )
-    found = index.match(pd.DataFrame(rows), limit=1)
-    return {int(r["request_id"]): dict(r) for _, r in found.iterrows()}
+        day = trip.when.weekday()
+        key = (trip.person, trip.destination, trip.direction, trip.when.time(), signature[day])
+        if key not in asked:
+            person = people[trip.person]
+            dest = person.destinations[trip.destination]
+            asked[key] = len(rows)
+            rows.append(
+                {
+                    "request_id": len(rows),
+                    "home_lon": person.home[0],
+                    "home_lat": person.home[1],
+                    "dest_lon": dest[0],
+                    "dest_lat": dest[1],
+                    "day": day,
+                    "direction": trip.direction,
+                    "time": trip.when.time(),
+                    "max_walk_min": float(person.profile.marche_max_min),
+                }
+            )
+        members.setdefault(asked[key], []).append(k)
+    found = index.match(pd.DataFrame(rows), limit=5)
+    candidates: dict[int, list[dict[str, Any]]] = {}
+    for record in found.to_dict("records"):
+        candidates.setdefault(int(record["request_id"]), []).append(record)
+    taken: dict[tuple[str, dt.date, str], int] = {}
+    out: dict[int, dict[str, Any]] = {}
+    flat = [
+        (cands[0]["detour_min"], k, request)
+        for request, cands in candidates.items()
+        for k in members[request]
+    ]
+    for _, k, request in sorted(flat, key=lambda item: (item[0], item[1])):
+        trip = trips[k]
+        for record in candidates[request]:
+            slot = (str(record["offer_id"]), trip.when.date(), trip.direction)
+            if taken.get(slot, 0) < offers[slot[0]].seats:
+                taken[slot] = taken.get(slot, 0) + 1
+                out[k] = record
+                break
+    return out
 
 
 def day_name(day: int) -> str:
     """The French (or English) name of a weekday."""
-    return str(tr(DAY_NAMES[day], dt.date(2024, 1, 1 + day).strftime("%A").lower()))
+    return _t(DAY_NAMES[day], _DAY_EN[day])
+
+
+_DAY_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -26,6 +26,7 @@ How the plan is built, per destination:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
@@ -38,6 +39,8 @@ from parcours.accessibility import TransportNetwork
 from parcours.errors import InputError
 from parcours.geo.crs import WGS84
 from parcours.i18n import tr
+from parcours.matching._text import fixed_language
+from parcours.matching._text import t as _t
 from parcours.matching.catalogue import Catalogue, Solution, SolutionType, catalogue_of
 from parcours.matching.feasibility import (
     MODES,
@@ -68,7 +71,20 @@ class MatchResult:
     person: Person
     trips: list[Trip]
     options: list[list[Option]]
-    answer: dict[str, Any]
+    catalogue: Catalogue
+    week: dt.date
+
+    @functools.cached_property
+    def answer(self) -> dict[str, Any]:
+        """The full answer (fixed French names): ``options``, ``plan``, ``destinations``..."""
+        return _answer(self.person, self.trips, self.options, self.catalogue, self.week)
+
+    @functools.cached_property
+    def brief(self) -> dict[str, Any]:
+        """The answer without its ``options`` list (what a caseload table needs)."""
+        return _answer(
+            self.person, self.trips, self.options, self.catalogue, self.week, with_options=False
+        )
 
     def summary(self) -> str:
         """A short text for the advisor (French, or English with ``--lang en``)."""
@@ -79,12 +95,12 @@ class MatchResult:
                 lines.append(f"  {choice['jours']} {choice['trajet']} : {choice['texte']}")
         steps = self.answer["plan"]
         if steps:
-            lines.append(str(tr("Plan :", "Plan:")))
+            lines.append(_t("Plan :", "Plan:"))
             for step in steps:
                 when = (
-                    tr("maintenant", "now")
+                    _t("maintenant", "now")
                     if step["quand"] == "maintenant"
-                    else tr("dans les mois", "in the next months")
+                    else _t("dans les mois", "in the next months")
                 )
                 lines.append(f"  - {when} : {step['action']}")
         return "\n".join(lines)
@@ -168,12 +184,34 @@ def _network_of(territory: Territory | TransportNetwork) -> TransportNetwork:
 
 
 def territory_geocoder(territory: Territory) -> Geocoder | None:
-    """The offline geocoder of a territory's ``addresses`` layer (None when not loaded)."""
+    """The offline geocoder of a territory's ``addresses`` layer (None when not loaded).
+
+    The index is built on the first address to geocode and kept for the process, per
+    territory folder and version of the layer (a warm service does not rebuild it).
+    """
     if not territory.has_layer("addresses"):
         return None
+    entry = territory.manifest["layers"].get("addresses", {})
+    key = (str(territory.path), str(entry.get("loaded")), int(entry.get("rows", 0)))
+
+    def geocode(queries: Sequence[str]) -> pd.DataFrame:
+        index = _ADDRESS_INDEXES.get(key)
+        if index is None:
+            index = _ADDRESS_INDEXES[key] = _address_index(territory)
+        result: pd.DataFrame = index.geocode(queries)
+        return result
+
+    return geocode
+
+
+#: Address indexes built, per territory folder and layer version.
+_ADDRESS_INDEXES: dict[tuple[str, str, int], Any] = {}
+
+
+def _address_index(territory: Territory) -> Any:
     from parcours.geo.geocoding import AddressIndex
 
-    layer = territory.layer("addresses")
+    layer = cast(gpd.GeoDataFrame, territory.layer("addresses"))
     wgs = layer.geometry.to_crs(WGS84)
     frame = pd.DataFrame(
         {
@@ -187,7 +225,7 @@ def territory_geocoder(territory: Territory) -> Geocoder | None:
             "lat": wgs.y,
         }
     )
-    return AddressIndex.from_frame(frame).geocode
+    return AddressIndex.from_frame(frame)
 
 
 def match_people(
@@ -235,6 +273,18 @@ def match_people(
     if people is None:
         people = locate(files, geocoder or territory_geocoder(terr), ids=ids, communes=communes)
     week = week or default_week(network)
+    with fixed_language():
+        return _results(network, people, catalogue, week, communes, carpool)
+
+
+def _results(
+    network: TransportNetwork,
+    people: list[Person],
+    catalogue: Catalogue,
+    week: dt.date,
+    communes: gpd.GeoDataFrame | None,
+    carpool: Any,
+) -> list[MatchResult]:
     trips, options = evaluate(network, people, catalogue, week, communes=communes, carpool=carpool)
     by_person: dict[int, list[int]] = {}
     for k, trip in enumerate(trips):
@@ -244,7 +294,7 @@ def match_people(
         ks = by_person.get(i, [])
         t = [trips[k] for k in ks]
         o = [options[k] for k in ks]
-        results.append(MatchResult(person, t, o, _answer(person, t, o, catalogue, week)))
+        results.append(MatchResult(person, t, o, catalogue, week))
     return results
 
 
@@ -253,8 +303,98 @@ def match(
     person: PersonFile,
     **kwargs: Any,
 ) -> MatchResult:
-    """Match one person (see :func:`match_people` for the parameters)."""
-    return match_people(territory, [person], **kwargs)[0]
+    """Match one person (see :func:`match_people` for the parameters).
+
+    The options feasible now or with a solution also get their itinerary, leg by leg
+    (:func:`parcours.accessibility.itinerary`; one search per mode, direction and clock
+    time, the same legs moved to each day).
+    """
+    result = match_people(territory, [person], **kwargs)[0]
+    _attach_itineraries(_network_of(territory), result)
+    return result
+
+
+#: The engine's modes behind each mode of the answer, with the cycling speeds.
+_ITINERARY_MODES: dict[str, dict[str, Any]] = {
+    "marche": {"transport_modes": ["walk"]},
+    "velo": {"transport_modes": ["bike"], "speed_cycling": 15.0, "max_bicycle_traffic_stress": 4},
+    "velo_electrique": {
+        "transport_modes": ["bike"],
+        "speed_cycling": 20.0,
+        "max_bicycle_traffic_stress": 4,
+    },
+    "transports": {"transport_modes": ["walk", "transit"]},
+    "voiture": {"transport_modes": ["car"]},
+    "autopartage": {"transport_modes": ["car"]},
+    "covoiturage": {"transport_modes": ["car"]},
+    "scooter": {"transport_modes": ["car"]},
+    "transport_a_la_demande": {"transport_modes": ["car"]},
+}
+
+
+def _attach_itineraries(network: TransportNetwork, result: MatchResult) -> None:
+    """Fill ``itineraire`` of the options retained for the plan and of public transport.
+
+    One engine search per destination, direction, mode and clock time; the legs (clock
+    times of day) are the same on every day of the shift.
+    """
+    from parcours.accessibility import itinerary
+
+    person = result.person
+    wanted: set[int] = set()  # the options retained for the plan, and public transport
+    for j in range(len(person.destinations)):
+        ks = [k for k, trip in enumerate(result.trips) if trip.destination == j]
+        _, chosen = _choose([result.options[k] for k in ks], result.catalogue)
+        wanted.update(id(o) for o in chosen)
+    done: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for trip, options in zip(result.trips, result.options, strict=True):
+        dest = person.destinations[trip.destination]
+        for o in options:
+            if o.verdict == "infaisable" or o.mode not in _ITINERARY_MODES:
+                continue
+            if id(o) not in wanted and o.mode != "transports":
+                continue
+            key = (trip.destination, trip.direction, o.mode, trip.when.time(), o.trip.shift)
+            if key not in done:
+                a, b = (person.home, dest) if trip.direction == "aller" else (dest, person.home)
+                kwargs = dict(_ITINERARY_MODES[o.mode])
+                if o.mode in ("marche", "transports"):
+                    kwargs["wheelchair"] = person.profile.fauteuil_roulant
+                when: dict[str, Any] = (
+                    {"arrive_by": trip.when}
+                    if trip.direction == "aller"
+                    else {"departure": trip.when}
+                )
+                try:
+                    legs = itinerary(network, a, b, **when, **kwargs)
+                except InputError:
+                    legs = None
+                done[key] = [] if legs is None else _legs_json(legs)
+            o.itineraire = done[key]
+    result.__dict__.pop("answer", None)  # rebuilt with the itineraries
+    result.__dict__.pop("brief", None)
+
+
+def _legs_json(legs: Any) -> list[dict[str, Any]]:
+    out = []
+    for leg in legs.itertuples(index=False):
+        coords = (
+            [[round(x, 6), round(y, 6)] for x, y in leg.geometry.coords]
+            if leg.geometry is not None
+            else []
+        )
+        out.append(
+            {
+                "mode": str(leg.mode),
+                "depart": pd.Timestamp(leg.departure).strftime("%H:%M"),
+                "arrivee": pd.Timestamp(leg.arrival).strftime("%H:%M"),
+                "ligne": None if pd.isna(leg.route_short_name) else str(leg.route_short_name),
+                "de": None if pd.isna(leg.from_name) else str(leg.from_name),
+                "vers": None if pd.isna(leg.to_name) else str(leg.to_name),
+                "coordonnees": coords,
+            }
+        )
+    return out
 
 
 def default_week(network: TransportNetwork) -> dt.date:
@@ -318,15 +458,15 @@ def _choose(per_trip: list[list[Option]], catalogue: Catalogue) -> tuple[str | N
 
 def _mode_label(mode: str) -> str:
     labels = {
-        "marche": tr("à pied", "on foot"),
-        "velo": tr("à vélo", "by bike"),
-        "velo_electrique": tr("à vélo électrique", "by e-bike"),
-        "transports": tr("en transports en commun", "by public transport"),
-        "voiture": tr("en voiture", "by car"),
-        "covoiturage": tr("en covoiturage", "by carpool"),
-        "autopartage": tr("en autopartage", "by car-sharing"),
-        "transport_a_la_demande": tr("en transport à la demande", "by on-demand transport"),
-        "scooter": tr("en scooter", "by scooter"),
+        "marche": _t("à pied", "on foot"),
+        "velo": _t("à vélo", "by bike"),
+        "velo_electrique": _t("à vélo électrique", "by e-bike"),
+        "transports": _t("en transports en commun", "by public transport"),
+        "voiture": _t("en voiture", "by car"),
+        "covoiturage": _t("en covoiturage", "by carpool"),
+        "autopartage": _t("en autopartage", "by car-sharing"),
+        "transport_a_la_demande": _t("en transport à la demande", "by on-demand transport"),
+        "scooter": _t("en scooter", "by scooter"),
     }
     return str(labels.get(mode, mode))
 
@@ -337,6 +477,8 @@ def _answer(
     options: list[list[Option]],
     catalogue: Catalogue,
     week: dt.date,
+    *,
+    with_options: bool = True,
 ) -> dict[str, Any]:
     f = person.file
     p = f.profil
@@ -350,15 +492,18 @@ def _answer(
         mode, chosen = _choose([options[k] for k in ks], catalogue)
         for k, best in zip(ks, chosen, strict=True):
             # best first: the option retained, then the others by rank
-            rest = sorted((o for o in options[k] if o is not best), key=lambda o: o.rank_key())
-            out_options.extend(_option_json(o, dest.nom) for o in (best, *rest))
+            if with_options:
+                rest = sorted((o for o in options[k] if o is not best), key=lambda o: o.rank_key())
+                out_options.extend(_option_json(o, dest.nom) for o in (best, *rest))
+            elif best.solution:
+                out_options.append({"solution": best.solution})
         choices = []
         groups: dict[tuple[str, str, str], list[tuple[int, str]]] = {}
         for k, o in zip(ks, chosen, strict=True):
             text = (
                 f"{_mode_label(o.mode)} — {o.raison}"
                 if o.verdict != "infaisable"
-                else str(tr(f"aucune solution : {o.raison}", f"no solution: {o.raison}"))
+                else _t(f"aucune solution : {o.raison}", f"no solution: {o.raison}")
             )
             group = groups.setdefault((trips[k].direction, o.verdict, o.mode), [])
             group.append((trips[k].day, text))
@@ -396,7 +541,7 @@ def _answer(
                 now_ids.setdefault(
                     aid.id,
                     str(
-                        tr(
+                        _t(
                             f"aller-retour d'environ {km:.0f} km vers {dest.nom}",
                             f"round trip of about {km:.0f} km to {dest.nom}",
                         )
@@ -411,23 +556,19 @@ def _answer(
             for later in {
                 x for k in ks for o in options[k] if o.mode == "voiture" for x in o.later
             }:
-                later_ids.setdefault(later, str(tr("passer le permis B", "get the B licence")))
+                later_ids.setdefault(later, _t("passer le permis B", "get the B licence"))
                 for aid in catalogue.of_type(SolutionType.FT_LICENCE_AID, SolutionType.MICROCREDIT):
                     if aid.eligibilite.check(p, dest.motif) is None:
-                        later_ids.setdefault(
-                            aid.id, str(tr("financer le permis", "fund the licence"))
-                        )
+                        later_ids.setdefault(aid.id, _t("financer le permis", "fund the licence"))
         if not p.velo.sait_rouler and not p.fauteuil_roulant and not p.mobilite_reduite:
             for later in {x for k in ks for o in options[k] if o.mode == "velo" for x in o.later}:
-                later_ids.setdefault(
-                    later, str(tr("apprendre à rouler à vélo", "learn to ride a bike"))
-                )
+                later_ids.setdefault(later, _t("apprendre à rouler à vélo", "learn to ride a bike"))
         if any(o.verdict == "infaisable" for o in chosen):
             steps.append(
                 {
                     "quand": "maintenant",
                     "action": str(
-                        tr(
+                        _t(
                             f"Pas de solution pour certains trajets vers {dest.nom} : "
                             "voir avec l'employeur "
                             "un décalage d'horaires ou un covoiturage entre collègues",
@@ -474,7 +615,7 @@ def _answer(
         },
         "semaine": (week - dt.timedelta(days=week.weekday())).isoformat(),
         "destinations": destinations,
-        "options": out_options,
+        **({"options": out_options} if with_options else {}),
         "plan": steps,
         "solutions": {sid: _solution_json(catalogue.get(sid)) for sid in sorted(used)},
     }
@@ -491,11 +632,11 @@ def _solution_json(s: Solution) -> dict[str, Any]:
         (c.ponctuel_eur, "€ une fois", "EUR once"),
     ):
         if value is not None:
-            cost.append(f"{value:g} {tr(fr, en)}")
+            cost.append(f"{value:g} {_t(fr, en)}")
     if s.montant is not None and s.montant.valeur_eur is not None:
         cost.append(
             str(
-                tr(
+                _t(
                     f"aide jusqu'à {s.montant.valeur_eur:g} € "
                     f"(montant au {s.montant.valide_depuis.isoformat()})",
                     f"aid up to {s.montant.valeur_eur:g} EUR "
