@@ -390,3 +390,65 @@ def test_cli_match_profile_writes_json_and_html(
     )
     assert result.exit_code == 0 and "Vélo-école" in html.read_text("utf-8")
     assert read_person_file(profile).profil.age == 34
+
+
+def test_home_address_is_geocoded_or_refused(demo: Any) -> None:
+    workspace, network, _ = demo
+    addresses = workspace.open("demo").layer("addresses")
+    row = addresses[(addresses["city"] == "Montclerval") & addresses["street"].str.startswith("Rue des")].iloc[0]
+    # an advisor's spelling: abbreviated street type, lower case, no accents
+    street = str(row["street"]).replace("Rue des", "r. des").lower()
+    spelled = f"{row['housenumber']} {street} {row['postcode']} montclerval"
+    person = _person().model_dump(mode="json")
+    person["domicile"] = {"adresse": spelled}
+    answer = match(network, person_from_mapping(person, source="test"), week=WEEK).answer
+    home = answer["personne"]["domicile"]
+    assert home["label"] == row["label"]
+    x, y = gpd.GeoSeries([shapely.Point(home["lon"], home["lat"])], crs=4326).to_crs(addresses.crs).iloc[0].coords[0]
+    assert shapely.Point(x, y).distance(row.geometry) < 1.0
+    person["domicile"] = {"adresse": "45 avenue des Champs-Élysées 75008 Paris"}
+    with pytest.raises(InputError) as err:
+        match(network, person_from_mapping(person, source="test"), week=WEEK)
+    assert "Champs" in str(err.value) and "corriger" in str(err.value)
+
+
+def test_itinerary_of_the_retained_option(demo: Any) -> None:
+    _, network, _ = demo
+    answer = match(network, _person(), week=WEEK).answer
+    bike = _option(answer, "velo", "aller")
+    legs = bike["itineraire"]
+    assert legs and legs[0]["mode"] == "bike"
+    assert legs[-1]["arrivee"] <= "05:30"
+    assert len(legs[0]["coordonnees"]) > 2
+    back = _option(answer, "transports", "retour")
+    assert any(leg["ligne"] for leg in back["itineraire"])  # the bus line is named
+
+
+def test_no_public_transport_on_sunday(demo: Any) -> None:
+    _, network, _ = demo
+    answer = match(network, _person(destinations=[{**WAREHOUSE, "horaires": "dim 08:00-12:00"}]), week=WEEK).answer
+    bus = _option(answer, "transports", "aller", "dimanche")
+    assert bus["verdict"] == "infaisable" and "ce jour-là" in bus["raison"]
+
+
+def test_a_driver_seat_is_promised_once(demo: Any) -> None:
+    from parcours.matching import match_people
+    from parcours.matching.carpool import CarpoolIndex, CarpoolOffer
+
+    _, network, _ = demo
+    offer = CarpoolOffer(
+        id="C1",
+        home=(HOME["lon"] + 0.0005, HOME["lat"]),
+        destination=(WAREHOUSE["lon"], WAREHOUSE["lat"]),
+        days=frozenset(range(5)),
+        arrive_by=dt.time(5, 25),
+        leave_at=dt.time(13, 5),
+        seats=1,
+    )
+    index = CarpoolIndex(network, [offer])
+    one = match(network, _person(), week=WEEK, carpool=index).answer
+    assert _option(one, "covoiturage", "aller")["verdict"] == "faisable_avec_solution"
+    assert "C1" in _option(one, "covoiturage", "aller")["raison"]
+    both = match_people(network, [_person(), _person()], week=WEEK, carpool=index, ids=["a", "b"])
+    verdicts = sorted(_option(r.answer, "covoiturage", "aller")["verdict"] for r in both)
+    assert verdicts == ["faisable_avec_solution", "infaisable"]
