@@ -103,11 +103,11 @@ def build_demo(
     access = labelled_shift_table(shift_access(territory, shapely.Point(x, y), day=DEMO_DAY))
     access_path = out / "acces.csv"
     access.to_csv(access_path, index=False)
-    report(tr("diagnostic territorial", "territorial diagnostic"), None)
-    diagnostic, outputs = diagnose(territory, out, lang=get_language(), progress=progress)
     report(tr("file active fictive : appariement", "fictional caseload: matching"), None)
     advisor_files = _demo_caseload(workspace, out, sources.places)
     territory = workspace.open(DEMO_NAME)
+    report(tr("diagnostic territorial", "territorial diagnostic"), None)
+    diagnostic, outputs = diagnose(territory, out, lang=get_language(), progress=progress)
     message = tr(
         f"Territoire de démonstration FICTIF chargé sous le nom « {DEMO_NAME} » "
         f"(sources : {out / 'sources'}, résumé : {summary}, rapport : {outputs.report})",
@@ -135,8 +135,9 @@ def _demo_caseload(
 ) -> list[Path]:
     """Load the demo catalogue, 300 fictional people and 40 drivers; match them all.
 
-    The advisors' outputs go to ``out/conseiller`` (personal data, even if fictional here)
-    and the committee's caseload table to ``out/comite`` and ``out/tables``.
+    The advisors' outputs go to ``out/conseiller`` (personal data, even if fictional here),
+    the committee's caseload table to ``out/comite`` and, as the territory's
+    ``caseload_feasibility`` layer, into the diagnostic that follows.
     """
     from importlib import resources
 
@@ -145,10 +146,13 @@ def _demo_caseload(
     from parcours.accessibility import TransportNetwork
     from parcours.maps import write_caseload_outputs
     from parcours.matching import (
+        advisor_table,
         carpool_index_of,
+        committee_table,
         load_caseload,
         match_caseload,
         store_catalogue,
+        store_committee_table,
         store_driver_offers,
     )
     from parcours.matching.demo import demo_driver_offers, write_demo_caseload
@@ -190,11 +194,9 @@ def _demo_caseload(
         network, stored_caseload(territory), week=DEMO_DAY, carpool=carpool_index_of(network)
     )
     files = write_caseload_outputs(territory, results, out)
-    committee = out / "comite" / "file_active_communes.csv"
-    copy = out / "tables" / "file_active_communes.csv"
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    copy.write_bytes(committee.read_bytes())
-    return [*files, copy]
+    communes = territory.layer("communes")
+    store_committee_table(workspace, DEMO_NAME, committee_table(advisor_table(results), communes))
+    return files
 
 
 def labelled_shift_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -118,6 +118,7 @@ GPKG_LAYERS = {
     "landmarks",
     "isochrones",
     "shifts",
+    "file_active",
 }
 
 

@@ -34,6 +34,7 @@ import pytest
 from parcours.errors import DownloadError, InputError
 from parcours.geo.geocoding import (
     BAN_COLUMNS,
+    DEFAULT_MIN_SCORE,
     GEOCODE_COLUMNS,
     AddokClient,
     AddressIndex,
@@ -348,6 +349,32 @@ def test_low_score_is_reported_not_placed(nantes: AddressIndex) -> None:
     assert loose["status"].iloc[0] == "ok" and not np.isnan(loose["lon"].iloc[0])
 
 
+def test_another_postcode_of_the_same_commune_is_placed(
+    nantes: AddressIndex, nantes_frame: pd.DataFrame
+) -> None:
+    # Nantes has several postcodes and people write 44000 for all of it: still placed, a
+    # little less sure; the postcode of another commune (Bouguenais) is not.
+    nantes_rows = nantes_frame[nantes_frame.code_insee == "44109"]
+    postcodes = nantes_rows.groupby("nom_voie").code_postal.unique()
+    street = next(s for s, codes in postcodes.items() if "44000" not in codes)
+    n = str(_numbers(nantes_frame, street)[0])
+    expected = nantes_rows[(nantes_rows.nom_voie == street) & (nantes_rows.numero == n)].iloc[0]
+    assert set(nantes_frame.loc[nantes_frame.code_insee == "44020", "code_postal"]) == {"44340"}
+    exact, other_postcode, other_commune = nantes.geocode(
+        [
+            f"{n} {street} {expected.code_postal} Nantes",
+            f"{n} {street} 44000 Nantes",
+            f"{n} {street} 44340 Nantes",
+        ]
+    ).itertuples()
+    assert exact.status == "ok" and exact.score == pytest.approx(1.0)
+    assert other_postcode.status == "ok" and other_postcode.type == "housenumber"
+    assert other_postcode.label == exact.label == f"{n} {street} {expected.code_postal} Nantes"
+    assert other_postcode.score < exact.score
+    assert other_commune.status == "score_faible" and np.isnan(other_commune.lon)
+    assert other_commune.score < DEFAULT_MIN_SCORE
+
+
 def test_reverse_gives_the_nearest_address(
     nantes: AddressIndex, nantes_frame: pd.DataFrame
 ) -> None:
@@ -446,6 +473,95 @@ def test_ambiguous_street_without_commune_scores_lower(demo: DemoSources) -> Non
     assert with_place.status == "ok" and with_place.city == one.nom_commune
     assert without.score < with_place.score
     assert without.status == "score_faible" and np.isnan(without.lon)
+
+
+@pytest.fixture(scope="module")
+def demo_frame(demo: DemoSources) -> pd.DataFrame:
+    return pd.read_csv(demo.files["addresses"][0], sep=";", dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def demo_index(demo_frame: pd.DataFrame) -> AddressIndex:
+    return AddressIndex.from_frame(demo_frame)
+
+
+def test_postcode_or_commune_contradicting_the_match_is_not_placed(
+    demo_index: AddressIndex, demo_frame: pd.DataFrame
+) -> None:
+    # "Rue de la Halle" is in Montclerval (03970) only; Pontreval is 03979; Combelonge and
+    # Orbazac share 03975 and, of the two, only Combelonge has a "Rue du Lavoir".
+    halle = demo_frame[demo_frame.nom_voie == "Rue de la Halle"]
+    assert set(halle.nom_commune) == {"Montclerval"} and set(halle.code_postal) == {"03970"}
+    lavoir = demo_frame[demo_frame.nom_voie == "Rue du Lavoir"]
+    assert set(lavoir.loc[lavoir.code_postal == "03975", "nom_commune"]) == {"Combelonge"}
+    assert "Orbazac" in set(demo_frame.loc[demo_frame.code_postal == "03975", "nom_commune"])
+    lavoir_n = lavoir.loc[lavoir.nom_commune == "Combelonge", "numero"].iloc[0]
+    elsewhere = [
+        "33 Rue de la Halle 03100 Montluçon",  # postcode and commune unknown to the index
+        "33 Rue de la Halle 03100",  # postcode unknown
+        "33 Rue de la Halle 03100 Montclerval",  # a homonym elsewhere in France
+        "33 Rue de la Halle 03979 Montclerval",  # the postcode of another commune
+        "33 Rue de la Halle 03970 Pontreval",  # right postcode, another commune
+        "33 Rue de la Halle Pontreval",  # another commune, no postcode
+        f"{lavoir_n} Rue du Lavoir 03975 Orbazac",  # a shared postcode, another commune
+    ]
+    result = demo_index.geocode(elsewhere)
+    assert (result["status"] == "score_faible").all(), result.to_dict("records")
+    assert (result["score"] < DEFAULT_MIN_SCORE).all()
+    assert result["lon"].isna().all() and result["lat"].isna().all()
+    # The guess is still reported, for the advisor to check.
+    assert result["label"].tolist()[:-1] == ["33 Rue de la Halle 03970 Montclerval"] * 6
+    assert result["street"].iloc[-1] == "Rue du Lavoir" and result["city"].iloc[-1] != "Orbazac"
+    assert (result["type"] == "housenumber").all()
+    assert (demo_index.geocode(elsewhere, min_score=0.0)["status"] == "ok").all()
+
+    placed = demo_index.geocode(
+        [
+            "33 Rue de la Halle 03970 Montclerval",
+            "33 r. de la Halle 03970 MONTCLERVAL CEDEX",
+            "33 Rue de la Halle 03970 Montclerval-le-Vieux",  # a name the index does not know
+            "33 Rue de la Halle",  # no place named: as before
+            f"{lavoir_n} Rue du Lavoir 03975 Combelonge",
+        ]
+    )
+    assert (placed["status"] == "ok").all(), placed.to_dict("records")
+    assert placed["label"].tolist()[:4] == ["33 Rue de la Halle 03970 Montclerval"] * 4
+    exact, cedex, unknown_name, no_place, _ = placed["score"].tolist()
+    assert exact == cedex == pytest.approx(1.0)
+    assert DEFAULT_MIN_SCORE <= unknown_name < exact and DEFAULT_MIN_SCORE <= no_place < exact
+
+
+def test_repetition_index_absent_from_the_street_scores_lower(
+    demo_index: AddressIndex, demo_frame: pd.DataFrame
+) -> None:
+    halle = demo_frame[demo_frame.nom_voie == "Rue de la Halle"]
+    reps = set(zip(halle.numero, halle.rep, strict=True))
+    assert ("33", "") in reps and not {("33", r) for r in ("bis", "ter")} & reps
+    assert {("28", ""), ("28", "bis"), ("61", "bis"), ("61", "ter")} <= reps
+    assert ("28", "ter") not in reps
+    result = demo_index.geocode(
+        [
+            "33 Rue de la Halle 03970 Montclerval",
+            "33bis Rue de la Halle 03970 Montclerval",
+            "33 B Rue de la Halle 03970 Montclerval",
+            "28 ter Rue de la Halle 03970 Montclerval",
+            "28 bis Rue de la Halle 03970 Montclerval",
+            "61 ter Rue de la Halle 03970 Montclerval",
+            "999 Rue de la Halle 03970 Montclerval",  # a number the street does not have
+        ]
+    )
+    plain, bis, b, ter28, bis28, ter61, missing = result.itertuples()
+    # The index asked for is not there: the plain number, its own label, a lower score.
+    for row, n in ((bis, "33"), (b, "33"), (ter28, "28")):
+        assert row.status == "ok" and row.type == "housenumber", row
+        assert row.housenumber == n and row.label == f"{n} Rue de la Halle 03970 Montclerval"
+        assert row.score < 0.9 and row.score == pytest.approx(missing.score)
+    assert (bis.lon, bis.lat) == (plain.lon, plain.lat)
+    assert missing.type == "street" and missing.housenumber is None
+    # The exact number and index exist: exact.
+    assert plain.score == bis28.score == ter61.score == pytest.approx(1.0)
+    assert bis28.housenumber == "28 bis" and ter61.housenumber == "61 ter"
+    assert bis28.label == "28 bis Rue de la Halle 03970 Montclerval"
 
 
 def test_index_geocodes_ten_thousand_queries(demo: DemoSources) -> None:

@@ -201,7 +201,7 @@ def test_bad_profiles_name_the_field_and_the_allowed_values(tmp_path: Path) -> N
         _person(couleur="bleu")
     assert "couleur" in str(err.value) and "inconnu" in str(err.value)
     with pytest.raises(InputError) as err:
-        _person(destinations=[{**WAREHOUSE, "horaires": "du lundi au vendredi 5h30-13h"}])
+        _person(destinations=[{**WAREHOUSE, "horaires": "lundi au vendredi le matin"}])
     assert "horaires" in str(err.value)
     assert parse_schedule("lun-ven 05:30-13:00; sam 06:00-12:00")[1].days == (5,)
     night = parse_schedule("lun-ven 21:00-05:00")[0]
@@ -395,7 +395,9 @@ def test_cli_match_profile_writes_json_and_html(
 def test_home_address_is_geocoded_or_refused(demo: Any) -> None:
     workspace, network, _ = demo
     addresses = workspace.open("demo").layer("addresses")
-    row = addresses[(addresses["city"] == "Montclerval") & addresses["street"].str.startswith("Rue des")].iloc[0]
+    row = addresses[
+        (addresses["city"] == "Montclerval") & addresses["street"].str.startswith("Rue des")
+    ].iloc[0]
     # an advisor's spelling: abbreviated street type, lower case, no accents
     street = str(row["street"]).replace("Rue des", "r. des").lower()
     spelled = f"{row['housenumber']} {street} {row['postcode']} montclerval"
@@ -404,7 +406,12 @@ def test_home_address_is_geocoded_or_refused(demo: Any) -> None:
     answer = match(network, person_from_mapping(person, source="test"), week=WEEK).answer
     home = answer["personne"]["domicile"]
     assert home["label"] == row["label"]
-    x, y = gpd.GeoSeries([shapely.Point(home["lon"], home["lat"])], crs=4326).to_crs(addresses.crs).iloc[0].coords[0]
+    x, y = (
+        gpd.GeoSeries([shapely.Point(home["lon"], home["lat"])], crs=4326)
+        .to_crs(addresses.crs)
+        .iloc[0]
+        .coords[0]
+    )
     assert shapely.Point(x, y).distance(row.geometry) < 1.0
     person["domicile"] = {"adresse": "45 avenue des Champs-Élysées 75008 Paris"}
     with pytest.raises(InputError) as err:
@@ -426,7 +433,9 @@ def test_itinerary_of_the_retained_option(demo: Any) -> None:
 
 def test_no_public_transport_on_sunday(demo: Any) -> None:
     _, network, _ = demo
-    answer = match(network, _person(destinations=[{**WAREHOUSE, "horaires": "dim 08:00-12:00"}]), week=WEEK).answer
+    answer = match(
+        network, _person(destinations=[{**WAREHOUSE, "horaires": "dim 08:00-12:00"}]), week=WEEK
+    ).answer
     bus = _option(answer, "transports", "aller", "dimanche")
     assert bus["verdict"] == "infaisable" and "ce jour-là" in bus["raison"]
 
@@ -452,3 +461,149 @@ def test_a_driver_seat_is_promised_once(demo: Any) -> None:
     both = match_people(network, [_person(), _person()], week=WEEK, carpool=index, ids=["a", "b"])
     verdicts = sorted(_option(r.answer, "covoiturage", "aller")["verdict"] for r in both)
     assert verdicts == ["faisable_avec_solution", "infaisable"]
+
+
+GARE_STATION = (2.98552, 46.509)  # the demo catalogue's car-sharing station "Gare"
+
+
+def test_car_sharing_walk_to_the_station(demo: Any) -> None:
+    _, network, _ = demo
+    near = person_from_mapping(
+        {
+            "domicile": {"lon": GARE_STATION[0] + 0.001, "lat": GARE_STATION[1]},
+            "destinations": [{**WAREHOUSE, "horaires": "lun-ven 08:30-17:00"}],
+            "profil": {"age": 40, "statut": "salarie", "permis": "B", "marche_max_min": 15},
+        },
+        source="test",
+    )
+    option = _option(match(network, near, week=WEEK).answer, "autopartage", "aller")
+    assert option["verdict"] == "faisable_avec_solution"
+    assert "1 min à pied" in option["raison"] or "2 min à pied" in option["raison"]
+    far = _person(permis="B")  # about 1.1 km from the nearest station: over 15 min on foot
+    option = _option(match(network, far, week=WEEK).answer, "autopartage", "aller")
+    assert option["verdict"] == "infaisable" and "plus de 15 min" in option["raison"]
+
+
+def test_night_and_midnight_shifts(demo: Any) -> None:
+    from parcours.matching.feasibility import _is_dark
+
+    home = (HOME["lon"], HOME["lat"])
+    assert _is_dark(home, dt.datetime(2026, 12, 15, 23, 40), dt.datetime(2026, 12, 16, 0, 10))[0]
+    assert not _is_dark(home, dt.datetime(2026, 6, 15, 12, 0), dt.datetime(2026, 6, 15, 12, 30))[0]
+    _, network, _ = demo
+    # a Monday shift starting at 00:30: the day before (Sunday) runs no bus, no error
+    answer = match(
+        network, _person(destinations=[{**WAREHOUSE, "horaires": "lun-ven 00:30-07:00"}]), week=WEEK
+    ).answer
+    bike = _option(answer, "velo", "aller")
+    assert bike["verdict"] == "faisable_avec_solution" and bike["solution"] == "velo-ecole"
+    assert _option(answer, "transports", "aller")["verdict"] == "infaisable"
+    # the night shift's return is dated the next morning
+    friday = [o for o in answer["options"] if o["jour"] == "vendredi" and o["trajet"] == "retour"]
+    assert {o["date"] for o in friday} == {"2026-03-13"} and {o["heure"] for o in friday} == {
+        "07:00"
+    }
+
+
+def test_transit_cost_and_social_fare(demo: Any) -> None:
+    _, network, _ = demo
+    back = _option(
+        match(network, _person(budget_mois_eur=40), week=WEEK).answer, "transports", "retour"
+    )
+    assert (
+        back["verdict"] == "faisable" and back["cout_mois_eur"] == 32 and back["solution"] is None
+    )
+    assert "8 € possible" in back["raison"]
+    poor = _option(
+        match(network, _person(budget_mois_eur=20), week=WEEK).answer, "transports", "retour"
+    )
+    assert poor["verdict"] == "faisable_avec_solution" and poor["solution"] == "tarif-solidaire"
+    assert poor["cout_mois_eur"] == 8
+
+
+def test_scooter_without_licence_when_born_before_1988(demo: Any) -> None:
+    _, network, _ = demo
+    answer = match(network, _person(age=48, deux_roues=True), week=WEEK).answer
+    assert _option(answer, "scooter", "aller")["verdict"] == "faisable"
+
+
+def test_destination_outside_the_territory(demo: Any) -> None:
+    _, network, sources = demo
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(
+        *sources.places["training_centre"]
+    )
+    answer = match(
+        network,
+        _person(
+            destinations=[
+                {
+                    "nom": "CFA",
+                    "lon": lon,
+                    "lat": lat,
+                    "motif": "formation",
+                    "horaires": "lun 08:30-17:00",
+                }
+            ]
+        ),
+        week=WEEK,
+    ).answer
+    assert all("hors du territoire chargé" in o["raison"] for o in answer["options"])
+    assert [s for s in answer["plan"] if "aide-mobilite-ft" in s["solutions"]]  # by distance
+
+
+def test_france_travail_aid_not_for_a_short_contract(demo: Any) -> None:
+    _, network, _ = demo
+    combelonge, puyvalon = (3.27196, 46.5121), (2.72403, 46.46601)  # 41 km apart
+    job = {
+        "nom": "Entrepôt de Puyvalon",
+        "lon": puyvalon[0],
+        "lat": puyvalon[1],
+        "motif": "emploi",
+        "horaires": "lun-ven 08:30-17:00",
+    }
+    base = _person().model_dump(mode="json")
+    base["domicile"] = {"lon": combelonge[0], "lat": combelonge[1]}
+    for contract, listed in (("cdi", True), ("cdd_court", False), (None, True)):
+        person = {**base, "destinations": [{**job, **({"contrat": contract} if contract else {})}]}
+        answer = match(network, person_from_mapping(person, source="t"), week=WEEK).answer
+        steps = [s for s in answer["plan"] if "aide-mobilite-ft" in s["solutions"]]
+        assert bool(steps) is listed, contract
+        if contract is None:
+            assert "à vérifier" in steps[0]["action"]
+
+
+def test_drivers_csv(demo: Any, tmp_path: Path) -> None:
+    from parcours.matching import read_driver_offers
+
+    good = tmp_path / "c.csv"
+    good.write_text(
+        "id;lon;lat;destination_lon;destination_lat;jours;arrivee;depart;places\n"
+        "C1;2,999;46,504;3,07352;46,48161;lun-ven;5h25;13:05;2\n",
+        "utf-8",
+    )
+    offers = read_driver_offers(good)
+    assert offers.iloc[0]["arrive_by"] == "05:25" and offers.iloc[0]["seats"] == 2
+    assert offers.iloc[0]["days"] == "0,1,2,3,4"
+    bad = tmp_path / "b.csv"
+    bad.write_text(good.read_text("utf-8").replace("46,48161", "nord"), "utf-8")
+    with pytest.raises(InputError) as err:
+        read_driver_offers(bad)
+    assert err.value.row == 2 and err.value.field == "destination_lat"
+    missing = tmp_path / "m.csv"
+    missing.write_text("id;lon;lat\nC1;1;2\n", "utf-8")
+    with pytest.raises(InputError) as err:
+        read_driver_offers(missing)
+    assert err.value.field == "destination_lon"
+
+
+def test_messages_are_french() -> None:
+    with pytest.raises(InputError) as err:
+        person_from_mapping(
+            {"domicile": HOME, "destinations": [], "profil": {"age": "trente", "statut": "rsa"}},
+            source="fiche",
+        )
+    text = str(err.value)
+    assert "au moins 1 élément" in text and "nombre entier attendu" in text
+    assert "Input should" not in text and "List should" not in text

@@ -78,6 +78,44 @@ def caseload_load(
         )
 
 
+@caseload_app.command(
+    "drivers",
+    help=tr(
+        "Charger les offres des conducteurs (covoiturage solidaire) d'un territoire (CSV).",
+        "Load a territory's drivers' offers (solidarity carpooling) (CSV).",
+    ),
+)
+def caseload_drivers(
+    name: Annotated[str, typer.Argument(help=tr("Nom du territoire", "Territory name"))],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help=tr(
+                "CSV : id, lon, lat, destination_lon, destination_lat, jours, arrivee, depart "
+                "[, places, detour_max_min]",
+                "CSV: id, lon, lat, destination_lon, destination_lat, jours, arrivee, depart "
+                "[, places, detour_max_min]",
+            )
+        ),
+    ],
+) -> None:
+    """Charger les offres des conducteurs d'un territoire."""
+    with guarded():
+        from parcours.matching import read_driver_offers, store_driver_offers
+        from parcours.territories import Workspace
+
+        offers = read_driver_offers(file)
+        workspace = Workspace()
+        workspace.open(name)
+        store_driver_offers(workspace, name, offers)
+        err_console.print(
+            tr(
+                f"{len(offers)} offres de conducteurs chargées (données personnelles)",
+                f"{len(offers)} drivers' offers loaded (personal data)",
+            )
+        )
+
+
 def match_command(
     territory: Annotated[
         str, typer.Option("--territory", help=tr("Nom du territoire", "Territory name"))
@@ -123,6 +161,11 @@ def match_command(
                 ),
                 field="--profile",
             )
+        if profile is not None and out is not None and out.suffix.lower() not in (".json", ".html"):
+            raise InputError(
+                tr("--out doit finir par .json ou .html", "--out must end in .json or .html"),
+                field="--out",
+            )
         from parcours.accessibility import TransportNetwork
         from parcours.matching import carpool_index_of, match, read_person_file
         from parcours.territories import Workspace
@@ -160,10 +203,27 @@ def _write_person(answer: dict[str, Any], out: Path) -> None:
 
 def _match_caseload(terr: Any, network: Any, carpool: Any, week: dt.date | None, out: Path) -> None:
     from parcours.maps import write_caseload_outputs
-    from parcours.matching import match_caseload, stored_caseload
+    from parcours.matching import (
+        advisor_table,
+        committee_table,
+        match_caseload,
+        store_committee_table,
+        stored_caseload,
+    )
+    from parcours.territories import Workspace
 
     people = stored_caseload(terr)
     results = match_caseload(network, people, week=week, carpool=carpool)
     files = write_caseload_outputs(terr, results, out)
+    communes = terr.layer("communes") if terr.has_layer("communes") else None
+    store_committee_table(Workspace(), terr.name, committee_table(advisor_table(results), communes))
     for path in files:
         err_console.print(tr(f"écrit : {path}", f"written: {path}"))
+    err_console.print(
+        tr(
+            "les taux par commune (au moins 11 personnes) iront dans le prochain diagnostic "
+            f"(parcours diagnose {terr.name})",
+            "the rates per commune (at least 11 people) go into the next diagnostic "
+            f"(parcours diagnose {terr.name})",
+        )
+    )

@@ -39,12 +39,19 @@ from parcours.diagnostic.indicators import (
     opportunity_points,
 )
 from parcours.diagnostic.offer import cell_offer
-from parcours.diagnostic.secrecy import MIN_HOUSEHOLDS, Publication, is_secret, publication
+from parcours.diagnostic.secrecy import (
+    MIN_HOUSEHOLDS,
+    MIN_PEOPLE,
+    Publication,
+    is_secret,
+    publication,
+)
 from parcours.diagnostic.shifts import shift_access
 from parcours.errors import InputError
 from parcours.i18n import tr
 from parcours.progress import ProgressFn, no_progress
 from parcours.territories import Territory
+from parcours.territories.sources import CASELOAD_LAYER
 
 __all__ = ["AREA_TYPES", "Diagnostic", "headline_columns", "run_diagnostic"]
 
@@ -107,6 +114,10 @@ class Diagnostic:
         From each landmark, the areas reached within :data:`ISOCHRONE_CUTOFFS_MIN` by
         public transport leaving in the peak band (median over its first hour), or on
         foot without public transport (``id``, ``kind``, ``mode``, ``cutoff``, polygon).
+    caseload
+        The platform's caseload, aggregated by the matching (``parcours match
+        --caseload``): per commune of residence over at least 11 people, the shares whose
+        trips are feasible now, with a solution, or not (None when not computed).
     shifts
         Arriving on time at the main job zone (:func:`~parcours.diagnostic.shifts.shift_access`):
         the share of residents who can be there by 05:30 and by 08:30, per mode.
@@ -133,6 +144,7 @@ class Diagnostic:
     landmarks: gpd.GeoDataFrame | None = None
     isochrones: gpd.GeoDataFrame | None = None
     shifts: pd.DataFrame | None = None
+    caseload: pd.DataFrame | None = None
 
 
 def headline_columns(modes: Sequence[str], bands: Sequence[TimeBand]) -> list[str]:
@@ -512,7 +524,13 @@ def run_diagnostic(
         commuting = modal_shares(territory.layer("commuting"), codes)
         names = full[["commune", "commune_name"]].drop_duplicates("commune")
         commuting = commuting.merge(names, on="commune", how="left")
+    caseload = None
+    if territory.has_layer(CASELOAD_LAYER):
+        # aggregated by the matching (no person); the threshold is checked again here
+        table = territory.layer(CASELOAD_LAYER)
+        caseload = table[table["personnes"] >= MIN_PEOPLE].reset_index(drop=True)
     return Diagnostic(
+        caseload=caseload,
         landmarks=landmarks,
         isochrones=isochrone_frame,
         shifts=shifts,

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from parcours.territories.sources import INSEE_SECRET_MIN_HOUSEHOLDS
+from parcours.territories.sources import INSEE_SECRET_MIN_HOUSEHOLDS, SECRET_MIN_BENEFICIARIES
 
 __all__ = [
     "MIN_HOUSEHOLDS",
@@ -35,7 +35,7 @@ __all__ = [
 MIN_HOUSEHOLDS: int = INSEE_SECRET_MIN_HOUSEHOLDS
 
 #: No caseload figure is published over fewer beneficiaries.
-MIN_PEOPLE: int = 11
+MIN_PEOPLE: int = SECRET_MIN_BENEFICIARIES
 
 #: No commuting share (INSEE MOBPRO) is published over fewer weighted workers. Not a
 #: confidentiality rule but one of precision: the census's « exploitation complémentaire »

@@ -32,28 +32,40 @@ Scoring (offline index)
 ``nom_voie`` in one commune). A query is compared with the streets sharing at least one
 distinctive word with it (not a street type nor a short article; a misspelled word is
 replaced by the vocabulary words sharing the most letter pairs with it), never with every
-street; when the query names a place (postcode, commune), the streets of that place are
-scored first and the others only if none of them has a ``name`` of at least 0.9. Its score,
-between 0 and 1, is in the spirit of Addok's (similarity of the label,
+street; when the query names a place (postcode, commune), the streets of the communes of
+that place are scored first and the others only if none of them has a ``name`` of at least
+0.9. Its score, between 0 and 1, is in the spirit of Addok's (similarity of the label,
 then filters):
 
-``score = 0.6 * name + 0.25 * place + 0.15 * number``
+``score = (0.6 * name + 0.25 * place + 0.15 * number) * factor``
 
 - ``name``: token-set similarity of the query's street words and the street's
   (:func:`name_similarity`; a word matches another when equal or when their
   :class:`difflib.SequenceMatcher` ratio is at least 0.75, credited by its square; articles
   weigh 0.2, street types 0.5, other words 1); the BAN ``alias`` and ``nom_ld`` count as
   other names of the street;
-- ``place``: 1 when the postcode and the commune given agree with the street's, 0.7 when
-  only one of the two given does, 0.2 when the query names another place; without a
-  postcode or commune, 0.6 when the street name is found in one commune only and 0 when
-  several communes have it (the result is then ambiguous and, moreover, its whole score is
-  multiplied by 0.9);
+- ``place``: 1 when every part of the place given (postcode, commune name, commune code)
+  agrees with the street (a commune name agrees at a :class:`difflib.SequenceMatcher`
+  ratio of 0.85); 0.7 when the place is the street's commune without being exactly the
+  street's: the postcode is another postcode of the same commune (``44000`` for a street of
+  Nantes in ``44100``), or the postcode agrees and the commune name is none the index knows
+  (a former commune, a lieu-dit, a sorting-office label); otherwise the query names
+  another place, or a place the index does not know (a postcode of no commune of the
+  index, even with the name of one: communes share names across France): ``place`` is 0
+  and ``factor`` 0.9, so the score is 0.675 at most, under :data:`DEFAULT_MIN_SCORE`,
+  and the match is reported ``score_faible`` (a guess for the advisor to check, not a
+  position). Without a postcode or commune, ``place`` is 0.6 when the street name is found
+  in one commune only and 0 when several communes have it (the result is then ambiguous
+  and ``factor`` is 0.9 too);
 - ``number``: 1 for the exact number and repetition index, 0.95 for a one-letter
-  spelling of an index (``12 b`` for ``12 bis``), 0.8 when the index asked for does not
-  exist but the plain number does, 0.6 when the query has no number (the street is
-  placed at its centroid, type ``street``) and 0.3 when the number is not in the street:
-  it is then placed at the nearest number of the same side (parity), type ``street``.
+  spelling of an index (``12 b`` for ``12 bis``), 0.6 when the query has no number (the
+  street is placed at its centroid, type ``street``) and 0.3 when the number is not in the
+  street: it is then placed at the nearest number of the same side (parity), type
+  ``street``. A repetition index asked for that the street does not have (``33 bis``
+  where only ``33`` exists) also scores 0.3: the plain number is placed, type
+  ``housenumber``, with its own label (``33 Rue ...``, no ``bis``), and the score stays
+  under 0.9 (0.895 with the place agreeing), below an exact address's.
+- ``factor``: 1, or 0.9 for an ambiguous street or a place contradicted (see ``place``).
 
 A query whose best street has a ``name`` below 0.5 is ``introuvable`` (not found); one
 whose score is below ``min_score`` (:data:`DEFAULT_MIN_SCORE`) is ``score_faible``: its
@@ -224,6 +236,10 @@ _W_NAME, _W_PLACE, _W_NUMBER = 0.6, 0.25, 0.15
 _MIN_NAME = 0.5
 _TOKEN_RATIO = 0.75
 _AMBIGUOUS_FACTOR = 0.9
+_ELSEWHERE_FACTOR = 0.9  # the query names another place, or one the index does not know
+_PLACE_PARTIAL = 0.7
+_CITY_RATIO = 0.85  # a commune name this similar to the street's agrees
+_NUMBER_OTHER_REP = 0.3  # "33 bis" asked, only "33" in the street
 _AMBIGUITY_MARGIN = 0.02
 _LOCAL_NAME = 0.9  # a street of the place named this similar ends the search
 
@@ -452,11 +468,16 @@ class _Match:
     row: int | None  # address row placed, None for the street's centroid
     kind: str  # housenumber | street
     ambiguous: bool = False
+    elsewhere: bool = False  # the place named is another one, or unknown to the index
 
     @property
     def score(self) -> float:
         value = _W_NAME * self.name + _W_PLACE * self.place + _W_NUMBER * self.number
-        return value * (_AMBIGUOUS_FACTOR if self.ambiguous else 1.0)
+        if self.ambiguous:
+            value *= _AMBIGUOUS_FACTOR
+        if self.elsewhere:
+            value *= _ELSEWHERE_FACTOR
+        return value
 
 
 def _text(values: Any) -> list[str]:
@@ -496,11 +517,14 @@ class AddressIndex:
             for gram in _bigrams(word):
                 self._bigrams[gram].append(k)
         self._city_names = city_names  # normalised commune name -> citycodes
-        self._by_postcode: dict[str, set[int]] = defaultdict(set)
+        self._city_list = sorted(city_names)
         self._by_citycode: dict[str, set[int]] = defaultdict(set)
+        self._communes_of_postcode: dict[str, set[str]] = defaultdict(set)
+        self._postcodes_of_commune: dict[str, set[str]] = defaultdict(set)
         for sid, street in enumerate(streets):
             for code in street.postcodes:
-                self._by_postcode[code].add(sid)
+                self._communes_of_postcode[code].add(street.citycode)
+                self._postcodes_of_commune[street.citycode].add(code)
             self._by_citycode[street.citycode].add(sid)
         self._max_city_words = max((len(c.split()) for c in city_names), default=0)
         lon = addresses["lon"].to_numpy(dtype="float64")
@@ -683,22 +707,37 @@ class AddressIndex:
                 )
         return parsed
 
+    @lru_cache(maxsize=10_000)  # noqa: B019  (the index lives as long as its cache)
+    def _known_city(self, city: str) -> bool:
+        """Whether a normalised commune name is (nearly) the name of a commune of the index."""
+        if city in self._city_names:
+            return True
+        return bool(difflib.get_close_matches(city, self._city_list, n=1, cutoff=_CITY_RATIO))
+
     def _place_score(
         self, street: _Street, postcode: str | None, city: str | None, citycode: str | None
-    ) -> float | None:
-        given = [postcode is not None, city is not None, citycode is not None]
-        if not any(given):
+    ) -> tuple[float, bool] | None:
+        """The ``place`` term and whether the place named is elsewhere (module docstring)."""
+        if postcode is None and city is None and citycode is None:
             return None
-        agree = []
-        if postcode is not None:
-            agree.append(postcode in street.postcodes)
-        if citycode is not None:
-            agree.append(citycode == street.citycode)
-        if city is not None:
-            agree.append(_city_ratio(city, street.city_words) >= 0.85)
-        if all(agree):
-            return 1.0
-        return 0.7 if any(agree) else 0.2
+        elsewhere = (0.0, True)
+        if citycode is not None and citycode != street.citycode:
+            return elsewhere
+        city_agrees = city is None or _city_ratio(city, street.city_words) >= _CITY_RATIO
+        if postcode is None or postcode in street.postcodes:
+            if city_agrees:
+                return 1.0, False
+            # The postcode (or the commune code) agrees; a commune name the index does not
+            # know is a former commune, a lieu-dit...; one it knows is another commune.
+            assert city is not None
+            if (postcode is not None or citycode is not None) and not self._known_city(city):
+                return _PLACE_PARTIAL, False
+            return elsewhere
+        # The postcode is not the street's: another postcode of the same commune will do
+        # (not one of another commune, nor one the index does not know).
+        if city_agrees and postcode in self._postcodes_of_commune.get(street.citycode, ()):
+            return _PLACE_PARTIAL, False
+        return elsewhere
 
     def _number_match(
         self, street: _Street, number: int | None, rep: str | None
@@ -711,7 +750,8 @@ class AddressIndex:
         if rep in _REP_LETTERS and (number, _REP_LETTERS[rep]) in street.numbers:
             return 0.95, street.numbers[(number, _REP_LETTERS[rep])], "housenumber"
         if rep and (number, "") in street.numbers:
-            return 0.8, street.numbers[(number, "")], "housenumber"
+            # The index asked for is not there: the plain number, less sure than exact.
+            return _NUMBER_OTHER_REP, street.numbers[(number, "")], "housenumber"
         # Not in the street: the nearest number on the same side (else any side).
         keys = list(street.numbers)
         same_side = [k for k in keys if k[0] % 2 == number % 2] or keys
@@ -728,8 +768,9 @@ class AddressIndex:
             return []
         wanted_postcode = postcode or parsed.postcode
         candidates = self._candidates(words)
-        # Streets of the place named first: elsewhere they could not score higher than a
-        # street of the place whose name matches well (its place term is 0.2 at most).
+        # Streets of the communes of the place named first: elsewhere they could not score
+        # higher than a street of the place whose name matches well (their place term is 0
+        # and their score 0.675 at most, not placed anyway).
         local = candidates & self._in_place(wanted_postcode, parsed.city, citycode)
         matches = self._score(local, parsed, words, wanted_postcode, citycode)
         if not matches or max(m.name for m in matches) < _LOCAL_NAME:
@@ -751,10 +792,11 @@ class AddressIndex:
         return matches
 
     def _in_place(self, postcode: str | None, city: str | None, citycode: str | None) -> set[int]:
-        """The streets of the postcode, commune name or commune code given (none: empty)."""
+        """The streets of the communes of the postcode, commune name or commune code given."""
         found: set[int] = set()
         if postcode is not None:
-            found |= self._by_postcode.get(postcode, set())
+            for code in self._communes_of_postcode.get(postcode, ()):
+                found |= self._by_citycode.get(code, set())
         if citycode is not None:
             found |= self._by_citycode.get(citycode, set())
         if city is not None:
@@ -778,7 +820,10 @@ class AddressIndex:
                 continue
             place = self._place_score(street, postcode, parsed.city, citycode)
             number, row, kind = self._number_match(street, parsed.housenumber, parsed.rep)
-            matches.append(_Match(sid, name, -1.0 if place is None else place, number, row, kind))
+            if place is None:
+                matches.append(_Match(sid, name, -1.0, number, row, kind))
+            else:
+                matches.append(_Match(sid, name, place[0], number, row, kind, elsewhere=place[1]))
         return matches
 
     def _result(self, match: _Match) -> dict[str, Any]:

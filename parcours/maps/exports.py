@@ -148,6 +148,8 @@ def write_geopackage(diagnostic: Diagnostic, path: Path) -> Path:
     pyogrio.write_dataframe(diagnostic.equity, tmp, layer="equity", driver="GPKG")
     if diagnostic.commuting is not None:
         pyogrio.write_dataframe(diagnostic.commuting, tmp, layer="commuting", driver="GPKG")
+    if diagnostic.caseload is not None:
+        pyogrio.write_dataframe(diagnostic.caseload, tmp, layer="file_active", driver="GPKG")
     for layer, frame in (
         ("landmarks", diagnostic.landmarks),
         ("isochrones", diagnostic.isochrones),
@@ -193,6 +195,8 @@ def write_tables(diagnostic: Diagnostic, folder: Path) -> list[Path]:
         tables["commuting"] = diagnostic.commuting
     if diagnostic.shifts is not None:
         tables["shifts"] = diagnostic.shifts
+    if diagnostic.caseload is not None:
+        tables["file_active"] = diagnostic.caseload
     for name, table in tables.items():
         path = folder / f"{name}.csv"
         table.to_csv(path, index=False)

@@ -356,8 +356,30 @@ def _context(diagnostic: Diagnostic, maps: Sequence[MapSection]) -> dict[str, An
                 ]
             )
         shifts = {"header": header, "rows": rows_s}
+    caseload = None
+    if diagnostic.caseload is not None and len(diagnostic.caseload):
+        frame = diagnostic.caseload.assign(
+            where=diagnostic.caseload["nom"].where(
+                diagnostic.caseload["nom"].astype(str) != "", diagnostic.caseload["commune"]
+            )
+        )
+        caseload = _table(
+            frame,
+            [
+                ("where", str(tr("commune de résidence", "commune of residence")), str),
+                ("personnes", str(tr("personnes suivies", "people followed")), _fmt_int),
+                ("faisable_pct", str(tr("trajets faisables", "trips feasible")), _fmt_share),
+                (
+                    "avec_solution_pct",
+                    str(tr("faisables avec une solution", "feasible with a solution")),
+                    _fmt_share,
+                ),
+                ("infaisable_pct", str(tr("sans solution", "no solution")), _fmt_share),
+            ],
+        )
     secrecy = diagnostic.secrecy
     return {
+        "caseload": caseload,
         "shifts": shifts,
         "commuting": commuting,
         "lang": "fr" if str(tr("fr", "en")) == "fr" else "en",
@@ -452,6 +474,11 @@ def write_report(
     tmp.write_text(render_report(diagnostic, maps=maps, lang=lang), "utf-8")
     tmp.replace(path)
     return path
+
+
+def _fmt_share(value: Any) -> str:
+    """A percentage already in 0..100 (the caseload table's)."""
+    return "–" if value is None or pd.isna(value) else f"{float(value):.0f} %"
 
 
 def write_outputs(

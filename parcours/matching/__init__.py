@@ -10,7 +10,13 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from parcours.matching.batch import MIN_PEOPLE, advisor_table, committee_table, match_caseload
+from parcours.matching.batch import (
+    MIN_PEOPLE,
+    advisor_table,
+    committee_table,
+    match_caseload,
+    store_committee_table,
+)
 from parcours.matching.caseload import (
     Caseload,
     load_caseload,
@@ -60,6 +66,7 @@ __all__ = [
     "read_driver_offers",
     "read_person_file",
     "store_catalogue",
+    "store_committee_table",
     "store_driver_offers",
     "stored_caseload",
     "stored_driver_offers",

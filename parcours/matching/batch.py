@@ -18,14 +18,22 @@ import pandas as pd
 from parcours.accessibility import TransportNetwork
 from parcours.matching.caseload import Caseload
 from parcours.matching.catalogue import Catalogue
+from parcours.matching.feasibility import VERDICT_RANK
 from parcours.matching.match import MatchResult, match_people
 from parcours.matching.profile import PersonFile
-from parcours.territories import Territory
+from parcours.territories import Territory, Workspace
+from parcours.territories.sources import CASELOAD_LAYER, SECRET_MIN_BENEFICIARIES
 
-__all__ = ["MIN_PEOPLE", "advisor_table", "committee_table", "match_caseload"]
+__all__ = [
+    "MIN_PEOPLE",
+    "advisor_table",
+    "committee_table",
+    "match_caseload",
+    "store_committee_table",
+]
 
 #: No caseload statistic over fewer people (DESIGN.md: the committee never sees a person).
-MIN_PEOPLE: Final = 11
+MIN_PEOPLE: Final = SECRET_MIN_BENEFICIARIES
 
 
 def match_caseload(
@@ -53,16 +61,12 @@ def match_caseload(
     return results
 
 
-def _best(result: MatchResult, destination: str, direction: str) -> dict[str, Any] | None:
-    for dest in result.brief["destinations"]:
-        if dest["nom"] != destination:
-            continue
-        choices = [c for c in dest["choix"] if c["trajet"] == direction]
-        if not choices:
-            return None
-        order = {"faisable": 0, "faisable_avec_solution": 1, "infaisable": 2}
-        return max(choices, key=lambda c: order[c["verdict"]])  # the worst day rules
-    return None
+def _worst_choice(dest: dict[str, Any], direction: str) -> dict[str, Any] | None:
+    """The choice of a destination for one direction on its hardest day."""
+    choices = [c for c in dest["choix"] if c["trajet"] == direction]
+    if not choices:
+        return None
+    return max(choices, key=lambda c: VERDICT_RANK[c["verdict"]])
 
 
 def advisor_table(results: list[MatchResult]) -> pd.DataFrame:
@@ -74,15 +78,14 @@ def advisor_table(results: list[MatchResult]) -> pd.DataFrame:
     trip), ``solutions`` (the plan's, ``|``-separated), ``barrieres``.
     """
     rows = []
-    order = {"faisable": 0, "faisable_avec_solution": 1, "infaisable": 2}
     for r in results:
         a = r.brief
         plan = "|".join(s for step in a["plan"] for s in step["solutions"])
         barriers = "|".join(b["code"] for b in a["personne"]["barrieres"])
         for dest in a["destinations"]:
-            there = _best(r, dest["nom"], "aller")
-            back = _best(r, dest["nom"], "retour")
-            worst = max((c for c in (there, back) if c), key=lambda c: order[c["verdict"]])
+            there = _worst_choice(dest, "aller")
+            back = _worst_choice(dest, "retour")
+            worst = max((c for c in (there, back) if c), key=lambda c: VERDICT_RANK[c["verdict"]])
             rows.append(
                 {
                     "id": r.person.id,
@@ -132,9 +135,8 @@ def committee_table(table: pd.DataFrame, communes: pd.DataFrame | None = None) -
                 "infaisable_pct",
             ]
         )
-    order = {"faisable": 0, "faisable_avec_solution": 1, "infaisable": 2}
     per_person = (
-        table.assign(rank=table["verdict"].map(order))
+        table.assign(rank=table["verdict"].map(VERDICT_RANK))
         .groupby("id", as_index=False)
         .agg(commune=("commune", "first"), rank=("rank", "max"))
     )
@@ -163,3 +165,21 @@ def committee_table(table: pd.DataFrame, communes: pd.DataFrame | None = None) -
             }
         )
     return pd.DataFrame(rows)
+
+
+def store_committee_table(workspace: Workspace, name: str, table: pd.DataFrame) -> None:
+    """Store :func:`committee_table` as the territory's public layer ``caseload_feasibility``.
+
+    The diagnostic reads it (report, GeoPackage and tables); it holds no person, only
+    rows of at least :data:`MIN_PEOPLE` people.
+    """
+    if len(table) and (table["personnes"] < MIN_PEOPLE).any():
+        raise ValueError("a caseload row under the secrecy threshold")  # never: committee_table
+    with workspace.transaction(name) as tx:
+        tx.write_layer(
+            CASELOAD_LAYER,
+            table.reset_index(drop=True),
+            sources=[],
+            reader="parcours.matching.batch.committee_table",
+            summary={"people": int(table["personnes"].sum()) if len(table) else 0},
+        )

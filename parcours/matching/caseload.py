@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -31,6 +31,7 @@ import pandas as pd
 
 from parcours.errors import InputError
 from parcours.i18n import tr
+from parcours.matching._csv import delimiter_of, parse_bool, parse_number
 from parcours.matching.match import Geocoder, territory_geocoder
 from parcours.matching.profile import PersonFile, Profile, person_from_mapping
 from parcours.territories import Territory, Workspace
@@ -70,16 +71,6 @@ CASELOAD_COLUMNS: tuple[str, ...] = (
     *_PROFILE_FIELDS,
     *(f"velo_{b}" for b in _BIKE),
 )
-_BOOL = {
-    "oui": True,
-    "non": False,
-    "true": True,
-    "false": False,
-    "1": True,
-    "0": False,
-    "vrai": True,
-    "faux": False,
-}
 _BOOL_FIELDS = {name for name, f in Profile.model_fields.items() if f.annotation is bool} | {
     f"velo_{b}" for b in _BIKE
 }
@@ -107,25 +98,24 @@ class Caseload:
         return cls([str(i) for i in frame["id"]], files)
 
 
-def _value(column: str, raw: str, where: str) -> Any:
+_NUMBER_FIELDS = {
+    "lon", "lat", "destination_lon", "destination_lat", "budget_mois_eur", "revenu_mois_eur",
+}  # fmt: skip
+_INT_FIELDS = {"age", "inscrit_depuis_mois", "marche_max_min", "trajet_max_min"}
+
+
+def _value(column: str, raw: str) -> Any:
+    """A cell as the person file has it (booleans, numbers with a decimal comma)."""
     text = raw.strip()
     if column in _BOOL_FIELDS:
-        if text.lower() not in _BOOL:
-            raise InputError(
-                tr(
-                    f"{where} : « {raw} » n'est pas oui/non "
-                    "(valeurs : oui, non, true, false, 1, 0)",
-                    f"{where}: '{raw}' is not yes/no (values: oui, non, true, false, 1, 0)",
-                )
-            )
-        return _BOOL[text.lower()]
-    if column in ("lon", "lat", "destination_lon", "destination_lat"):
-        try:
-            return float(text.replace(",", "."))
-        except ValueError as exc:
-            raise InputError(
-                tr(f"{where} : « {raw} » n'est pas un nombre", f"{where}: '{raw}' is not a number")
-            ) from exc
+        return parse_bool(text)
+    if column in _NUMBER_FIELDS:
+        return parse_number(text)
+    if column in _INT_FIELDS:
+        number = parse_number(text)
+        if not number.is_integer():
+            raise ValueError(f"« {raw} » : nombre entier attendu")
+        return int(number)
     return text
 
 
@@ -154,9 +144,7 @@ def read_caseload(path: Path | str) -> tuple[list[str], list[PersonFile], list[l
         raise InputError(
             tr("le fichier n'est pas en UTF-8", "the file is not UTF-8"), file=path
         ) from exc
-    first = text.splitlines()[0] if text.strip() else ""
-    delimiter = ";" if first.count(";") >= first.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter_of(text))
     header = [h.strip() for h in reader.fieldnames or []]
     unknown = [h for h in header if h not in CASELOAD_COLUMNS]
     if unknown:
@@ -189,9 +177,9 @@ def read_caseload(path: Path | str) -> tuple[list[str], list[PersonFile], list[l
             if rawv.strip() == "":
                 continue
             try:
-                values[column] = _value(column, rawv, f"{path}, ligne {number}, champ « {column} »")
-            except InputError as exc:
-                raise InputError(exc.message, file=path, row=number, field=column) from exc
+                values[column] = _value(column, rawv)
+            except ValueError as exc:
+                raise InputError(str(exc), file=path, row=number, field=column) from exc
         home: dict[str, Any] = (
             {"lon": values.get("lon"), "lat": values.get("lat")}
             if "lon" in values or "lat" in values
@@ -236,9 +224,7 @@ def read_caseload(path: Path | str) -> tuple[list[str], list[PersonFile], list[l
     files = []
     for pid, data in people.items():
         try:
-            files.append(
-                person_from_mapping(data, source=f"{path}, ligne {lines[pid][0]} (id {pid})")
-            )
+            files.append(person_from_mapping(data, source=f"id {pid}"))
         except InputError as exc:
             raise InputError(exc.message, file=path, row=lines[pid][0]) from exc
     return list(people), files, list(lines.values())
@@ -362,18 +348,26 @@ def read_driver_offers(path: Path | str) -> pd.DataFrame:
     """Read the drivers' offers CSV (one row per driver; see :data:`DRIVER_COLUMNS`).
 
     ``jours`` uses the schedule syntax (``lun-ven``); ``arrivee`` is the driver's arrival at
-    their destination (trip there), ``depart`` their departure back (HH:MM).
+    their destination (trip there), ``depart`` their departure back (HH:MM); ``places``
+    (default 1) and ``detour_max_min`` (default 10) are optional.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the row and the field.
     """
     from parcours.matching.schedule import parse_schedule
 
     path = Path(path)
     try:
-        frame = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(
             tr(f"lecture impossible ({exc})", f"cannot read ({exc})"), file=path
         ) from exc
-    missing = [c for c in DRIVER_COLUMNS[:7] if c not in frame.columns]
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter_of(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in DRIVER_COLUMNS[:8] if c not in header]
     if missing:
         raise InputError(
             tr(
@@ -385,35 +379,35 @@ def read_driver_offers(path: Path | str) -> pd.DataFrame:
             field=missing[0],
         )
     out = []
-    records: Iterable[Any] = frame.itertuples(index=False)
-    for n, row in enumerate(records, start=2):
-        r = row._asdict()
-        where = f"{path}, ligne {n}"
+    for n, raw in enumerate(reader, start=2):
+        r = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        field = "jours"
         try:
-            days = parse_schedule(f"{r['jours']} {r['arrivee']}-{r['depart']}", where=where)[0].days
-            values = {
-                c: float(str(r[c]).replace(",", "."))
-                for c in ("lon", "lat", "destination_lon", "destination_lat")
-            }
+            shift = parse_schedule(f"{r['jours']} {r['arrivee']}-{r['depart']}")[0]
+            values: dict[str, Any] = {}
+            for field in ("lon", "lat", "destination_lon", "destination_lat"):
+                values[field] = parse_number(r[field])
+            field = "places"
+            seats = int(parse_number(r["places"])) if r.get("places") else 1
+            field = "detour_max_min"
+            detour = parse_number(r["detour_max_min"]) if r.get("detour_max_min") else 10.0
         except (InputError, ValueError) as exc:
-            raise InputError(
-                tr(f"valeur illisible ({exc})", f"unreadable value ({exc})"), file=path, row=n
-            ) from exc
+            raise InputError(str(exc), file=path, row=n, field=field) from exc
+        if not r.get("id"):
+            raise InputError(tr("identifiant vide", "empty id"), file=path, row=n, field="id")
         out.append(
             {
-                "id": str(r["id"]),
+                "id": r["id"],
                 **values,
-                "days": ",".join(str(d) for d in days),
-                "arrive_by": str(r["arrivee"]),
-                "leave_at": str(r["depart"]),
-                "seats": int(r.get("places") or 1)
-                if str(r.get("places") or "").strip() not in ("", "nan")
-                else 1,
-                "max_detour_min": float(r.get("detour_max_min") or 10)
-                if str(r.get("detour_max_min") or "").strip() not in ("", "nan")
-                else 10.0,
+                "days": ",".join(str(d) for d in shift.days),
+                "arrive_by": shift.start_time.strftime("%H:%M"),
+                "leave_at": shift.end_time.strftime("%H:%M"),
+                "seats": seats,
+                "max_detour_min": detour,
             }
         )
+    if not out:
+        raise InputError(tr("aucun conducteur dans le fichier", "no driver in the file"), file=path)
     return pd.DataFrame(out)
 
 

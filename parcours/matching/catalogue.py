@@ -42,7 +42,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from parcours.errors import InputError
 from parcours.i18n import tr
-from parcours.matching.profile import Licence, Motive, Profile, Status, pydantic_message
+from parcours.matching._csv import delimiter_of, parse_bool, parse_number
+from parcours.matching._text import t
+from parcours.matching.profile import Contract, Licence, Motive, Profile, Status, pydantic_message
 from parcours.matching.schedule import Shift, parse_schedule
 from parcours.territories import Territory, Workspace
 from parcours.territories.workspace import file_digest
@@ -99,10 +101,23 @@ class Eligibility(_Strict):
     aller_retour_km_min: float | None = None
     aller_retour_min_min: float | None = None
     sait_rouler: bool | None = None
+    #: for a job: the contracts accepted (France Travail: CDI, CDD of 3 months or more);
+    #: a destination whose contract is not given is accepted (the advisor checks it)
+    contrats: list[Contract] | None = None
 
-    def check(self, profile: Profile, motive: Motive | None = None) -> str | None:
+    def check(
+        self, profile: Profile, motive: Motive | None = None, contract: Contract | None = None
+    ) -> str | None:
         """None when ``profile`` is eligible, else the reason (plain French)."""
         p = profile
+        if (
+            self.contrats is not None
+            and contract is not None
+            and motive is Motive.JOB
+            and contract not in self.contrats
+        ):
+            names = ", ".join(c.value for c in self.contrats)
+            return t(f"réservé aux contrats : {names}", f"only for contracts: {names}")
         if self.statuts is not None and p.statut not in self.statuts:
             names = ", ".join(s.value for s in self.statuts)
             return str(tr(f"réservé aux statuts : {names}", f"only for: {names}"))
@@ -221,9 +236,16 @@ class Solution(_Strict):
 class Parameters(_Strict):
     """Territory-wide figures of the cost estimates (dated with the catalogue)."""
 
+    #: owning a car: fuel, upkeep, insurance, wear, per km
     cout_km_voiture_eur: float = Field(default=0.32, ge=0)
+    #: a car on loan or rented (upkeep and insurance in the rental): fuel per km
+    carburant_km_voiture_eur: float = Field(default=0.12, ge=0)
+    #: owning a 50 cc scooter, per km; and its fuel alone (a rented one)
+    cout_km_scooter_eur: float = Field(default=0.10, ge=0)
+    carburant_km_scooter_eur: float = Field(default=0.04, ge=0)
     abonnement_transports_mois_eur: float = Field(default=35.0, ge=0)
-    jours_travailles_par_mois_par_jour_semaine: float = Field(default=52 / 12, gt=0)
+    #: weeks in a month (a shift on N days a week: N x this days a month)
+    semaines_par_mois: float = Field(default=52 / 12, gt=0)
 
 
 class Catalogue(_Strict):
@@ -271,12 +293,15 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "revenu_max_eur": ("eligibilite", "revenu_max_eur"),
     "inscrit_depuis_mois_min": ("eligibilite", "inscrit_depuis_mois_min"),
     "motifs": ("eligibilite", "motifs"),
+    "contrats": ("eligibilite", "contrats"),
+    "sait_rouler": ("eligibilite", "sait_rouler"),
     "aller_retour_km_min": ("eligibilite", "aller_retour_km_min"),
     "aller_retour_min_min": ("eligibilite", "aller_retour_min_min"),
     "communes": ("zone", "communes"),
     "centre_lon": ("zone", "centre", "0"),
     "centre_lat": ("zone", "centre", "1"),
     "rayon_km": ("zone", "rayon_km"),
+    "points": ("zone", "points"),
     "horaires": ("horaires",),
     "capacite": ("capacite",),
     "cout_mois_eur": ("cout", "mois_eur"),
@@ -293,14 +318,38 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "plafond_annuel_eur": ("montant", "plafond_annuel_eur"),
     "valide_depuis": ("montant", "valide_depuis"),
     "contact": ("contact",),
+    "vitesse_kmh": ("vitesse_kmh",),
 }
-_LIST_COLUMNS = {"statuts", "permis", "motifs", "communes"}
+_LIST_COLUMNS = {"statuts", "permis", "motifs", "communes", "contrats"}
+_BOOL_COLUMNS = {"sait_rouler", "accessible_fauteuil"}
+_NUMBER_COLUMNS = {
+    "age_min", "age_max", "revenu_max_eur", "inscrit_depuis_mois_min", "aller_retour_km_min",
+    "aller_retour_min_min", "centre_lon", "centre_lat", "rayon_km", "capacite",
+    "cout_mois_eur", "cout_jour_eur", "cout_km_eur", "cout_trajet_eur", "cout_ponctuel_eur",
+    "delai_jours", "reservation_delai_h", "montant_eur", "montant_par_km_eur",
+    "plafond_annuel_eur", "vitesse_kmh",
+}  # fmt: skip
+
+
+def _csv_value(column: str, value: str) -> Any:
+    """A CSV cell as the YAML form has it (lists split on ``|``; points ``lon lat|...``)."""
+    if column in _LIST_COLUMNS:
+        return [v.strip() for v in value.split("|") if v.strip()]
+    if column in _BOOL_COLUMNS:
+        return parse_bool(value)
+    if column == "points":
+        return [[parse_number(c) for c in p.split()] for p in value.split("|") if p.strip()]
+    if column in _NUMBER_COLUMNS:
+        number = parse_number(value)
+        return int(number) if number.is_integer() and column in _INT_COLUMNS else number
+    return value
+
+
+_INT_COLUMNS = {"age_min", "age_max", "inscrit_depuis_mois_min", "capacite", "delai_jours"}
 
 
 def _csv_solutions(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
-    sample = text[:2048]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter_of(text))
     unknown = [c for c in reader.fieldnames or [] if c not in CSV_COLUMNS and c != "date"]
     if unknown:
         raise InputError(
@@ -319,13 +368,16 @@ def _csv_solutions(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
             if column not in CSV_COLUMNS or value is None or not str(value).strip():
                 continue
             value = str(value).strip()
-            parsed: Any = value.split("|") if column in _LIST_COLUMNS else value
+            try:
+                parsed: Any = _csv_value(column, value)
+            except ValueError as exc:
+                raise InputError(str(exc), file=path, row=number, field=column) from exc
             target = item
             keys = CSV_COLUMNS[column]
             for key in keys[:-1]:
                 target = target.setdefault(key, {} if key != "centre" else [None, None])
             if isinstance(target, list):
-                target[int(keys[-1])] = float(value)
+                target[int(keys[-1])] = parsed
             else:
                 target[keys[-1]] = parsed
         rows.append((number, item))
@@ -357,9 +409,7 @@ def read_catalogue(path: Path | str) -> Catalogue:
             try:
                 solutions.append(Solution.model_validate(item))
             except ValidationError as exc:
-                raise InputError(
-                    pydantic_message(exc, f"{path}, ligne {number}"), file=path, row=number
-                ) from exc
+                raise InputError(pydantic_message(exc), file=path, row=number) from exc
             except InputError as exc:
                 raise InputError(str(exc), file=path, row=number) from exc
         data: dict[str, Any] = {"date": dt.date.today(), "solutions": solutions}
@@ -386,9 +436,7 @@ def read_catalogue(path: Path | str) -> Catalogue:
 
 def _csv_dates(text: str) -> list[dt.date | None]:
     out: list[dt.date | None] = []
-    for row in csv.DictReader(
-        io.StringIO(text), delimiter=";" if text.count(";") > text.count(",") else ","
-    ):
+    for row in csv.DictReader(io.StringIO(text), delimiter=delimiter_of(text)):
         value = (row.get("valide_depuis") or row.get("date") or "").strip()
         try:
             out.append(dt.date.fromisoformat(value) if value else None)
@@ -399,7 +447,7 @@ def _csv_dates(text: str) -> list[dt.date | None]:
 
 def _named(exc: ValidationError, data: Mapping[str, Any], path: Path) -> str:
     """The pydantic message with the solution's id in place of its list index."""
-    message = pydantic_message(exc, str(path))
+    message = pydantic_message(exc)
     solutions = data.get("solutions")
     if isinstance(solutions, list):
         for i, item in enumerate(solutions):

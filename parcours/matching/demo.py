@@ -87,7 +87,13 @@ def synthetic_people(
                 p=[0.45, 0.2, 0.15, 0.1, 0.05, 0.05],
             )
         )
-        age = int(rng.integers(18, 26)) if status == "jeune" else int(rng.integers(26, 64))
+        age = (
+            int(rng.integers(18, 26))
+            if status == "jeune"
+            else int(rng.integers(60, 71))
+            if status == "senior"
+            else int(rng.integers(26, 60))
+        )
         dest = (float(dx[i]), float(dy[i]), names[i], "emploi")
         if training is not None and rng.uniform() < 0.1:
             dest = (training[0], training[1], "Centre de formation de Pontreval", "formation")

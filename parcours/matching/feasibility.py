@@ -56,6 +56,7 @@ import pandas as pd
 import shapely
 
 from parcours.accessibility import TransportNetwork, pair_times
+from parcours.accessibility.streets import WALK_SPEED_KMH
 from parcours.geo.crs import WGS84
 from parcours.matching._text import t as _t
 from parcours.matching.catalogue import Catalogue, Solution, SolutionType
@@ -63,12 +64,17 @@ from parcours.matching.profile import Licence, PersonFile, Profile
 from parcours.matching.schedule import DAY_NAMES, Shift
 
 __all__ = [
+    "BIKE_SPEED_KMH",
+    "COMMUTER_MAX_STRESS",
     "EBIKE_SPEED_KMH",
     "MODES",
     "ROAD_FACTOR",
+    "SCOOTER_SPEED_KMH",
+    "VERDICT_RANK",
     "Option",
     "Person",
     "Trip",
+    "crow_km",
     "evaluate",
 ]
 
@@ -100,7 +106,8 @@ MAX_BIKE_MIN: Final = 60
 #: Road distance / straight-line distance (rural France, typical).
 ROAD_FACTOR: Final = 1.3
 _PARIS = zoneinfo.ZoneInfo("Europe/Paris")
-_VERDICT_RANK = {"faisable": 0, "faisable_avec_solution": 1, "infaisable": 2}
+#: The verdicts, best first.
+VERDICT_RANK: Final = {"faisable": 0, "faisable_avec_solution": 1, "infaisable": 2}
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,9 @@ class Person:
     home_label: str
     destinations: tuple[tuple[float, float], ...]
     home_commune: str | None = None
+    #: places outside the territory loaded (its perimeter and buffer): -1 the home, j the
+    #: j-th destination; no time is computed to or from them
+    outside: frozenset[int] = frozenset()
 
     @property
     def profile(self) -> Profile:
@@ -154,7 +164,7 @@ class Option:
     def rank_key(self) -> tuple[float, ...]:
         """Feasibility, then time, cost, autonomy and lead time (smaller is better)."""
         return (
-            _VERDICT_RANK[self.verdict],
+            VERDICT_RANK[self.verdict],
             self.duree_min if self.duree_min is not None else 1e9,
             self.cout_mois_eur if self.cout_mois_eur is not None else 1e9,
             self.autonomy,
@@ -333,7 +343,15 @@ def _transit_times(network: TransportNetwork, people: list[Person], trips: list[
                     homes,
                     dests,
                     pairs.iloc[late].reset_index(drop=True),
-                    departure=[whens[n] - dt.timedelta(minutes=max_min) for n in late],
+                    # from the longest trip before, but not before the day's midnight
+                    # (the day before may run no service at all)
+                    departure=[
+                        max(
+                            whens[n] - dt.timedelta(minutes=max_min),
+                            dt.datetime.combine(whens[n].date(), dt.time()),
+                        )
+                        for n in late
+                    ],
                     **{
                         **common,
                         "max_time": dt.timedelta(hours=4),
@@ -370,28 +388,35 @@ def _sun(lon: float, lat: float, date: dt.date) -> tuple[dt.datetime, dt.datetim
 
 
 def _is_dark(home: tuple[float, float], start: dt.datetime, end: dt.datetime) -> tuple[bool, str]:
-    """Whether part of [start, end] is before sunrise or after sunset, and the fact to say."""
+    """Whether part of [start, end] is before sunrise or after sunset, and the fact to say.
+
+    A trip crossing midnight is in the dark (after the evening's sunset, before the
+    morning's sunrise); times are Europe/Paris local time at the home.
+    """
     lon, lat = round(home[0], 2), round(home[1], 2)
     first, last = _sun(lon, lat, start.date()), _sun(lon, lat, end.date())
     if first is None or last is None:
         return False, ""
-    rise, sets = first[0], last[1]
-    month = _MONTHS[start.month - 1]
-    if start < rise:
-        return True, str(
-            _t(
-                f"lever du jour à {_hhmm(rise)} en {month[0]}",
-                f"sunrise at {_hhmm(rise)} in {month[1]}",
-            )
-        )
-    if end > sets:
-        return True, str(
-            _t(
-                f"coucher du soleil à {_hhmm(sets)} en {month[0]}",
-                f"sunset at {_hhmm(sets)} in {month[1]}",
-            )
-        )
+    if start < first[0]:
+        return True, _sun_fact("rise", first[0])
+    if end > first[1] or start.date() != end.date():
+        if start > first[1] or end.date() == start.date():
+            return True, _sun_fact("set", first[1])
+        return True, _sun_fact("rise", last[0])
     return False, ""
+
+
+def _sun_fact(kind: str, when: dt.datetime) -> str:
+    month = _MONTHS[when.month - 1]
+    if kind == "rise":
+        return _t(
+            f"lever du jour à {_hhmm(when)} en {month[0]}",
+            f"sunrise at {_hhmm(when)} in {month[1]}",
+        )
+    return _t(
+        f"coucher du soleil à {_hhmm(when)} en {month[0]}",
+        f"sunset at {_hhmm(when)} in {month[1]}",
+    )
 
 
 _MONTHS = (
@@ -402,7 +427,8 @@ _MONTHS = (
 )  # fmt: skip
 
 
-def _crow_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+def crow_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Straight-line distance between two WGS84 points, km (equirectangular, < 100 km)."""
     lat = math.radians((a[1] + b[1]) / 2)
     dx = (a[0] - b[0]) * 111.32 * math.cos(lat)
     dy = (a[1] - b[1]) * 110.57
@@ -416,7 +442,7 @@ class _Context:
     person: Person
     catalogue: Catalogue
     communes: gpd.GeoDataFrame | None
-    days_per_month: float
+    weeks_per_month: float
     commune_cache: dict[tuple[float, float], str | None]
     offer_cache: dict[tuple[Any, ...], tuple[Solution | None, str]] = field(default_factory=dict)
 
@@ -456,7 +482,7 @@ class _Context:
             if (
                 zone.centre is not None
                 and zone.rayon_km is not None
-                and _crow_km(zone.centre, (lon, lat)) > zone.rayon_km
+                and crow_km(zone.centre, (lon, lat)) > zone.rayon_km
             ):
                 return _t("hors de la zone desservie", "outside the service area")
             if (
@@ -495,7 +521,8 @@ def _communes_of(
 
 
 def _monthly(ctx: _Context, trip: Trip, per_trip_eur: float) -> float:
-    return round(per_trip_eur * 2 * len(trip.shift.days) * ctx.days_per_month, 2)
+    """A trip's cost as a month of this shift: there and back, each day of the shift."""
+    return round(per_trip_eur * 2 * len(trip.shift.days) * ctx.weeks_per_month, 2)
 
 
 def _solution_month(ctx: _Context, s: Solution, trip: Trip, km: float) -> float | None:
@@ -506,7 +533,7 @@ def _solution_month(ctx: _Context, s: Solution, trip: Trip, km: float) -> float 
         total += c.mois_eur
         seen = True
     if c.jour_eur is not None:
-        total += c.jour_eur * len(trip.shift.days) * ctx.days_per_month
+        total += c.jour_eur * len(trip.shift.days) * ctx.weeks_per_month
         seen = True
     if c.trajet_eur is not None:
         total += _monthly(ctx, trip, c.trajet_eur)
@@ -530,10 +557,19 @@ def _judge(
     dest = person.file.destinations[trip.destination]
     where = person.destinations[trip.destination]
     key = (trip.person, trip.destination)
-    km = ROAD_FACTOR * _crow_km(person.home, where)
+    km = ROAD_FACTOR * crow_km(person.home, where)
     is_aller = trip.direction == "aller"
     start_txt = _hhmm(trip.when)
     options: list[Option] = []
+    if -1 in person.outside or trip.destination in person.outside:
+        what = _t("le domicile", "the home") if -1 in person.outside else dest.nom
+        text = _t(
+            f"{what} est hors du territoire chargé : temps non calculés (chargez un "
+            "territoire qui couvre les deux lieux)",
+            f"{what} is outside the territory loaded: no times computed (load a territory "
+            "covering both places)",
+        )
+        return [Option(trip, mode, "infaisable", text) for mode in MODES]
 
     def timed(seconds: float) -> tuple[dt.datetime | None, dt.datetime | None]:
         if not math.isfinite(seconds):
@@ -761,20 +797,29 @@ def _judge(
                 )
             )
         ]
+        # the full monthly pass, unless it is over the budget and the social fare fits
         month = ctx.catalogue.parametres.abonnement_transports_mois_eur
         fare, _ = ctx.offered(SolutionType.SOCIAL_FARE, dest.motif)
-        if fare is not None and fare.cout.mois_eur is not None and fare.cout.mois_eur < month:
-            if month > p.budget_mois_eur:
-                needed.append(fare.id)
-                reasons.append(
-                    str(
-                        _t(
-                            f"abonnement à {fare.cout.mois_eur:.0f} € avec « {fare.nom} »",
-                            f"pass at {fare.cout.mois_eur:.0f} EUR with '{fare.nom}'",
-                        )
-                    )
-                )
+        cheaper = fare is not None and fare.cout.mois_eur is not None and fare.cout.mois_eur < month
+        if month > p.budget_mois_eur and fare is not None and cheaper:
+            assert fare.cout.mois_eur is not None
+            needed.append(fare.id)
             month = fare.cout.mois_eur
+            reasons.append(
+                _t(
+                    f"abonnement à {month:.0f} € avec « {fare.nom} »",
+                    f"pass at {month:.0f} EUR with '{fare.nom}'",
+                )
+            )
+        elif cheaper and fare is not None and fare.cout.mois_eur is not None:
+            reasons.append(
+                _t(
+                    f"abonnement {month:.0f} € par mois ({fare.cout.mois_eur:.0f} € possible "
+                    f"avec « {fare.nom} »)",
+                    f"pass {month:.0f} EUR a month ({fare.cout.mois_eur:.0f} EUR possible "
+                    f"with '{fare.nom}')",
+                )
+            )
         if not p.transports_seul or not p.lit_carte_horaires:
             training, _ = ctx.offered(SolutionType.MOBILITY_TRAINING)
             if training is not None:
@@ -788,13 +833,12 @@ def _judge(
                     )
                 )
         verdict = "faisable_avec_solution" if needed else "faisable"
-        if month > p.budget_mois_eur and not needed:
+        if month > p.budget_mois_eur:
             reasons.append(
-                str(
-                    _t(
-                        f"abonnement {month:.0f} € par mois, au-delà de votre budget",
-                        f"pass {month:.0f} EUR a month, over your budget",
-                    )
+                _t(
+                    f"abonnement {month:.0f} € par mois, au-delà de votre budget de "
+                    f"{p.budget_mois_eur:.0f} €",
+                    f"pass {month:.0f} EUR a month, over your {p.budget_mois_eur:.0f} EUR budget",
                 )
             )
         options.append(
@@ -840,6 +884,11 @@ def _judge(
         if loan is None:
             loan, why2 = ctx.offered(SolutionType.SOCIAL_GARAGE, dest.motif)
             why = why2 or why
+        if loan is not None and p.fauteuil_roulant and not loan.accessible_fauteuil:
+            why = _t(
+                f"{loan.nom} : véhicule non adapté au fauteuil", f"{loan.nom}: vehicle not adapted"
+            )
+            loan = None
         if loan is None:
             options.append(
                 Option(
@@ -851,7 +900,8 @@ def _judge(
                 )
             )
         else:
-            cost = (_solution_month(ctx, loan, trip, km) or 0.0) + car_cost
+            fuel = _monthly(ctx, trip, km * ctx.catalogue.parametres.carburant_km_voiture_eur)
+            cost = (_solution_month(ctx, loan, trip, km) or 0.0) + fuel
             options.append(
                 Option(
                     trip,
@@ -907,7 +957,7 @@ def _judge(
                 ),
             )
         )
-    elif not p.rides_scooter:
+    elif not p.may_ride_scooter(trip.when.year):
         options.append(
             Option(
                 trip,
@@ -915,8 +965,8 @@ def _judge(
                 "infaisable",
                 str(
                     _t(
-                        "il faut le permis AM (ou B) pour un scooter",
-                        "a scooter needs the AM (or B) licence",
+                        "il faut le permis AM (ou B) pour un scooter quand on est né après 1987",
+                        "a scooter needs the AM (or B) licence when born after 1987",
                     )
                 ),
                 duree_min=m,
@@ -940,7 +990,9 @@ def _judge(
                 "faisable",
                 _t(f"{m} min en scooter", f"{m} min by scooter"),
                 duree_min=m,
-                cout_mois_eur=round(car_cost * 0.4, 2),
+                cout_mois_eur=_monthly(
+                    ctx, trip, km * ctx.catalogue.parametres.cout_km_scooter_eur
+                ),
                 depart=dep,
                 arrivee=arr,
             )
@@ -972,7 +1024,13 @@ def _judge(
                     solution=rent.id,
                     solutions=[rent.id],
                     duree_min=m,
-                    cout_mois_eur=_solution_month(ctx, rent, trip, km),
+                    cout_mois_eur=round(
+                        (_solution_month(ctx, rent, trip, km) or 0.0)
+                        + _monthly(
+                            ctx, trip, km * ctx.catalogue.parametres.carburant_km_scooter_eur
+                        ),
+                        2,
+                    ),
                     depart=dep,
                     arrivee=arr,
                     autonomy=1,
@@ -1051,7 +1109,8 @@ def _judge(
         )
     else:
         station = _nearest_station(share, person.home)
-        walk_min = station[1] / (4.8 / 60) / 1000 * ROAD_FACTOR if station else math.inf
+        # walking to the station: the road distance estimate at the engine's walking speed
+        walk_min = station[1] * ROAD_FACTOR / WALK_SPEED_KMH * 60 if station else math.inf
         if walk_min > p.marche_max_min or m_car is None:
             options.append(
                 Option(
@@ -1066,7 +1125,19 @@ def _judge(
                     ),
                 )
             )
-        elif not share.is_open(trip.day, trip.shift.start):
+        elif p.fauteuil_roulant and not share.accessible_fauteuil:
+            options.append(
+                Option(
+                    trip,
+                    "autopartage",
+                    "infaisable",
+                    _t(
+                        f"véhicules de « {share.nom} » non adaptés au fauteuil",
+                        f"'{share.nom}' vehicles not wheelchair adapted",
+                    ),
+                )
+            )
+        elif not share.is_open(trip.day, trip.shift.start if is_aller else trip.shift.end):
             options.append(
                 Option(
                     trip,
@@ -1174,8 +1245,8 @@ def _nearest_station(
     zone = solution.zone
     if zone is None or not zone.points:
         return None
-    best = min(zone.points, key=lambda pt: _crow_km(pt, home))
-    return best, _crow_km(best, home)
+    best = min(zone.points, key=lambda pt: crow_km(pt, home))
+    return best, crow_km(best, home)
 
 
 def evaluate(
@@ -1216,14 +1287,15 @@ def evaluate(
     street = _street_times(network, people, noon)
     transit = _transit_times(network, people, trips)
     matches = _carpool(carpool, people, trips)
-    per_month = catalogue.parametres.jours_travailles_par_mois_par_jour_semaine
+    per_month = catalogue.parametres.semaines_par_mois
     cache = _communes_of(communes, people)
     contexts = {i: _Context(p, catalogue, communes, per_month, cache) for i, p in enumerate(people)}
     order = {m: n for n, m in enumerate(MODES)}
     judged: dict[tuple[Any, ...], list[Option]] = {}
+    timed = [solution for solution in catalogue.solutions if solution.horaires is not None]
     out = []
     for k, trip in enumerate(trips):
-        key = _same_answer_key(network, people, trip, k, street, transit, matches)
+        key = _same_answer_key(network, people, trip, k, street, transit, matches, timed)
         first = judged.get(key)
         if first is None:
             options = _judge(contexts[trip.person], trip, k, street, transit, matches)
@@ -1253,6 +1325,7 @@ def _same_answer_key(
     street: _Street,
     transit: _Transit,
     matches: dict[int, dict[str, Any]],
+    timed: list[Solution],
 ) -> tuple[Any, ...]:
     """Two trips with the same key get the same options (judged once, moved by day).
 
@@ -1271,7 +1344,7 @@ def _same_answer_key(
                 if trip.direction == "aller"
                 else (trip.when, trip.when + span)
             )
-            dark.append(_is_dark(person.home, *window)[0])
+            dark.append(_is_dark(person.home, *window)[1])
     found = matches.get(k)
 
     def rel(when: dt.datetime | None) -> float | None:
@@ -1289,6 +1362,12 @@ def _same_answer_key(
         k in transit.no_service,
         None if found is None else found.get("offer_id"),
         tuple(dark),
+        tuple(
+            solution.is_open(
+                trip.day, trip.shift.start if trip.direction == "aller" else trip.shift.end
+            )
+            for solution in timed
+        ),
     )
 
 

@@ -25,6 +25,7 @@ How the plan is built, per destination:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Sequence
@@ -43,16 +44,20 @@ from parcours.matching._text import fixed_language
 from parcours.matching._text import t as _t
 from parcours.matching.catalogue import Catalogue, Solution, SolutionType, catalogue_of
 from parcours.matching.feasibility import (
+    BIKE_SPEED_KMH,
+    COMMUTER_MAX_STRESS,
+    EBIKE_SPEED_KMH,
     MODES,
     ROAD_FACTOR,
+    SCOOTER_SPEED_KMH,
     Option,
     Person,
     Trip,
-    _crow_km,
+    crow_km,
     day_name,
     evaluate,
 )
-from parcours.matching.profile import Licence, PersonFile, barriers
+from parcours.matching.profile import Licence, Motive, PersonFile, barriers
 from parcours.matching.schedule import format_days
 from parcours.territories import Territory
 
@@ -179,6 +184,20 @@ def locate(
     return people
 
 
+def _mark_outside(people: list[Person], territory: Territory) -> list[Person]:
+    """Mark the homes and destinations outside the territory's perimeter and buffer."""
+    area = gpd.GeoSeries([territory.clip_area()], crs=territory.crs).to_crs(WGS84).iloc[0]
+    shapely.prepare(area)
+    out = []
+    for person in people:
+        places = [(-1, person.home), *enumerate(person.destinations)]
+        outside = frozenset(
+            j for j, (lon, lat) in places if not shapely.contains_xy(area, lon, lat)
+        )
+        out.append(dataclasses.replace(person, outside=outside) if outside else person)
+    return out
+
+
 def _network_of(territory: Territory | TransportNetwork) -> TransportNetwork:
     return territory if isinstance(territory, TransportNetwork) else TransportNetwork(territory)
 
@@ -272,6 +291,7 @@ def match_people(
     )
     if people is None:
         people = locate(files, geocoder or territory_geocoder(terr), ids=ids, communes=communes)
+        people = _mark_outside(people, terr)
     week = week or default_week(network)
     with fixed_language():
         return _results(network, people, catalogue, week, communes, carpool)
@@ -314,20 +334,28 @@ def match(
     return result
 
 
-#: The engine's modes behind each mode of the answer, with the cycling speeds.
+#: The engine's modes behind each mode of the answer (the speeds of the feasibility's).
 _ITINERARY_MODES: dict[str, dict[str, Any]] = {
     "marche": {"transport_modes": ["walk"]},
-    "velo": {"transport_modes": ["bike"], "speed_cycling": 15.0, "max_bicycle_traffic_stress": 4},
+    "velo": {
+        "transport_modes": ["bike"],
+        "speed_cycling": BIKE_SPEED_KMH,
+        "max_bicycle_traffic_stress": COMMUTER_MAX_STRESS,
+    },
     "velo_electrique": {
         "transport_modes": ["bike"],
-        "speed_cycling": 20.0,
+        "speed_cycling": EBIKE_SPEED_KMH,
+        "max_bicycle_traffic_stress": COMMUTER_MAX_STRESS,
+    },
+    "scooter": {
+        "transport_modes": ["bike"],
+        "speed_cycling": SCOOTER_SPEED_KMH,
         "max_bicycle_traffic_stress": 4,
     },
     "transports": {"transport_modes": ["walk", "transit"]},
     "voiture": {"transport_modes": ["car"]},
     "autopartage": {"transport_modes": ["car"]},
     "covoiturage": {"transport_modes": ["car"]},
-    "scooter": {"transport_modes": ["car"]},
     "transport_a_la_demande": {"transport_modes": ["car"]},
 }
 
@@ -354,7 +382,8 @@ def _attach_itineraries(network: TransportNetwork, result: MatchResult) -> None:
                 continue
             if id(o) not in wanted and o.mode != "transports":
                 continue
-            key = (trip.destination, trip.direction, o.mode, trip.when.time(), o.trip.shift)
+            services = network.active_services(trip.when.date())
+            key = (trip.destination, trip.direction, o.mode, trip.when.time(), services)
             if key not in done:
                 a, b = (person.home, dest) if trip.direction == "aller" else (dest, person.home)
                 kwargs = dict(_ITINERARY_MODES[o.mode])
@@ -414,6 +443,9 @@ def _option_json(o: Option, dest_name: str) -> dict[str, Any]:
     return {
         "destination": dest_name,
         "jour": day_name(o.trip.day),
+        "horaire": o.trip.shift.text(),
+        "date": o.trip.when.date().isoformat(),
+        "heure": o.trip.when.strftime("%H:%M"),
         "trajet": o.trip.direction,
         "mode": o.mode,
         "verdict": o.verdict,
@@ -523,13 +555,20 @@ def _answer(
                 (later_ids if s.delai_jours > MONTHS_THRESHOLD_DAYS else now_ids).setdefault(
                     sid, f"{_mode_label(o.mode)}, {dest.nom}"
                 )
-        # FT mobility aid: round trip over the thresholds
-        km = 2 * ROAD_FACTOR * _crow_km(person.home, person.destinations[j])
-        times = [o.duree_min for o in chosen if o.duree_min is not None]
-        round_min = 2 * max(times) if times else None
+        # France Travail's mobility aid: the round trip over the distance or time threshold
+        # (by the options retained: the longest trip there plus the longest trip back)
+        km = 2 * ROAD_FACTOR * crow_km(person.home, person.destinations[j])
+        usable = [(trips[k].direction, o.duree_min) for k, o in zip(ks, chosen, strict=True)]
+        legs = {
+            d: max((m for dd, m in usable if dd == d and m is not None), default=None)
+            for d in ("aller", "retour")
+        }
+        round_min = None if None in legs.values() else sum(v for v in legs.values() if v)
+        if any(o.verdict == "infaisable" for o in chosen):
+            round_min = None  # no trip to measure: the distance alone decides
         for aid in catalogue.of_type(SolutionType.FT_MOBILITY_AID):
             e = aid.eligibilite
-            if e.check(p, dest.motif) is not None:
+            if e.check(p, dest.motif, dest.contrat) is not None:
                 continue
             over_km = e.aller_retour_km_min is not None and km > e.aller_retour_km_min
             over_min = (
@@ -537,16 +576,24 @@ def _answer(
                 and round_min is not None
                 and round_min > e.aller_retour_min_min
             )
-            if over_km or over_min:
-                now_ids.setdefault(
-                    aid.id,
-                    str(
-                        _t(
-                            f"aller-retour d'environ {km:.0f} km vers {dest.nom}",
-                            f"round trip of about {km:.0f} km to {dest.nom}",
-                        )
-                    ),
+            if not (over_km or over_min):
+                continue
+            if over_km:
+                why = _t(
+                    f"aller-retour d'environ {km:.0f} km vers {dest.nom}",
+                    f"round trip of about {km:.0f} km to {dest.nom}",
                 )
+            else:
+                why = _t(
+                    f"aller-retour de {round_min} min vers {dest.nom}",
+                    f"round trip of {round_min} min to {dest.nom}",
+                )
+            if e.contrats is not None and dest.contrat is None and dest.motif is Motive.JOB:
+                why += _t(
+                    " ; à vérifier : contrat de 3 mois et plus",
+                    "; to check: a contract of 3 months or more",
+                )
+            now_ids.setdefault(aid.id, why)
         # what makes the person autonomous later
         if (
             p.permis in (Licence.NONE, Licence.AM, Licence.LEARNING_B)
@@ -567,15 +614,7 @@ def _answer(
             steps.append(
                 {
                     "quand": "maintenant",
-                    "action": str(
-                        _t(
-                            f"Pas de solution pour certains trajets vers {dest.nom} : "
-                            "voir avec l'employeur "
-                            "un décalage d'horaires ou un covoiturage entre collègues",
-                            f"No solution for some trips to {dest.nom}: ask the employer "
-                            "about other hours or carpooling with colleagues",
-                        )
-                    ),
+                    "action": _no_solution_step(dest.nom, dest.motif),
                     "solutions": [],
                     "delai_jours": 0,
                 }
@@ -619,6 +658,29 @@ def _answer(
         "plan": steps,
         "solutions": {sid: _solution_json(catalogue.get(sid)) for sid in sorted(used)},
     }
+
+
+def _no_solution_step(name: str, motive: Motive) -> str:
+    """What to do when some trips have no solution, by the purpose of the trip."""
+    if motive in (Motive.JOB, Motive.INTERNSHIP):
+        return _t(
+            f"Pas de solution pour certains trajets vers {name} : voir avec l'employeur un "
+            "décalage d'horaires ou un covoiturage entre collègues",
+            f"No solution for some trips to {name}: ask the employer about other hours or "
+            "carpooling with colleagues",
+        )
+    if motive is Motive.TRAINING:
+        return _t(
+            f"Pas de solution pour certains trajets vers {name} : voir avec l'organisme de "
+            "formation d'autres horaires, un hébergement ou une formation plus proche",
+            f"No solution for some trips to {name}: ask the training body about other "
+            "hours, lodging or a nearer course",
+        )
+    return _t(
+        f"Pas de solution pour certains trajets vers {name} : chercher un autre horaire "
+        "ou un rendez-vous à distance",
+        f"No solution for some trips to {name}: look for other hours or a remote appointment",
+    )
 
 
 def _solution_json(s: Solution) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from parcours.errors import InputError
 from parcours.i18n import tr
+from parcours.matching._text import t
 from parcours.matching.schedule import Shift, parse_schedule
 
 __all__ = [
@@ -179,8 +180,17 @@ class Profile(_Strict):
 
     @property
     def rides_scooter(self) -> bool:
-        """May ride a 50 cc scooter (licence AM, or B which includes it)."""
+        """Holds a licence for a 50 cc scooter (AM, or B which includes it)."""
         return self.permis in (Licence.AM, Licence.B)
+
+    def may_ride_scooter(self, year: int) -> bool:
+        """May ride a 50 cc scooter in ``year``: licence AM or B, or born before 1988.
+
+        The AM licence (ex-BSR) is required of everyone born from 1 January 1988 on; with
+        only an age, someone is known to be born before 1988 when ``year - age <= 1987``
+        (a person who may be born in 1988 is asked for the licence).
+        """
+        return self.rides_scooter or year - self.age <= 1987
 
     @property
     def may_cycle(self) -> bool:
@@ -197,29 +207,67 @@ class PersonFile(_Strict):
     id: str | None = None
 
 
-def pydantic_message(error: ValidationError, source: str) -> str:
-    """A French (or English) message naming each invalid field and the allowed values."""
+#: pydantic's error types, said in French (``{ctx key}`` filled from the error's context).
+_PYDANTIC_FR: dict[str, tuple[str, str]] = {
+    "too_short": (
+        "au moins {min_length} élément(s) attendu(s)", "at least {min_length} item(s) expected"
+    ),
+    "int_parsing": ("nombre entier attendu", "a whole number expected"),
+    "int_from_float": ("nombre entier attendu", "a whole number expected"),
+    "float_parsing": ("nombre attendu", "a number expected"),
+    "bool_parsing": ("oui ou non attendu (true/false)", "yes or no expected (true/false)"),
+    "string_type": ("texte attendu", "text expected"),
+    "string_too_short": ("texte vide", "empty text"),
+    "string_pattern_mismatch": (
+        "caractères permis : lettres, chiffres, - _ .", "allowed: letters, digits, - _ ."
+    ),
+    "greater_than_equal": ("au moins {ge}", "at least {ge}"),
+    "greater_than": ("plus de {gt}", "more than {gt}"),
+    "less_than_equal": ("au plus {le}", "at most {le}"),
+    "date_from_datetime_parsing": ("date AAAA-MM-JJ attendue", "a YYYY-MM-DD date expected"),
+    "date_parsing": ("date AAAA-MM-JJ attendue", "a YYYY-MM-DD date expected"),
+    "list_type": ("liste attendue", "a list expected"),
+    "dict_type": ("ensemble de champs attendu", "a mapping of fields expected"),
+    "model_type": ("ensemble de champs attendu", "a mapping of fields expected"),
+}  # fmt: skip
+
+
+def pydantic_message(error: ValidationError, source: str | None = None) -> str:
+    """A French (or English) message naming each invalid field and the allowed values.
+
+    ``source`` prefixes each line (a file, a request body); None when the error is raised
+    with its file and row already (:class:`~parcours.errors.InputError` shows them).
+    """
     lines = []
     for item in error.errors():
-        loc = ".".join(str(p) for p in item["loc"])
+        loc = ".".join(str(p) for p in item["loc"]) or "·"
         kind = item["type"]
         ctx = item.get("ctx") or {}
+        given = item.get("input")
         if kind == "extra_forbidden":
-            text = tr("champ inconnu", "unknown field")
+            text = t("champ inconnu", "unknown field")
         elif kind == "missing":
-            text = tr("champ obligatoire manquant", "required field missing")
+            text = t("champ obligatoire manquant", "required field missing")
         elif kind == "enum":
-            text = tr(
-                f"valeur « {item.get('input')} » refusée, "
-                f"valeurs possibles : {ctx.get('expected')}",
-                f"value '{item.get('input')}' refused, allowed: {ctx.get('expected')}",
+            expected = str(ctx.get("expected", ""))
+            text = t(
+                f"valeur « {given} » refusée, valeurs possibles : "
+                f"{expected.replace(' or ', ' ou ')}",
+                f"value '{given}' refused, allowed: {expected}",
+            )
+        elif kind in _PYDANTIC_FR:
+            fr, en = _PYDANTIC_FR[kind]
+            text = t(
+                f"valeur « {given} » refusée : {fr.format(**ctx)}",
+                f"value '{given}' refused: {en.format(**ctx)}",
             )
         else:
-            text = tr(
-                f"valeur « {item.get('input')} » refusée ({item['msg']})",
-                f"value '{item.get('input')}' refused ({item['msg']})",
-            )
-        lines.append(f"{source} : {loc} : {text}")
+            detail = str(item["msg"]).removeprefix("Value error, ")
+            if " / " in detail:  # our validators write "français / English"
+                fr_part, _, en_part = detail.partition(" / ")
+                detail = t(fr_part, en_part)
+            text = t(f"valeur refusée : {detail}", f"value refused: {detail}")
+        lines.append(f"{source} : {loc} : {text}" if source else f"{loc} : {text}")
     return "\n".join(lines)
 
 
@@ -289,9 +337,9 @@ BARRIER_RULES: tuple[tuple[str, str, Callable[[Profile], bool], str, str], ...] 
     ("materiel", "sans_velo", lambda p: p.may_cycle and not p.velo.possede,
      "sait rouler à vélo mais n'en possède pas", "can ride a bike but owns none"),
     ("competences", "ne_sait_pas_rouler",
-     lambda p: not p.velo.sait_rouler and not p.fauteuil_roulant,
+     lambda p: not p.velo.sait_rouler and not p.fauteuil_roulant and not p.mobilite_reduite,
      "ne sait pas rouler à vélo", "cannot ride a bike"),
-    ("competences", "pas_de_nuit", lambda p: p.velo.sait_rouler and not p.velo.roule_de_nuit,
+    ("competences", "pas_de_nuit", lambda p: p.may_cycle and not p.velo.roule_de_nuit,
      "ne roule pas à vélo de nuit", "does not ride at night"),
     ("competences", "lecture_horaires", lambda p: not p.lit_carte_horaires,
      "difficultés à lire un plan ou une fiche horaire", "difficulty reading a map or a timetable"),

@@ -79,10 +79,16 @@ class Shift:
         return dt.time(self.end // 60 % 24, self.end % 60)
 
     def covers(self, day: int, minute: float) -> bool:
-        """Whether minute ``minute`` of weekday ``day`` falls in this period."""
+        """Whether minute ``minute`` of weekday ``day`` falls in this period.
+
+        ``minute`` may pass 1440 (05:00 the next morning is minute 1740 of the evening's
+        day); the week wraps (Sunday night runs into Monday).
+        """
+        week = 7 * 1440
+        t = (day * 1440 + minute) % week
         for d in self.days:
-            offset = ((day - d) % 7) * 1440
-            if self.start <= minute + offset <= self.end:
+            first = d * 1440 + self.start
+            if any(first <= x <= first + (self.end - self.start) for x in (t, t + week)):
                 return True
         return False
 
@@ -196,25 +202,57 @@ def parse_schedule(text: str, *, where: str = "horaires") -> list[Shift]:
         chunk = chunk.strip()
         if not chunk:
             continue
-        pieces = chunk.split()
-        if len(pieces) < 2 or "-" not in pieces[-1]:
+        match = _CHUNK.match(chunk)
+        if match is None:
             raise InputError(
                 tr(
                     f"{where} : « {chunk} » illisible ({_FORMAT_HELP[0]})",
                     f"{where}: cannot read '{chunk}' ({_FORMAT_HELP[1]})",
                 )
             )
-        days = _days("".join(pieces[:-1]), where)
-        first, _, last = pieces[-1].partition("-")
-        start, end = _minutes(first, where), _minutes(last, where)
-        if end <= start:
-            end += 1440
-        if start >= 1440:
-            raise InputError(
-                tr(
-                    f"{where} : une prise de poste à 24:00 s'écrit 00:00",
-                    f"{where}: write 00:00, not 24:00, for a start",
+        days = _days(_day_words(match.group("days")), where)
+        # split shifts: "lun-ven 08:00-12:00, 14:00-17:00" (also "et")
+        for span in re.split(r"\s*(?:,|\bet\b)\s*", match.group("times").strip()):
+            first, sep, last = span.partition("-")
+            if not sep:
+                raise InputError(
+                    tr(
+                        f"{where} : plage horaire « {span} » illisible ({_FORMAT_HELP[0]})",
+                        f"{where}: cannot read the hours '{span}' ({_FORMAT_HELP[1]})",
+                    )
                 )
-            )
-        shifts.append(Shift(days, start, end))
+            start, end = _minutes(first, where), _minutes(last, where)
+            if end == start:
+                raise InputError(
+                    tr(
+                        f"{where} : « {span} » commence et finit à la même heure",
+                        f"{where}: '{span}' starts and ends at the same time",
+                    )
+                )
+            if end < start:
+                end += 1440
+            if start >= 1440:
+                raise InputError(
+                    tr(
+                        f"{where} : une prise de poste à 24:00 s'écrit 00:00",
+                        f"{where}: write 00:00, not 24:00, for a start",
+                    )
+                )
+            shifts.append(Shift(days, start, end))
     return shifts
+
+
+#: ``DAYS TIMES``: the times start at the first digit.
+_CHUNK = re.compile(r"^(?P<days>[^\d]+?)\s+(?P<times>\d.*)$")
+
+
+def _day_words(text: str) -> str:
+    """The days as :func:`_days` reads them (``du lundi au vendredi`` -> ``lundi-vendredi``).
+
+    ``lun et mer`` becomes ``lun,mer``.
+    """
+    words = text.strip().lower().replace("’", "'")
+    words = re.sub(r"^(du|le|les)\s+", "", words)
+    words = re.sub(r"\s+(au|à)\s+", "-", words)
+    words = re.sub(r"\s*(,|\bet\b)\s*", ",", words)
+    return re.sub(r"\s+", "", words)

@@ -20,15 +20,22 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "CASELOAD_LAYER",
     "GTFS_LAYERS",
     "GTFS_TABLES",
     "INSEE_SECRET_MIN_HOUSEHOLDS",
+    "SECRET_MIN_BENEFICIARIES",
     "SOURCE_KINDS",
     "SourceKind",
 ]
 
 #: INSEE's statistical-secret threshold: no figure published over fewer households.
 INSEE_SECRET_MIN_HOUSEHOLDS = 11
+#: No caseload figure over fewer beneficiaries (DESIGN.md): the committee never sees a person.
+SECRET_MIN_BENEFICIARIES = 11
+#: The table layer of the caseload's feasibility per commune (aggregated by the matching,
+#: at least :data:`SECRET_MIN_BENEFICIARIES` people a row), read by the diagnostic.
+CASELOAD_LAYER = "caseload_feasibility"
 
 
 class SourceKind(StrEnum):
