@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +34,29 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "home"
     monkeypatch.setenv("PARCOURS_HOME", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    """The demo territory's sources written and loaded (no diagnostic), once per session.
+
+    Returns ``(workspace, sources)``: a :class:`~parcours.territories.Workspace` holding
+    territory ``demo`` and the :class:`~parcours.territories.demo.DemoSources`. Tests may
+    add to it (a catalogue, a caseload) but must not remove its layers.
+    """
+    from parcours.territories import Workspace, create_territory, load_sources
+    from parcours.territories.demo import write_demo_sources
+
+    root = tmp_path_factory.mktemp("demo-loaded")
+    sources = write_demo_sources(root / "sources")
+    workspace = Workspace(root / "home")
+    create_territory(
+        workspace,
+        "demo",
+        communes=",".join(sources.communes),
+        communes_file=sources.files["communes"][0],
+    )
+    files = dict(sources.files)
+    geolocation = files.pop("jobs_geolocation", [None])[0]
+    load_sources(workspace, "demo", files, jobs_geolocation=geolocation)
+    return workspace, sources

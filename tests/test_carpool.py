@@ -25,8 +25,8 @@ from parcours.matching.carpool import (
     CarpoolOffer,
     OfferNotFoundError,
 )
-from parcours.territories import Territory, Workspace, create_territory, load_sources
-from parcours.territories.demo import DemoSources, write_demo_sources
+from parcours.territories import Territory, Workspace
+from parcours.territories.demo import DemoSources
 
 WEEKDAYS = frozenset(range(5))
 TUESDAY = 1
@@ -39,19 +39,8 @@ NEAR_CROIX_BLANCHE = (701914.29, 6599822.44)  # 280 m from the Croix-Blanche are
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Territory, DemoSources]:
-    root = tmp_path_factory.mktemp("carpool")
-    workspace = Workspace(root / "workspace")
-    sources = write_demo_sources(root / "sources")
-    create_territory(
-        workspace,
-        "demo",
-        communes=",".join(sources.communes),
-        communes_file=sources.files["communes"][0],
-    )
-    files = dict(sources.files)
-    geolocation = files.pop("jobs_geolocation", [None])[0]
-    load_sources(workspace, "demo", files, jobs_geolocation=geolocation)
+def demo(demo_loaded: tuple[Workspace, DemoSources]) -> tuple[Territory, DemoSources]:
+    workspace, sources = demo_loaded
     return workspace.open("demo"), sources
 
 

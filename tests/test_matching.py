@@ -35,8 +35,7 @@ from parcours.matching import (
 )
 from parcours.matching.profile import person_from_mapping
 from parcours.matching.schedule import parse_schedule
-from parcours.territories import Workspace, create_territory, load_sources
-from parcours.territories.demo import write_demo_sources
+from parcours.territories import Workspace
 
 CATALOGUE = Path(__file__).parents[1] / "parcours" / "matching" / "data" / "demo_catalogue.yaml"
 WEEK = dt.date(2026, 3, 9)
@@ -45,19 +44,8 @@ WAREHOUSE = {"nom": "Entrepôt", "lon": 3.07352, "lat": 46.48161}
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, TransportNetwork, Any]:
-    folder = tmp_path_factory.mktemp("matching")
-    sources = write_demo_sources(folder / "sources")
-    workspace = Workspace(folder / "home")
-    create_territory(
-        workspace,
-        "demo",
-        communes=",".join(sources.communes),
-        communes_file=sources.files["communes"][0],
-    )
-    files = dict(sources.files)
-    geolocation = files.pop("jobs_geolocation", [None])[0]
-    load_sources(workspace, "demo", files, jobs_geolocation=geolocation)
+def demo(demo_loaded: tuple[Workspace, Any]) -> tuple[Workspace, TransportNetwork, Any]:
+    workspace, sources = demo_loaded
     store_catalogue(workspace, "demo", CATALOGUE)
     return workspace, TransportNetwork(workspace.open("demo")), sources
 

@@ -6,10 +6,6 @@ carpool matching, ranking and the parcours plan.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable
-from typing import Any
-
 from parcours.matching.batch import (
     MIN_PEOPLE,
     advisor_table,
@@ -17,6 +13,7 @@ from parcours.matching.batch import (
     match_caseload,
     store_committee_table,
 )
+from parcours.matching.carpool import carpool_index_of
 from parcours.matching.caseload import (
     Caseload,
     load_caseload,
@@ -71,32 +68,3 @@ __all__ = [
     "stored_caseload",
     "stored_driver_offers",
 ]
-
-
-def carpool_index_of(network: Any) -> Any:
-    """The live carpool index of a territory's stored driver offers (None when there are none)."""
-    territory = network.territory
-    offers = stored_driver_offers(territory)
-    if offers is None or offers.empty:
-        return None
-    from parcours.matching.carpool import CarpoolIndex, CarpoolOffer
-
-    areas = territory.layer("carpool") if territory.has_layer("carpool") else None
-    records: Iterable[Any] = offers.itertuples(index=False)
-    return CarpoolIndex(
-        network,
-        [
-            CarpoolOffer(
-                id=str(r.id),
-                home=(float(r.lon), float(r.lat)),
-                destination=(float(r.destination_lon), float(r.destination_lat)),
-                days=frozenset(int(d) for d in str(r.days).split(",") if d != ""),
-                arrive_by=dt.time.fromisoformat(str(r.arrive_by)),
-                leave_at=dt.time.fromisoformat(str(r.leave_at)),
-                seats=int(r.seats),
-                max_detour_min=float(r.max_detour_min),
-            )
-            for r in records
-        ],
-        areas=areas,
-    )

@@ -6,7 +6,12 @@ French spreadsheets write ``;`` between columns, decimal commas (``2,50``) and `
 
 from __future__ import annotations
 
-__all__ = ["BOOLEANS", "delimiter_of", "parse_bool", "parse_number"]
+from pathlib import Path
+
+from parcours.errors import InputError
+from parcours.i18n import tr
+
+__all__ = ["BOOLEANS", "delimiter_of", "parse_bool", "parse_number", "read_text"]
 
 #: The spellings of yes and no accepted.
 BOOLEANS: dict[str, bool] = {
@@ -35,3 +40,17 @@ def parse_number(text: str) -> float:
         return float(text.strip().replace("\u202f", "").replace(" ", "").replace(",", "."))
     except ValueError:
         raise ValueError(f"« {text} » : nombre attendu") from None
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 file's text (with or without BOM); a clear error naming it otherwise."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(
+            tr(f"lecture impossible ({exc})", f"cannot read ({exc})"), file=path
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            tr("le fichier n'est pas en UTF-8", "the file is not UTF-8"), file=path
+        ) from exc

@@ -99,6 +99,7 @@ __all__ = [
     "CarpoolIndex",
     "CarpoolOffer",
     "OfferNotFoundError",
+    "carpool_index_of",
 ]
 
 #: Fastest car speed assumed by the pruning bound, km/h (French motorway limit; the car
@@ -955,3 +956,32 @@ def _empty_answer() -> pd.DataFrame:
     for c in ("walk_min", "detour_min", "wait_min"):
         frame[c] = frame[c].astype(float)
     return frame
+
+
+def carpool_index_of(network: TransportNetwork) -> CarpoolIndex | None:
+    """The live carpool index of a territory's stored driver offers (None when there are none)."""
+    from parcours.matching.caseload import stored_driver_offers
+
+    territory = network.territory
+    offers = stored_driver_offers(territory)
+    if offers is None or offers.empty:
+        return None
+    areas = territory.layer("carpool") if territory.has_layer("carpool") else None
+    records: Iterable[Any] = offers.itertuples(index=False)
+    return CarpoolIndex(
+        network,
+        [
+            CarpoolOffer(
+                id=str(r.id),
+                home=(float(r.lon), float(r.lat)),
+                destination=(float(r.destination_lon), float(r.destination_lat)),
+                days=frozenset(int(d) for d in str(r.days).split(",") if d != ""),
+                arrive_by=dt.time.fromisoformat(str(r.arrive_by)),
+                leave_at=dt.time.fromisoformat(str(r.leave_at)),
+                seats=int(r.seats),
+                max_detour_min=float(r.max_detour_min),
+            )
+            for r in records
+        ],
+        areas=areas,
+    )

@@ -31,8 +31,8 @@ import pandas as pd
 
 from parcours.errors import InputError
 from parcours.i18n import tr
-from parcours.matching._csv import delimiter_of, parse_bool, parse_number
-from parcours.matching.match import Geocoder, territory_geocoder
+from parcours.matching._csv import delimiter_of, parse_bool, parse_number, read_text
+from parcours.matching.match import Geocoder, no_address_file, territory_geocoder
 from parcours.matching.profile import PersonFile, Profile, person_from_mapping
 from parcours.territories import Territory, Workspace
 
@@ -134,16 +134,7 @@ def read_caseload(path: Path | str) -> tuple[list[str], list[PersonFile], list[l
         Naming the file, the row (line number, header = 1) and the field.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(
-            tr(f"lecture impossible ({exc})", f"cannot read ({exc})"), file=path
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            tr("le fichier n'est pas en UTF-8", "the file is not UTF-8"), file=path
-        ) from exc
+    text = read_text(path)
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter_of(text))
     header = [h.strip() for h in reader.fieldnames or []]
     unknown = [h for h in header if h not in CASELOAD_COLUMNS]
@@ -276,17 +267,7 @@ def _geocode(
     if not queries:
         return list(files)
     if geocoder is None:
-        raise InputError(
-            tr(
-                "des adresses sont à géocoder mais le territoire n'a pas de fichier d'adresses "
-                "(parcours territory load NOM --addresses adresses.csv) : chargez-le ou donnez "
-                "lon et lat",
-                "addresses need geocoding but the territory has no address file (parcours "
-                "territory load NAME --addresses addresses.csv): load one or give lon and lat",
-            ),
-            file=path,
-            field="adresse",
-        )
+        raise no_address_file(path)
     unique = list(dict.fromkeys(q for _, _, q in queries))
     result = geocoder(unique)
     # the geocoder's rows (status, score, lon, lat, label): named tuples without a static schema
@@ -359,12 +340,7 @@ def read_driver_offers(path: Path | str) -> pd.DataFrame:
     from parcours.matching.schedule import parse_schedule
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            tr(f"lecture impossible ({exc})", f"cannot read ({exc})"), file=path
-        ) from exc
+    text = read_text(path)
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter_of(text))
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in DRIVER_COLUMNS[:8] if c not in header]

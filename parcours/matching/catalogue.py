@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from parcours.errors import InputError
 from parcours.i18n import tr
-from parcours.matching._csv import delimiter_of, parse_bool, parse_number
+from parcours.matching._csv import delimiter_of, parse_bool, parse_number, read_text
 from parcours.matching._text import t
 from parcours.matching.profile import Contract, Licence, Motive, Profile, Status, pydantic_message
 from parcours.matching.schedule import Shift, parse_schedule
@@ -393,16 +393,7 @@ def read_catalogue(path: Path | str) -> Catalogue:
         Naming the file, the row (CSV) or solution (YAML), the field and the allowed values.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(
-            tr(f"lecture impossible ({exc})", f"cannot read ({exc})"), file=path
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            tr("le fichier n'est pas en UTF-8", "the file is not UTF-8"), file=path
-        ) from exc
+    text = read_text(path)
     if path.suffix.lower() == ".csv":
         solutions = []
         for number, item in _csv_solutions(text, path):

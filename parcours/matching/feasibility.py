@@ -61,7 +61,7 @@ from parcours.geo.crs import WGS84
 from parcours.matching._text import t as _t
 from parcours.matching.catalogue import Catalogue, Solution, SolutionType
 from parcours.matching.profile import Licence, PersonFile, Profile
-from parcours.matching.schedule import DAY_NAMES, Shift
+from parcours.matching.schedule import DAY_NAMES, DAY_NAMES_EN, Shift
 
 __all__ = [
     "BIKE_SPEED_KMH",
@@ -1072,6 +1072,19 @@ def _judge(
             f"driver {found['offer_id']}: pick-up {pickup}, "
             f"detour {found['detour_min']:.0f} min ({service.nom})",
         )
+        if p.fauteuil_roulant:
+            text += _t(
+                " ; fauteuil : transfert et rangement à voir avec le conducteur",
+                "; wheelchair: transfer and storage to agree with the driver",
+            )
+        wait = dt.timedelta(minutes=float(found.get("wait_min") or 0.0))
+        ride = dt.timedelta(minutes=m or 0)
+        if is_aller:
+            arrivee: dt.datetime = trip.when - wait
+            depart: dt.datetime = arrivee - ride
+        else:
+            depart = trip.when + wait
+            arrivee = depart + ride
         options.append(
             Option(
                 trip,
@@ -1082,6 +1095,8 @@ def _judge(
                 solutions=[service.id],
                 duree_min=m,
                 cout_mois_eur=_solution_month(ctx, service, trip, km),
+                depart=depart,
+                arrivee=arrivee,
                 autonomy=2,
             )
         )
@@ -1432,7 +1447,4 @@ def _carpool(index: Any, people: list[Person], trips: list[Trip]) -> dict[int, d
 
 def day_name(day: int) -> str:
     """The French (or English) name of a weekday."""
-    return _t(DAY_NAMES[day], _DAY_EN[day])
-
-
-_DAY_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    return _t(DAY_NAMES[day], DAY_NAMES_EN[day])

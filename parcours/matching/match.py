@@ -30,6 +30,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, cast
 
 import geopandas as gpd
@@ -111,6 +112,21 @@ class MatchResult:
         return "\n".join(lines)
 
 
+def no_address_file(file: str | Path | None = None) -> InputError:
+    """The error for addresses to geocode on a territory without an address file."""
+    return InputError(
+        tr(
+            "des adresses sont à géocoder mais le territoire n'a pas de fichier d'adresses "
+            "(parcours territory load NOM --addresses adresses.csv) : chargez-le ou donnez "
+            "lon et lat",
+            "addresses need geocoding but the territory has no address file (parcours "
+            "territory load NAME --addresses addresses.csv): load one or give lon and lat",
+        ),
+        file=file,
+        field="adresse",
+    )
+
+
 def locate(
     files: Sequence[PersonFile],
     geocoder: Geocoder | None,
@@ -133,17 +149,7 @@ def locate(
     found: dict[str, tuple[float, float, str]] = {}
     if queries:
         if geocoder is None:
-            raise InputError(
-                tr(
-                    "des adresses sont à géocoder mais le territoire n'a pas de fichier "
-                    "d'adresses (parcours territory load NOM --addresses adresses.csv) : "
-                    "chargez-le ou donnez lon et lat",
-                    "addresses need geocoding but the territory has no address file "
-                    "(parcours territory load NAME --addresses addresses.csv): load one or "
-                    "give lon and lat",
-                ),
-                field="adresse",
-            )
+            raise no_address_file()
         unique = list(dict.fromkeys(queries))
         result = geocoder(unique)
         bad = []

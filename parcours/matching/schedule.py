@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from parcours.errors import InputError
 from parcours.i18n import tr
 
-__all__ = ["DAY_NAMES", "Shift", "format_days", "parse_schedule"]
+__all__ = ["DAY_NAMES", "DAY_NAMES_EN", "Shift", "format_days", "parse_schedule"]
 
 #: French names of the days, Monday first (index = ``date.weekday()``).
 DAY_NAMES: tuple[str, ...] = (
@@ -31,7 +31,7 @@ DAY_NAMES: tuple[str, ...] = (
     "samedi",
     "dimanche",
 )
-_DAY_EN: tuple[str, ...] = (
+DAY_NAMES_EN: tuple[str, ...] = (
     "monday",
     "tuesday",
     "wednesday",
@@ -41,7 +41,7 @@ _DAY_EN: tuple[str, ...] = (
     "sunday",
 )
 _ALIASES: dict[str, int] = {}
-for _i, (_fr, _en) in enumerate(zip(DAY_NAMES, _DAY_EN, strict=True)):
+for _i, (_fr, _en) in enumerate(zip(DAY_NAMES, DAY_NAMES_EN, strict=True)):
     _ALIASES[_fr] = _ALIASES[_fr[:3]] = _ALIASES[_en] = _ALIASES[_en[:3]] = _i
 
 _TIME = re.compile(r"^(\d{1,2})(?:[:h](\d{2})?)?$")
