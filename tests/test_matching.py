@@ -415,8 +415,11 @@ def test_itinerary_of_the_retained_option(demo: Any) -> None:
     assert legs and legs[0]["mode"] == "bike"
     assert legs[-1]["arrivee"] <= "05:30"
     assert len(legs[0]["coordonnees"]) > 2
+    # someone who cannot ride: the bus home is retained, its line named
+    answer = match(network, _person(velo={"sait_rouler": False}), week=WEEK).answer
     back = _option(answer, "transports", "retour")
-    assert any(leg["ligne"] for leg in back["itineraire"])  # the bus line is named
+    assert back["verdict"] == "faisable"
+    assert any(leg["ligne"] for leg in back["itineraire"])
 
 
 def test_no_public_transport_on_sunday(demo: Any) -> None:

@@ -327,32 +327,42 @@ def _destinations(
     for place in answer["destinations"]:
         name = _text(place.get("nom"))
         mine = [o for o in options if _text(o.get("destination")) == name]
-        days = list(dict.fromkeys(_text(o.get("jour")) for o in mine))
-        chosen: dict[tuple[str, str], Mapping[str, Any]] = {}
+        # a day may hold several shifts (split shifts): one row per shift and group of days
+        shifts = list(dict.fromkeys(_text(o.get("horaire")) for o in mine))
+        days = list(dict.fromkeys((_text(o.get("jour")), _text(o.get("horaire"))) for o in mine))
+        chosen: dict[tuple[str, str, str], Mapping[str, Any]] = {}
         for option in mine:
-            key = (_text(option.get("jour")), _text(option.get("trajet")))
+            key = (
+                _text(option.get("jour")),
+                _text(option.get("horaire")),
+                _text(option.get("trajet")),
+            )
             if key not in chosen and _feasible(option):
                 chosen[key] = option
                 if option.get("solution"):
                     used.append(_text(option["solution"]))
         groups: dict[Hashable, _Row] = {}
-        for day in days:
-            aller = chosen.get((day, "aller"))
-            retour = chosen.get((day, "retour"))
+        shift_of: dict[int, str] = {}
+        for day, shift in days:
+            aller = chosen.get((day, shift, "aller"))
+            retour = chosen.get((day, shift, "retour"))
             ways = (
                 _way(aller, solutions) if aller else None,
                 _way(retour, solutions) if retour else None,
             )
-            same = tuple(w.key if w else None for w in ways)
+            same = (shift, *(w.key if w else None for w in ways))
             if same in groups:
                 groups[same].days.append(day)
             else:
                 groups[same] = _Row([day], *ways)
+                shift_of[id(groups[same])] = shift
                 if aller is not None and name not in sketch:
                     sketch[name] = aller
         rows = sorted(groups.values(), key=lambda r: min(_order(d) for d in r.days))
         for row in rows:
             row.text = group_days(row.days)
+            if len(shifts) > 1 and shift_of.get(id(row)):
+                row.text += f" ({shift_of[id(row)]})"
         purpose = _text(place.get("motif"))
         out.append(
             _Destination(

@@ -159,6 +159,7 @@ class Option:
     arrivee: dt.datetime | None = None
     itineraire: list[dict[str, Any]] = field(default_factory=list)
     later: list[str] = field(default_factory=list)  # solutions that make it feasible in months
+    sun_fact: str = ""  # the sunrise or sunset the reason quotes (redone for another day)
     autonomy: int = 0  # 0: on one's own; 1: needs a service; 2: needs someone
 
     def rank_key(self) -> tuple[float, ...]:
@@ -707,16 +708,18 @@ def _judge(
                         )
                     )
                 )
+        quoted = fact if dark and not p.velo.roule_de_nuit else ""
         if blocked:
             options.append(
                 Option(
                     trip,
                     mode,
                     "infaisable",
-                    f"{reasons[0]}, {blocked}" if m is not None else blocked,
+                    f"{reasons[0]}, {blocked}",
                     duree_min=m,
                     depart=dep,
                     arrivee=arr,
+                    sun_fact=quoted,
                 )
             )
             continue
@@ -734,6 +737,7 @@ def _judge(
                 depart=dep,
                 arrivee=arr,
                 autonomy=1 if needed else 0,
+                sun_fact=quoted,
             )
         )
 
@@ -1307,7 +1311,7 @@ def evaluate(
     contexts = {i: _Context(p, catalogue, communes, per_month, cache) for i, p in enumerate(people)}
     order = {m: n for n, m in enumerate(MODES)}
     judged: dict[tuple[Any, ...], list[Option]] = {}
-    timed = [solution for solution in catalogue.solutions if solution.horaires is not None]
+    timed = [solution.shifts or [] for solution in catalogue.solutions if solution.horaires]
     out = []
     for k, trip in enumerate(trips):
         key = _same_answer_key(network, people, trip, k, street, transit, matches, timed)
@@ -1317,18 +1321,27 @@ def evaluate(
             judged[key] = first = sorted(options, key=lambda o: order[o.mode])
             out.append(first)
         else:
-            out.append([_moved(o, trip) for o in first])
+            home = people[trip.person].home
+            out.append([_moved(o, trip, home) for o in first])
     return trips, out
 
 
-def _moved(option: Option, trip: Trip) -> Option:
-    """An option judged on another day of the same shift, moved to ``trip``'s day."""
+def _moved(option: Option, trip: Trip, home: tuple[float, float]) -> Option:
+    """An option judged on another day of the same shift, moved to ``trip``'s day.
+
+    Its clock times move with the day; a sunrise or sunset its reason quotes is the new
+    day's (the trips share the key of :func:`_same_answer_key`: dark on both days).
+    """
     shift = trip.when - option.trip.when
     moved = Option.__new__(Option)
     moved.__dict__.update(option.__dict__)
     moved.trip = trip
     moved.depart = None if option.depart is None else option.depart + shift
     moved.arrivee = None if option.arrivee is None else option.arrivee + shift
+    if option.sun_fact and moved.depart is not None and moved.arrivee is not None:
+        fact = _is_dark(home, moved.depart, moved.arrivee)[1]
+        moved.raison = option.raison.replace(option.sun_fact, fact)
+        moved.sun_fact = fact
     return moved
 
 
@@ -1340,13 +1353,13 @@ def _same_answer_key(
     street: _Street,
     transit: _Transit,
     matches: dict[int, dict[str, Any]],
-    timed: list[Solution],
+    timed: list[list[Shift]],
 ) -> tuple[Any, ...]:
     """Two trips with the same key get the same options (judged once, moved by day).
 
     The same person, destination, shift and direction, clock times of the public
     transport results, carpool match and darkness for each cycling mode: only the day
-    differs. The sunrise facts in the reasons are those of the first day judged.
+    differs (the sunrise or sunset a reason quotes is redone for each day by :func:`_moved`).
     """
     person = people[trip.person]
     dark = []
@@ -1359,7 +1372,7 @@ def _same_answer_key(
                 if trip.direction == "aller"
                 else (trip.when, trip.when + span)
             )
-            dark.append(_is_dark(person.home, *window)[1])
+            dark.append(_is_dark(person.home, *window)[0])
     found = matches.get(k)
 
     def rel(when: dt.datetime | None) -> float | None:
@@ -1378,10 +1391,13 @@ def _same_answer_key(
         None if found is None else found.get("offer_id"),
         tuple(dark),
         tuple(
-            solution.is_open(
-                trip.day, trip.shift.start if trip.direction == "aller" else trip.shift.end
+            any(
+                period.covers(
+                    trip.day, trip.shift.start if trip.direction == "aller" else trip.shift.end
+                )
+                for period in periods
             )
-            for solution in timed
+            for periods in timed
         ),
     )
 

@@ -367,7 +367,7 @@ _ITINERARY_MODES: dict[str, dict[str, Any]] = {
 
 
 def _attach_itineraries(network: TransportNetwork, result: MatchResult) -> None:
-    """Fill ``itineraire`` of the options retained for the plan and of public transport.
+    """Fill ``itineraire`` of the options retained for the plan (the way the plan shows).
 
     One engine search per destination, direction, mode and clock time; the legs (clock
     times of day) are the same on every day of the shift.
@@ -375,7 +375,7 @@ def _attach_itineraries(network: TransportNetwork, result: MatchResult) -> None:
     from parcours.accessibility import itinerary
 
     person = result.person
-    wanted: set[int] = set()  # the options retained for the plan, and public transport
+    wanted: set[int] = set()  # the options retained for the plan
     for j in range(len(person.destinations)):
         ks = [k for k, trip in enumerate(result.trips) if trip.destination == j]
         _, chosen = _choose([result.options[k] for k in ks], result.catalogue)
@@ -386,7 +386,7 @@ def _attach_itineraries(network: TransportNetwork, result: MatchResult) -> None:
         for o in options:
             if o.verdict == "infaisable" or o.mode not in _ITINERARY_MODES:
                 continue
-            if id(o) not in wanted and o.mode != "transports":
+            if id(o) not in wanted:
                 continue
             services = network.active_services(trip.when.date())
             key = (trip.destination, trip.direction, o.mode, trip.when.time(), services)

@@ -13,6 +13,7 @@ catalogue (opening hours), is one or more ``DAYS HH:MM-HH:MM`` separated by ``;`
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -171,6 +172,34 @@ def _days(text: str, where: str) -> tuple[int, ...]:
 
 
 def parse_schedule(text: str, *, where: str = "horaires") -> list[Shift]:
+    """Parse a weekly schedule (see the module docstring); cached, the result is a new list.
+
+    Parameters
+    ----------
+    text
+        The schedule, e.g. ``lun-ven 05:30-13:00; sam 06:00-12:00``.
+    where
+        What to name in an error message (the file, row and field).
+
+    Returns
+    -------
+    list of Shift
+        In the order written.
+
+    Raises
+    ------
+    InputError
+        When a day or a time cannot be read, naming ``where`` and the allowed forms.
+    """
+    return list(_parse_cached(str(text), where))
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_cached(text: str, where: str) -> tuple[Shift, ...]:
+    return tuple(_parse(text, where))
+
+
+def _parse(text: str, where: str) -> list[Shift]:
     """Parse a weekly schedule (see the module docstring).
 
     Parameters
