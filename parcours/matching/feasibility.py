@@ -226,12 +226,23 @@ def _street_times(network: TransportNetwork, people: list[Person], when: dt.date
     )
     out = _Street()
     wheel = np.array([people[i].profile.fauteuil_roulant for i, _ in keys])
+    # a scooter's time only for who may ride one (the others' verdict is the licence)
+    rider = np.array(
+        [
+            people[i].profile.may_ride_scooter(when.year) and not people[i].profile.mobilite_reduite
+            for i, _ in keys
+        ]
+    )
     specs: list[tuple[str, dict[str, Any], np.ndarray]] = [
         ("marche", {"transport_modes": "walk"}, ~wheel),
         ("marche", {"transport_modes": "walk", "wheelchair": True}, wheel),
         ("velo", {"transport_modes": "bike", "speed_cycling": BIKE_SPEED_KMH}, ~wheel),
         ("velo_electrique", {"transport_modes": "bike", "speed_cycling": EBIKE_SPEED_KMH}, ~wheel),
-        ("scooter", {"transport_modes": "bike", "speed_cycling": SCOOTER_SPEED_KMH}, ~wheel),
+        (
+            "scooter",
+            {"transport_modes": "bike", "speed_cycling": SCOOTER_SPEED_KMH},
+            ~wheel & rider,
+        ),
         ("voiture", {"transport_modes": "car"}, np.ones(n, dtype=bool)),
     ]
     for mode, kwargs, mask in specs:
