@@ -556,6 +556,12 @@ def test_france_travail_aid_not_for_a_short_contract(demo: Any) -> None:
     }
     base = _person().model_dump(mode="json")
     base["domicile"] = {"lon": combelonge[0], "lat": combelonge[1]}
+    rsa = {**base, "destinations": [job], "profil": {**base["profil"], "statut": "rsa"}}
+    answer = match(network, person_from_mapping(rsa, source="t"), week=WEEK).answer
+    assert not [s for s in answer["plan"] if "aide-mobilite-ft" in s["solutions"]]
+    rsa["profil"]["inscrit_france_travail"] = True  # an RSA recipient registered: eligible
+    answer = match(network, person_from_mapping(rsa, source="t"), week=WEEK).answer
+    assert [s for s in answer["plan"] if "aide-mobilite-ft" in s["solutions"]]
     for contract, listed in (("cdi", True), ("cdd_court", False), (None, True)):
         person = {**base, "destinations": [{**job, **({"contrat": contract} if contract else {})}]}
         answer = match(network, person_from_mapping(person, source="t"), week=WEEK).answer

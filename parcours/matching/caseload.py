@@ -71,9 +71,9 @@ CASELOAD_COLUMNS: tuple[str, ...] = (
     *_PROFILE_FIELDS,
     *(f"velo_{b}" for b in _BIKE),
 )
-_BOOL_FIELDS = {name for name, f in Profile.model_fields.items() if f.annotation is bool} | {
-    f"velo_{b}" for b in _BIKE
-}
+_BOOL_FIELDS = {
+    name for name, f in Profile.model_fields.items() if f.annotation in (bool, bool | None)
+} | {f"velo_{b}" for b in _BIKE}
 
 
 class Caseload:

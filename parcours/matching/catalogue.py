@@ -95,6 +95,8 @@ class Eligibility(_Strict):
     permis: list[Licence] | None = None
     revenu_max_eur: float | None = None
     inscrit_depuis_mois_min: int | None = None
+    #: registered with France Travail (whatever the status: job seeker, RSA, young person)
+    inscrit_france_travail: bool | None = None
     motifs: list[Motive] | None = None
     #: the round trip must be over this distance (km) or over this time (minutes): France
     #: Travail's aide à la mobilité (60 km or 2 h; 20 km overseas)
@@ -136,6 +138,11 @@ class Eligibility(_Strict):
                     f"ressources au-dessus du plafond de {self.revenu_max_eur:.0f} € par mois",
                     f"income above the {self.revenu_max_eur:.0f} EUR a month ceiling",
                 )
+            )
+        if self.inscrit_france_travail and not p.registered:
+            return t(
+                "réservé aux inscrits à France Travail",
+                "only for people registered with France Travail",
             )
         if self.inscrit_depuis_mois_min is not None and (
             (p.inscrit_depuis_mois or 0) < self.inscrit_depuis_mois_min
@@ -292,6 +299,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "permis": ("eligibilite", "permis"),
     "revenu_max_eur": ("eligibilite", "revenu_max_eur"),
     "inscrit_depuis_mois_min": ("eligibilite", "inscrit_depuis_mois_min"),
+    "inscrit_france_travail": ("eligibilite", "inscrit_france_travail"),
     "motifs": ("eligibilite", "motifs"),
     "contrats": ("eligibilite", "contrats"),
     "sait_rouler": ("eligibilite", "sait_rouler"),
@@ -321,7 +329,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "vitesse_kmh": ("vitesse_kmh",),
 }
 _LIST_COLUMNS = {"statuts", "permis", "motifs", "communes", "contrats"}
-_BOOL_COLUMNS = {"sait_rouler", "accessible_fauteuil"}
+_BOOL_COLUMNS = {"sait_rouler", "accessible_fauteuil", "inscrit_france_travail"}
 _NUMBER_COLUMNS = {
     "age_min", "age_max", "revenu_max_eur", "inscrit_depuis_mois_min", "aller_retour_km_min",
     "aller_retour_min_min", "centre_lon", "centre_lat", "rayon_km", "capacite",

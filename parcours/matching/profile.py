@@ -157,6 +157,9 @@ class Profile(_Strict):
     age: int = Field(ge=14, le=110)
     statut: Status
     inscrit_depuis_mois: int | None = Field(default=None, ge=0, le=600)
+    #: registered with France Travail (default: yes for a job seeker, no otherwise); an RSA
+    #: recipient or a young person may be registered too (France Travail's aids then apply)
+    inscrit_france_travail: bool | None = None
     permis: Licence = Licence.NONE
     voiture: bool = False
     deux_roues: bool = False
@@ -172,6 +175,13 @@ class Profile(_Strict):
     revenu_mois_eur: float | None = Field(default=None, ge=0)
     quitte_son_quartier: bool = True
     enfants_a_deposer: bool = False
+
+    @property
+    def registered(self) -> bool:
+        """Registered with France Travail (``inscrit_france_travail``, else by the status)."""
+        if self.inscrit_france_travail is not None:
+            return self.inscrit_france_travail
+        return self.statut is Status.JOB_SEEKER
 
     @property
     def drives(self) -> bool:
