@@ -44,13 +44,15 @@ from parcours.accessibility.query import (
     resolve_network,
 )
 from parcours.accessibility.streets import BIKE_SPEED_KMH, WALK_SPEED_KMH, StreetGraph
-from parcours.accessibility.transit import _INF, _single
+from parcours.accessibility.transit import _INF, Timetable, Transfers, _single
 from parcours.errors import InputError
 from parcours.i18n import tr
 
 __all__ = ["pair_times"]
 
 IntArray = npt.NDArray[np.int64]
+#: Walks sorted by point: (point, stop, whole seconds).
+Walks = tuple[IntArray, IntArray, IntArray]
 #: Boarding slack of the transit searches (R5's minimum, seconds).
 _BOARD_SLACK_S = 60
 
@@ -258,7 +260,7 @@ def _street_pairs(
 _PAIR_BLOCK = 256
 
 
-def _sorted_walks(legs: TransitLegs) -> tuple[tuple[IntArray, ...], tuple[IntArray, ...]]:
+def _sorted_walks(legs: TransitLegs) -> tuple[Walks, Walks]:
     """Access walks sorted by origin and egress walks by destination (for searchsorted)."""
     a = np.argsort(legs.access_origin, kind="stable")
     e = np.argsort(legs.egress_dest, kind="stable")
@@ -309,54 +311,31 @@ def _latest_departures(
     One reverse search per (deadline, destination, walking limit) on the mirrored
     timetable; each pair's origin then takes the best of its walks to the stops.
     """
-    p = inputs.params
     legs = _legs(inputs, day, int(np.ceil(deadline_s.max())), cache)
-    tt, transfers = legs.timetable.reversed, legs.transfers.reversed
-    (a_org, a_stop, a_s), (e_dest, e_stop, e_s) = _sorted_walks(legs)
+    access, egress = _sorted_walks(legs)
     out = np.full(len(o_idx), -np.inf)
     # the walk alone, in whole seconds as the matrices
     walk = np.ceil(_street_pairs(inputs, o_idx, d_idx, limit_s=float(walk_s.max())))
     ok = np.isfinite(walk) & (walk <= walk_s)
     out[ok] = deadline_s[ok] - walk[ok]
-    groups: dict[tuple[int, int, float], list[int]] = {}
-    for row, key in enumerate(
-        zip(
-            np.ceil(deadline_s).astype(np.int64).tolist(),
-            d_idx.tolist(),
-            walk_s.tolist(),
-            strict=True,
-        )
-    ):
-        groups.setdefault(key, []).append(row)
-    for (deadline, d, limit), rows in groups.items():
-        lo, hi = np.searchsorted(e_dest, [d, d + 1])
-        keep = e_s[lo:hi] <= limit
-        if not keep.any():
-            continue
-        tau, _, _, _ = _single(
-            tt,
-            transfers,
-            e_stop[lo:hi][keep],
-            e_s[lo:hi][keep],
-            -int(deadline),
-            p.max_public_transport_rides,
-            max_s,
-            0,
-            _BOARD_SLACK_S,
-            0,
-        )
-        last = tau[p.max_public_transport_rides]
-        for row in rows:
-            first, stop = np.searchsorted(a_org, [o_idx[row], o_idx[row] + 1])
-            if first == stop:
-                continue
-            secs = a_s[first:stop]
-            at = last[a_stop[first:stop]]
-            reach = (at < _INF) & (secs <= limit)
-            if reach.any():
-                # a deadline with a fraction of a second: the search ran at the next second
-                leave = float(np.max(-at[reach] - secs[reach])) - (deadline - deadline_s[row])
-                out[row] = max(out[row], leave)
+    # mirrored time: leaving the destination at -deadline, the first arrival at the
+    # origin is minus the latest departure from it
+    deadline = np.ceil(deadline_s)
+    mirrored = _searches(
+        legs.timetable.reversed,
+        legs.transfers.reversed,
+        inputs.params.max_public_transport_rides,
+        max_s,
+        (0, _BOARD_SLACK_S),
+        d_idx,
+        o_idx,
+        -deadline,
+        walk_s,
+        egress,
+        access,
+    )
+    # a deadline with a fraction of a second: the search ran at the next second
+    out = np.maximum(out, -mirrored - (deadline - deadline_s))
     return np.where(np.isfinite(out), out, np.nan)
 
 
@@ -375,49 +354,82 @@ def _earliest_arrivals(
     One forward search per (time, origin, walking limit); each pair's destination then
     takes the best of the walks from the stops.
     """
-    p = inputs.params
     legs = _legs(inputs, day, int(np.ceil(start_s.max())) + max_s, cache)
-    (a_org, a_stop, a_s), (e_dest, e_stop, e_s) = _sorted_walks(legs)
+    access, egress = _sorted_walks(legs)
     out = np.full(len(o_idx), np.inf)
     # the walk alone, in whole seconds as the matrices
     walk = np.ceil(_street_pairs(inputs, o_idx, d_idx, limit_s=float(walk_s.max())))
     ok = np.isfinite(walk) & (walk <= walk_s)
     out[ok] = start_s[ok] + walk[ok]
+    reach = _searches(
+        legs.timetable,
+        legs.transfers,
+        inputs.params.max_public_transport_rides,
+        max_s,
+        (_BOARD_SLACK_S, 0),
+        o_idx,
+        d_idx,
+        np.floor(start_s),
+        walk_s,
+        access,
+        egress,
+    )
+    out = np.minimum(out, reach)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def _searches(
+    tt: Timetable,
+    transfers: Transfers,
+    max_rides: int,
+    max_s: int,
+    slack_s: tuple[int, int],
+    from_idx: IntArray,
+    to_idx: IntArray,
+    start_s: npt.NDArray[np.float64],
+    walk_s: npt.NDArray[np.float64],
+    from_walks: Walks,
+    to_walks: Walks,
+) -> npt.NDArray[np.float64]:
+    """The earliest arrival at each pair's ``to`` point, by public transport.
+
+    One RAPTOR search per (start time, ``from`` point, walking limit), walking to the
+    stops by ``from_walks`` (sorted by point: point, stop, seconds); each pair then takes
+    the best of its ``to`` point's walks from the stops (``to_walks``), within its walking
+    limit. On the mirrored timetable (``tt.reversed``, negated times) the same routine
+    gives minus the latest departures. ``slack_s`` is (boarding, alighting) slack.
+    Returns inf where nothing arrives.
+    """
+    f_point, f_stop, f_s = from_walks
+    t_point, t_stop, t_s = to_walks
+    out = np.full(len(from_idx), np.inf)
     groups: dict[tuple[int, int, float], list[int]] = {}
-    for row, key in enumerate(
-        zip(
-            np.floor(start_s).astype(np.int64).tolist(),
-            o_idx.tolist(),
-            walk_s.tolist(),
-            strict=True,
-        )
-    ):
+    keys = zip(start_s.astype(np.int64).tolist(), from_idx.tolist(), walk_s.tolist(), strict=True)
+    for row, key in enumerate(keys):
         groups.setdefault(key, []).append(row)
-    for (start, o, limit), rows in groups.items():
-        lo, hi = np.searchsorted(a_org, [o, o + 1])
-        keep = a_s[lo:hi] <= limit
+    for (start, point, limit), rows in groups.items():
+        lo, hi = np.searchsorted(f_point, [point, point + 1])
+        keep = f_s[lo:hi] <= limit
         if not keep.any():
             continue
         tau, _, _, _ = _single(
-            legs.timetable,
-            legs.transfers,
-            a_stop[lo:hi][keep],
-            a_s[lo:hi][keep],
+            tt,
+            transfers,
+            f_stop[lo:hi][keep],
+            f_s[lo:hi][keep],
             int(start),
-            p.max_public_transport_rides,
+            max_rides,
             max_s,
-            _BOARD_SLACK_S,
-            0,
+            slack_s[0],
+            slack_s[1],
             0,
         )
-        best = tau[p.max_public_transport_rides]
+        best = tau[max_rides]
         for row in rows:
-            first, stop = np.searchsorted(e_dest, [d_idx[row], d_idx[row] + 1])
-            if first == stop:
-                continue
-            secs = e_s[first:stop]
-            at = best[e_stop[first:stop]]
+            first, stop = np.searchsorted(t_point, [to_idx[row], to_idx[row] + 1])
+            secs = t_s[first:stop]
+            at = best[t_stop[first:stop]]
             reach = (at < _INF) & (secs <= limit)
             if reach.any():
-                out[row] = min(out[row], float(np.min(at[reach] + secs[reach])))
-    return np.where(np.isfinite(out), out, np.nan)
+                out[row] = float(np.min(at[reach] + secs[reach]))
+    return out

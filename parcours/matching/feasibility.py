@@ -45,6 +45,7 @@ import datetime as dt
 import functools
 import math
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -74,6 +75,7 @@ __all__ = [
     "Option",
     "Person",
     "Trip",
+    "communes_at",
     "crow_km",
     "evaluate",
 ]
@@ -520,7 +522,17 @@ def _communes_of(
     communes: gpd.GeoDataFrame | None, people: list[Person]
 ) -> dict[tuple[float, float], str | None]:
     """The commune of every home and destination, in one spatial query."""
-    points = list({pt for p in people for pt in (p.home, *p.destinations)})
+    return communes_at(communes, [pt for p in people for pt in (p.home, *p.destinations)])
+
+
+def communes_at(
+    communes: gpd.GeoDataFrame | None, places: Sequence[tuple[float, float]]
+) -> dict[tuple[float, float], str | None]:
+    """The INSEE code of the commune holding each WGS84 point (None outside them all).
+
+    ``communes`` in WGS84 with an ``insee`` column; one spatial query for all the points.
+    """
+    points = list(dict.fromkeys(places))
     if communes is None or not points:
         return {}
     geoms = shapely.points(np.asarray(points, dtype=float))
@@ -573,6 +585,11 @@ def _judge(
     is_aller = trip.direction == "aller"
     start_txt = _hhmm(trip.when)
     options: list[Option] = []
+
+    def refuse(mode: str, reason: str, **extra: Any) -> None:
+        """Add the option of ``mode``: not feasible, and why."""
+        options.append(Option(trip, mode, "infaisable", reason, **extra))
+
     if -1 in person.outside or trip.destination in person.outside:
         what = _t("le domicile", "the home") if -1 in person.outside else dest.nom
         text = _t(
@@ -595,14 +612,7 @@ def _judge(
     dep, arr = timed(s)
     m = _minutes(s)
     if m is None:
-        options.append(
-            Option(
-                trip,
-                "marche",
-                "infaisable",
-                _t("pas de chemin praticable à pied", "no walkable path"),
-            )
-        )
+        refuse("marche", _t("pas de chemin praticable à pied", "no walkable path"))
     elif m <= p.marche_max_min:
         options.append(
             Option(
@@ -617,22 +627,15 @@ def _judge(
             )
         )
     else:
-        options.append(
-            Option(
-                trip,
-                "marche",
-                "infaisable",
-                str(
-                    _t(
-                        f"{m} min à pied, au-delà des "
-                        f"{p.marche_max_min} min que vous pouvez marcher",
-                        f"{m} min on foot, more than your {p.marche_max_min} min",
-                    )
-                ),
-                duree_min=m,
-                depart=dep,
-                arrivee=arr,
-            )
+        refuse(
+            "marche",
+            _t(
+                f"{m} min à pied, au-delà des {p.marche_max_min} min que vous pouvez marcher",
+                f"{m} min on foot, more than your {p.marche_max_min} min",
+            ),
+            duree_min=m,
+            depart=dep,
+            arrivee=arr,
         )
 
     # bikes
@@ -649,11 +652,9 @@ def _judge(
                     trip,
                     mode,
                     "infaisable",
-                    str(
-                        _t(
-                            "pas de vélo avec une mobilité réduite",
-                            "no cycling with reduced mobility",
-                        )
+                    _t(
+                        "pas de vélo avec une mobilité réduite",
+                        "no cycling with reduced mobility",
                     ),
                 )
             )
@@ -673,11 +674,9 @@ def _judge(
                     trip,
                     mode,
                     "infaisable",
-                    str(
-                        _t(
-                            f"{m} min à vélo, mais vous ne savez pas encore rouler",
-                            f"{m} min by bike, but you cannot ride yet",
-                        )
+                    _t(
+                        f"{m} min à vélo, mais vous ne savez pas encore rouler",
+                        f"{m} min by bike, but you cannot ride yet",
                     ),
                     duree_min=m,
                     later=[school.id] if school else [],
@@ -691,11 +690,9 @@ def _judge(
         if not owned:
             loan, why = ctx.offered(kind)
             if loan is None:
-                blocked = str(
-                    _t(
-                        f"pas de {'vélo électrique' if mode != 'velo' else 'vélo'} : {why}",
-                        f"no {'e-bike' if mode != 'velo' else 'bike'}: {why}",
-                    )
+                blocked = _t(
+                    f"pas de {'vélo électrique' if mode != 'velo' else 'vélo'} : {why}",
+                    f"no {'e-bike' if mode != 'velo' else 'bike'}: {why}",
                 )
             else:
                 needed.append(loan.id)
@@ -706,17 +703,15 @@ def _judge(
         if dark and not p.velo.roule_de_nuit:
             training, why = ctx.offered(SolutionType.CYCLING_TRAINING)
             if training is None:
-                blocked = blocked or str(
-                    _t(f"vous ne roulez pas de nuit : {fact}", f"you do not ride at night: {fact}")
+                blocked = blocked or _t(
+                    f"vous ne roulez pas de nuit : {fact}", f"you do not ride at night: {fact}"
                 )
             else:
                 needed.append(training.id)
                 reasons.append(
-                    str(
-                        _t(
-                            f"vous ne roulez pas de nuit ({fact}) : « {training.nom} »",
-                            f"you do not ride at night ({fact}): '{training.nom}'",
-                        )
+                    _t(
+                        f"vous ne roulez pas de nuit ({fact}) : « {training.nom} »",
+                        f"you do not ride at night ({fact}): '{training.nom}'",
                     )
                 )
         quoted = fact if dark and not p.velo.roule_de_nuit else ""
@@ -755,13 +750,9 @@ def _judge(
     # public transport
     dep_t, arr_t = transit.departure.get(k), transit.arrival.get(k)
     if k in transit.no_service or not (transit.departure or transit.arrival or transit.no_service):
-        options.append(
-            Option(
-                trip,
-                "transports",
-                "infaisable",
-                _t("pas de transport en commun ce jour-là", "no public transport that day"),
-            )
+        refuse(
+            "transports",
+            _t("pas de transport en commun ce jour-là", "no public transport that day"),
         )
     elif dep_t is None or arr_t is None:
         first = transit.first_arrival.get(k)
@@ -784,32 +775,24 @@ def _judge(
                 f"{p.trajet_max_min} min)",
                 f"no public transport home after {start_txt} (within {p.trajet_max_min} min)",
             )
-        options.append(Option(trip, "transports", "infaisable", str(text)))
+        refuse("transports", str(text))
     elif (arr_t - dep_t).total_seconds() // 60 > p.trajet_max_min:
         m = int((arr_t - dep_t).total_seconds() // 60)
-        options.append(
-            Option(
-                trip,
-                "transports",
-                "infaisable",
-                str(
-                    _t(
-                        f"{m} min en transports en commun, plus que vos {p.trajet_max_min} min",
-                        f"{m} min by public transport, more than your {p.trajet_max_min} min",
-                    )
-                ),
-                duree_min=m,
-            )
+        refuse(
+            "transports",
+            _t(
+                f"{m} min en transports en commun, plus que vos {p.trajet_max_min} min",
+                f"{m} min by public transport, more than your {p.trajet_max_min} min",
+            ),
+            duree_min=m,
         )
     else:
         m = int((arr_t - dep_t).total_seconds() // 60)
         needed = []
         reasons = [
-            str(
-                _t(
-                    f"départ {_hhmm(dep_t)}, arrivée {_hhmm(arr_t)} ({m} min)",
-                    f"leave {_hhmm(dep_t)}, arrive {_hhmm(arr_t)} ({m} min)",
-                )
+            _t(
+                f"départ {_hhmm(dep_t)}, arrivée {_hhmm(arr_t)} ({m} min)",
+                f"leave {_hhmm(dep_t)}, arrive {_hhmm(arr_t)} ({m} min)",
             )
         ]
         # the full monthly pass, unless it is over the budget and the social fare fits
@@ -840,11 +823,9 @@ def _judge(
             if training is not None:
                 needed.append(training.id)
                 reasons.append(
-                    str(
-                        _t(
-                            f"avec l'accompagnement « {training.nom} »",
-                            f"with the '{training.nom}' coaching",
-                        )
+                    _t(
+                        f"avec l'accompagnement « {training.nom} »",
+                        f"with the '{training.nom}' coaching",
                     )
                 )
         verdict = "faisable_avec_solution" if needed else "faisable"
@@ -878,9 +859,7 @@ def _judge(
     dep, arr = timed(s)
     car_cost = _monthly(ctx, trip, km * ctx.catalogue.parametres.cout_km_voiture_eur)
     if m is None:
-        options.append(
-            Option(trip, "voiture", "infaisable", _t("pas d'itinéraire routier", "no road route"))
-        )
+        refuse("voiture", _t("pas d'itinéraire routier", "no road route"))
     elif p.permis is Licence.B and p.voiture:
         options.append(
             Option(
@@ -905,15 +884,7 @@ def _judge(
             )
             loan = None
         if loan is None:
-            options.append(
-                Option(
-                    trip,
-                    "voiture",
-                    "infaisable",
-                    _t(f"pas de voiture ({why})", f"no car ({why})"),
-                    duree_min=m,
-                )
-            )
+            refuse("voiture", _t(f"pas de voiture ({why})", f"no car ({why})"), duree_min=m)
         else:
             fuel = _monthly(ctx, trip, km * ctx.catalogue.parametres.carburant_km_voiture_eur)
             cost = (_solution_month(ctx, loan, trip, km) or 0.0) + fuel
@@ -922,11 +893,9 @@ def _judge(
                     trip,
                     "voiture",
                     "faisable_avec_solution",
-                    str(
-                        _t(
-                            f"{m} min en voiture avec « {loan.nom} »",
-                            f"{m} min by car with '{loan.nom}'",
-                        )
+                    _t(
+                        f"{m} min en voiture avec « {loan.nom} »",
+                        f"{m} min by car with '{loan.nom}'",
                     ),
                     solution=loan.id,
                     solutions=[loan.id],
@@ -943,15 +912,11 @@ def _judge(
             Licence.SUSPENDED_B: _t("permis suspendu", "licence suspended"),
             Licence.LEARNING_B: _t("permis B en cours", "B licence being prepared"),
         }.get(p.permis, _t("pas de permis B", "no B licence"))
-        options.append(
-            Option(
-                trip,
-                "voiture",
-                "infaisable",
-                _t(f"{label} ({m} min en voiture)", f"{label} ({m} min by car)"),
-                duree_min=m,
-                later=[school.id] if school and p.permis is not Licence.SUSPENDED_B else [],
-            )
+        refuse(
+            "voiture",
+            _t(f"{label} ({m} min en voiture)", f"{label} ({m} min by car)"),
+            duree_min=m,
+            later=[school.id] if school and p.permis is not Licence.SUSPENDED_B else [],
         )
 
     # scooter
@@ -959,44 +924,24 @@ def _judge(
     m = _minutes(s)
     dep, arr = timed(s)
     if p.fauteuil_roulant or p.mobilite_reduite:
-        options.append(
-            Option(
-                trip,
-                "scooter",
-                "infaisable",
-                str(
-                    _t(
-                        "pas de deux-roues avec une mobilité réduite",
-                        "no two-wheeler with reduced mobility",
-                    )
-                ),
-            )
+        refuse(
+            "scooter",
+            _t(
+                "pas de deux-roues avec une mobilité réduite",
+                "no two-wheeler with reduced mobility",
+            ),
         )
     elif not p.may_ride_scooter(trip.when.year):
-        options.append(
-            Option(
-                trip,
-                "scooter",
-                "infaisable",
-                str(
-                    _t(
-                        "il faut le permis AM (ou B) pour un scooter quand on est né après 1987",
-                        "a scooter needs the AM (or B) licence when born after 1987",
-                    )
-                ),
-                duree_min=m,
-            )
+        refuse(
+            "scooter",
+            _t(
+                "il faut le permis AM (ou B) pour un scooter quand on est né après 1987",
+                "a scooter needs the AM (or B) licence when born after 1987",
+            ),
+            duree_min=m,
         )
     elif m is None or m > p.trajet_max_min:
-        options.append(
-            Option(
-                trip,
-                "scooter",
-                "infaisable",
-                _t("trajet trop long en scooter", "too long by scooter"),
-                duree_min=m,
-            )
-        )
+        refuse("scooter", _t("trajet trop long en scooter", "too long by scooter"), duree_min=m)
     elif p.deux_roues:
         options.append(
             Option(
@@ -1015,26 +960,16 @@ def _judge(
     else:
         rent, why = ctx.offered(SolutionType.SCOOTER_RENTAL)
         if rent is None:
-            options.append(
-                Option(
-                    trip,
-                    "scooter",
-                    "infaisable",
-                    _t(f"pas de scooter ({why})", f"no scooter ({why})"),
-                    duree_min=m,
-                )
-            )
+            refuse("scooter", _t(f"pas de scooter ({why})", f"no scooter ({why})"), duree_min=m)
         else:
             options.append(
                 Option(
                     trip,
                     "scooter",
                     "faisable_avec_solution",
-                    str(
-                        _t(
-                            f"{m} min en scooter avec « {rent.nom} »",
-                            f"{m} min by scooter with '{rent.nom}'",
-                        )
+                    _t(
+                        f"{m} min en scooter avec « {rent.nom} »",
+                        f"{m} min by scooter with '{rent.nom}'",
                     ),
                     solution=rent.id,
                     solutions=[rent.id],
@@ -1056,27 +991,17 @@ def _judge(
     service, why = ctx.offered(SolutionType.CARPOOL, dest.motif)
     found = carpool.get(k)
     if service is None:
-        options.append(
-            Option(
-                trip,
-                "covoiturage",
-                "infaisable",
-                _t(f"pas de service de covoiturage ({why})", f"no carpool service ({why})"),
-            )
+        refuse(
+            "covoiturage",
+            _t(f"pas de service de covoiturage ({why})", f"no carpool service ({why})"),
         )
     elif found is None:
-        options.append(
-            Option(
-                trip,
-                "covoiturage",
-                "infaisable",
-                str(
-                    _t(
-                        f"aucun conducteur proposé pour {start_txt} ({service.nom})",
-                        f"no driver offer for {start_txt} ({service.nom})",
-                    )
-                ),
-            )
+        refuse(
+            "covoiturage",
+            _t(
+                f"aucun conducteur proposé pour {start_txt} ({service.nom})",
+                f"no driver offer for {start_txt} ({service.nom})",
+            ),
         )
     else:
         m = _minutes(street.get("voiture", trip.direction, key))
@@ -1120,66 +1045,39 @@ def _judge(
     share, why = ctx.offered(SolutionType.CAR_SHARING, dest.motif)
     m_car = _minutes(street.get("voiture", trip.direction, key))
     if p.permis is not Licence.B:
-        options.append(
-            Option(
-                trip,
-                "autopartage",
-                "infaisable",
-                _t("l'autopartage demande le permis B", "car-sharing needs the B licence"),
-            )
+        refuse(
+            "autopartage",
+            _t("l'autopartage demande le permis B", "car-sharing needs the B licence"),
         )
     elif share is None:
-        options.append(
-            Option(
-                trip,
-                "autopartage",
-                "infaisable",
-                _t(f"pas d'autopartage ({why})", f"no car-sharing ({why})"),
-            )
-        )
+        refuse("autopartage", _t(f"pas d'autopartage ({why})", f"no car-sharing ({why})"))
     else:
         station = _nearest_station(share, person.home)
         # walking to the station: the road distance estimate at the engine's walking speed
         walk_min = station[1] * ROAD_FACTOR / WALK_SPEED_KMH * 60 if station else math.inf
         if walk_min > p.marche_max_min or m_car is None:
-            options.append(
-                Option(
-                    trip,
-                    "autopartage",
-                    "infaisable",
-                    str(
-                        _t(
-                            f"station « {share.nom} » à plus de {p.marche_max_min} min à pied",
-                            f"'{share.nom}' station more than {p.marche_max_min} min on foot",
-                        )
-                    ),
-                )
+            refuse(
+                "autopartage",
+                _t(
+                    f"station « {share.nom} » à plus de {p.marche_max_min} min à pied",
+                    f"'{share.nom}' station more than {p.marche_max_min} min on foot",
+                ),
             )
         elif p.fauteuil_roulant and not share.accessible_fauteuil:
-            options.append(
-                Option(
-                    trip,
-                    "autopartage",
-                    "infaisable",
-                    _t(
-                        f"véhicules de « {share.nom} » non adaptés au fauteuil",
-                        f"'{share.nom}' vehicles not wheelchair adapted",
-                    ),
-                )
+            refuse(
+                "autopartage",
+                _t(
+                    f"véhicules de « {share.nom} » non adaptés au fauteuil",
+                    f"'{share.nom}' vehicles not wheelchair adapted",
+                ),
             )
         elif not share.is_open(trip.day, trip.shift.start if is_aller else trip.shift.end):
-            options.append(
-                Option(
-                    trip,
-                    "autopartage",
-                    "infaisable",
-                    str(
-                        _t(
-                            f"« {share.nom} » est fermé à {start_txt}",
-                            f"'{share.nom}' is closed at {start_txt}",
-                        )
-                    ),
-                )
+            refuse(
+                "autopartage",
+                _t(
+                    f"« {share.nom} » est fermé à {start_txt}",
+                    f"'{share.nom}' is closed at {start_txt}",
+                ),
             )
         else:
             m = int(walk_min) + m_car
@@ -1188,13 +1086,10 @@ def _judge(
                     trip,
                     "autopartage",
                     "faisable_avec_solution",
-                    str(
-                        _t(
-                            f"{int(walk_min)} min à pied jusqu'à la station "
-                            f"puis {m_car} min ({share.nom})",
-                            f"{int(walk_min)} min walk to the station "
-                            f"then {m_car} min ({share.nom})",
-                        )
+                    _t(
+                        f"{int(walk_min)} min à pied jusqu'à la station "
+                        f"puis {m_car} min ({share.nom})",
+                        f"{int(walk_min)} min walk to the station then {m_car} min ({share.nom})",
                     ),
                     solution=share.id,
                     solutions=[share.id],
@@ -1207,11 +1102,9 @@ def _judge(
     # on-demand transport
     tad_list = ctx.catalogue.of_type(SolutionType.ON_DEMAND)
     chosen: Solution | None = None
-    why_not = str(
-        _t(
-            "pas de transport à la demande sur le territoire",
-            "no on-demand transport on the territory",
-        )
+    why_not = _t(
+        "pas de transport à la demande sur le territoire",
+        "no on-demand transport on the territory",
     )
     for tad in tad_list:
         reason = tad.eligibilite.check(p, dest.motif)
@@ -1222,42 +1115,36 @@ def _judge(
         ):
             reason = _t(f"ne circule pas à {start_txt}", f"does not run at {start_txt}")
         if reason is None and p.fauteuil_roulant and not tad.accessible_fauteuil:
-            reason = str(
-                _t("véhicules non accessibles en fauteuil", "vehicles not wheelchair accessible")
+            reason = _t(
+                "véhicules non accessibles en fauteuil", "vehicles not wheelchair accessible"
             )
         if reason is None:
             chosen = tad
             break
         why_not = f"{tad.nom} : {reason}"
     if chosen is None or m_car is None:
-        options.append(Option(trip, "transport_a_la_demande", "infaisable", why_not))
+        refuse("transport_a_la_demande", why_not)
     else:
         m = int(m_car * ON_DEMAND_FACTOR)
         booking = ""
         if chosen.reservation is not None and chosen.reservation.veille_avant:
-            booking = str(
-                _t(
-                    f", réservation la veille avant {chosen.reservation.veille_avant}",
-                    f", book the day before by {chosen.reservation.veille_avant}",
-                )
+            booking = _t(
+                f", réservation la veille avant {chosen.reservation.veille_avant}",
+                f", book the day before by {chosen.reservation.veille_avant}",
             )
         elif chosen.reservation is not None and chosen.reservation.delai_h:
-            booking = str(
-                _t(
-                    f", réservation {chosen.reservation.delai_h:.0f} h à l'avance",
-                    f", book {chosen.reservation.delai_h:.0f} h ahead",
-                )
+            booking = _t(
+                f", réservation {chosen.reservation.delai_h:.0f} h à l'avance",
+                f", book {chosen.reservation.delai_h:.0f} h ahead",
             )
         options.append(
             Option(
                 trip,
                 "transport_a_la_demande",
                 "faisable_avec_solution",
-                str(
-                    _t(
-                        f"environ {m} min avec « {chosen.nom} »{booking}",
-                        f"about {m} min with '{chosen.nom}'{booking}",
-                    )
+                _t(
+                    f"environ {m} min avec « {chosen.nom} »{booking}",
+                    f"about {m} min with '{chosen.nom}'{booking}",
                 ),
                 solution=chosen.id,
                 solutions=[chosen.id],

@@ -54,6 +54,7 @@ from parcours.matching.feasibility import (
     Option,
     Person,
     Trip,
+    communes_at,
     crow_km,
     day_name,
     evaluate,
@@ -181,19 +182,41 @@ def locate(
 
         home = where(f.domicile)
         dests = tuple(where(d)[:2] for d in f.destinations)
-        commune = None
-        if communes is not None:
-            hits = communes.sindex.query(shapely.Point(home[:2]), predicate="intersects")
-            commune = str(communes["insee"].iloc[int(hits[0])]) if len(hits) else None
         pid = (ids[n] if ids is not None else None) or f.id or f"P{n + 1:04d}"
-        people.append(Person(pid, f, home[:2], home[2], dests, commune))
-    return people
+        people.append(Person(pid, f, home[:2], home[2], dests))
+    codes = communes_at(communes, [p.home for p in people])
+    return [dataclasses.replace(p, home_commune=codes.get(p.home)) for p in people]
 
 
-def _mark_outside(people: list[Person], territory: Territory) -> list[Person]:
+@dataclass(frozen=True)
+class _Places:
+    """A territory's communes and loaded area in WGS84 (built once per territory version)."""
+
+    communes: gpd.GeoDataFrame | None
+    area: shapely.Geometry
+
+
+#: Per territory folder and version of its manifest.
+_PLACES: dict[tuple[str, str], _Places] = {}
+
+
+def _places_of(territory: Territory) -> _Places:
+    """The territory's :class:`_Places`, cached: a warm service does not rebuild them."""
+    key = (str(territory.path), str(territory.manifest.get("updated")))
+    places = _PLACES.get(key)
+    if places is None:
+        communes = None
+        if territory.has_layer("communes"):
+            communes = cast(gpd.GeoDataFrame, territory.layer("communes")).to_crs(WGS84)
+            _ = communes.sindex  # built now, not by the first request
+        area = gpd.GeoSeries([territory.clip_area()], crs=territory.crs).to_crs(WGS84).iloc[0]
+        shapely.prepare(area)
+        places = _PLACES[key] = _Places(communes, area)
+    return places
+
+
+def _mark_outside(people: list[Person], area: shapely.Geometry) -> list[Person]:
     """Mark the homes and destinations outside the territory's perimeter and buffer."""
-    area = gpd.GeoSeries([territory.clip_area()], crs=territory.crs).to_crs(WGS84).iloc[0]
-    shapely.prepare(area)
     out = []
     for person in people:
         places = [(-1, person.home), *enumerate(person.destinations)]
@@ -290,14 +313,11 @@ def match_people(
     terr = network.territory
     if catalogue is None:
         catalogue = catalogue_of(terr)
-    communes = (
-        cast(gpd.GeoDataFrame, terr.layer("communes")).to_crs(WGS84)
-        if terr.has_layer("communes")
-        else None
-    )
+    places = _places_of(terr)
+    communes = places.communes
     if people is None:
         people = locate(files, geocoder or territory_geocoder(terr), ids=ids, communes=communes)
-        people = _mark_outside(people, terr)
+        people = _mark_outside(people, places.area)
     week = week or default_week(network)
     with fixed_language():
         return _results(network, people, catalogue, week, communes, carpool)
@@ -703,13 +723,11 @@ def _solution_json(s: Solution) -> dict[str, Any]:
             cost.append(f"{value:g} {_t(fr, en)}")
     if s.montant is not None and s.montant.valeur_eur is not None:
         cost.append(
-            str(
-                _t(
-                    f"aide jusqu'à {s.montant.valeur_eur:g} € "
-                    f"(montant au {s.montant.valide_depuis.isoformat()})",
-                    f"aid up to {s.montant.valeur_eur:g} EUR "
-                    f"(amount as of {s.montant.valide_depuis.isoformat()})",
-                )
+            _t(
+                f"aide jusqu'à {s.montant.valeur_eur:g} € "
+                f"(montant au {s.montant.valide_depuis.isoformat()})",
+                f"aid up to {s.montant.valeur_eur:g} EUR "
+                f"(amount as of {s.montant.valide_depuis.isoformat()})",
             )
         )
     return {

@@ -200,25 +200,7 @@ def _parse_cached(text: str, where: str) -> tuple[Shift, ...]:
 
 
 def _parse(text: str, where: str) -> list[Shift]:
-    """Parse a weekly schedule (see the module docstring).
-
-    Parameters
-    ----------
-    text
-        The schedule, e.g. ``lun-ven 05:30-13:00; sam 06:00-12:00``.
-    where
-        What to name in an error message (the file, row and field).
-
-    Returns
-    -------
-    list of Shift
-        In the order written.
-
-    Raises
-    ------
-    InputError
-        When a day or a time cannot be read, naming ``where`` and the allowed forms.
-    """
+    """:func:`parse_schedule`, uncached."""
     shifts: list[Shift] = []
     if not str(text).strip():
         raise InputError(
