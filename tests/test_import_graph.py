@@ -16,6 +16,7 @@ LAYERS = [
     {"accessibility"},
     {"diagnostic", "matching"},
     {"maps"},
+    {"cluster"},
     {"api", "cli", "demo", "__main__"},
 ]
 

@@ -429,18 +429,26 @@ def _study_date(text: str | None) -> Any:
 @app.command(
     "diagnose",
     help=tr(
-        "Diagnostic territorial : rapport.html, diagnostic.gpkg (QGIS) et tables CSV.",
-        "Territorial diagnostic: rapport.html, diagnostic.gpkg (QGIS) and CSV tables.",
+        "Diagnostic territorial : rapport.html, diagnostic.gpkg (QGIS) et tables CSV ; "
+        "plusieurs territoires : aussi les agrégats de la région, sur Dask avec --workers "
+        "ou --scheduler.",
+        "Territorial diagnostic: rapport.html, diagnostic.gpkg (QGIS) and CSV tables; "
+        "several territories: the region's aggregates too, on Dask with --workers or "
+        "--scheduler.",
     ),
 )
 def diagnose(
-    name: Annotated[str, typer.Argument(help=tr("Nom du territoire", "Territory name"))],
+    names: Annotated[
+        list[str], typer.Argument(help=tr("Territoires (un ou plusieurs)", "Territories"))
+    ],
     out: Annotated[
         Path | None,
         typer.Option(
             help=tr(
-                "Dossier de sortie (défaut : le dossier du territoire)",
-                "Output folder (default: the territory's folder)",
+                "Dossier de sortie (défaut : le dossier du territoire ; plusieurs "
+                "territoires : DOSSIER/NOM et DOSSIER/region)",
+                "Output folder (default: the territory's folder; several territories: "
+                "FOLDER/NAME and FOLDER/region)",
             )
         ),
     ] = None,
@@ -468,11 +476,40 @@ def diagnose(
             )
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help=tr(
+                "Calculer sur un cluster Dask local de N processus (un cœur chacun)",
+                "Compute on a local Dask cluster of N processes (one core each)",
+            )
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help=tr(
+                "Calculer sur un cluster Dask existant (adresse de l'ordonnanceur, "
+                "tcp://hôte:8786 ; l'espace de travail doit être partagé)",
+                "Compute on an existing Dask cluster (the scheduler's address, "
+                "tcp://host:8786; the workspace must be shared)",
+            )
+        ),
+    ] = None,
+    part_size: Annotated[
+        int,
+        typer.Option(
+            help=tr(
+                "Carreaux (et points d'emploi) par tâche",
+                "Cells (and job points) per task",
+            ),
+            min=1,
+        ),
+    ] = 1000,
 ) -> None:
     """Diagnostic territorial : rapport.html, diagnostic.gpkg (QGIS) et tables CSV."""
     with guarded():
         from parcours.i18n import get_language
-        from parcours.maps import diagnose as run
 
         day = _study_date(date)
         if tiles not in (None, "osm", "ign"):
@@ -483,34 +520,72 @@ def diagnose(
                 ),
                 field="tiles",
             )
-        territory = _workspace().open(name)
-        folder = out if out is not None else territory.path
         chosen = [m.strip() for m in modes.split(",") if m.strip()]
+        unique = list(dict.fromkeys(names))
+        if len(unique) == 1 and workers is None and scheduler is None:
+            from parcours.maps import diagnose as run
+
+            territory = _workspace().open(unique[0])
+            folder = out if out is not None else territory.path
+            with progress_bar() as progress:
+                diagnostic, outputs = run(
+                    territory,
+                    folder,
+                    date=day,
+                    modes=chosen,
+                    lang=get_language(),
+                    tiles=tiles,  # type: ignore[arg-type]  # checked above
+                    progress=progress,
+                    cells_per_part=part_size,
+                    jobs_per_part=part_size,
+                )
+            _print_summary(diagnostic.territory, diagnostic.summary)
+            for path in (outputs.report, outputs.geopackage, outputs.tables[0].parent):
+                err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
+            return
+        from parcours.cluster import diagnose_territories
+
+        def dashboard(link: str) -> None:
+            err_console.print(tr(f"Tableau de bord Dask : {link}", f"Dask dashboard: {link}"))
+
         with progress_bar() as progress:
-            diagnostic, outputs = run(
-                territory,
-                folder,
+            result = diagnose_territories(
+                unique,
+                workspace=_workspace(),
+                out=out,
                 date=day,
                 modes=chosen,
                 lang=get_language(),
                 tiles=tiles,  # type: ignore[arg-type]  # checked above
+                workers=workers,
+                scheduler=scheduler,
+                cells_per_part=part_size,
+                jobs_per_part=part_size,
                 progress=progress,
+                on_dashboard=dashboard,
             )
-        _print_summary(diagnostic)
-        for path in (outputs.report, outputs.geopackage, outputs.tables[0].parent):
-            err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
+        if result.reused:
+            err_console.print(
+                tr(
+                    f"Reprise : {result.reused} parties déjà calculées réutilisées",
+                    f"Resumed: {result.reused} parts already computed were reused",
+                )
+            )
+        for published in result.published:
+            _print_summary(published.name, published.summary)
+            for path in (published.report, published.geopackage, published.tables):
+                err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
+        if result.region is not None:
+            err_console.print(tr(f"Écrit : {result.region}", f"Written: {result.region}"))
 
 
-def _print_summary(diagnostic: Any) -> None:
-    """The diagnostic's key figures, one line each."""
+def _print_summary(name: str, summary: dict[str, Any]) -> None:
+    """A diagnostic's key figures, one line each."""
     from rich.table import Table
 
     from parcours.maps.labels import label
 
-    summary = diagnostic.summary
-    table = Table(
-        title=tr(f"Diagnostic : {diagnostic.territory}", f"Diagnostic: {diagnostic.territory}")
-    )
+    table = Table(title=tr(f"Diagnostic : {name}", f"Diagnostic: {name}"))
     table.add_column(tr("Indicateur", "Indicator"))
     table.add_column(tr("Valeur", "Value"), justify="right")
     table.add_row(tr("Habitants", "Residents"), f"{summary['population']:,.0f}".replace(",", " "))

@@ -45,8 +45,11 @@ __all__ = [
     "SERVICE_CATEGORIES",
     "SERVICE_MAX_MIN",
     "access_indicators",
+    "finish_indicators",
+    "forward_indicators",
     "job_points",
     "opportunity_points",
+    "reverse_job_counts",
 ]
 
 #: Cut-offs of the jobs indicators, minutes.
@@ -135,6 +138,230 @@ def _street_mode(mode: str) -> bool:
     return mode != "transit"
 
 
+def _origins(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"id": cells["cell_id"].astype(str).to_numpy()},
+        geometry=cells.geometry.representative_point().to_numpy(),
+        crs=cells.crs,
+    )
+
+
+def _jobs_columns(mode_key: str) -> list[str]:
+    return [f"jobs_{cut}_{mode_key}" for cut in CUTOFFS_MIN]
+
+
+def _band_columns(band: TimeBand) -> list[str]:
+    return [f"jobs_{cut}_transit_{band.key}_p{p}" for cut in CUTOFFS_MIN for p in PERCENTILES]
+
+
+def _peak(bands: Sequence[TimeBand]) -> TimeBand | None:
+    return next((b for b in bands if b.key == "peak"), bands[0] if bands else None)
+
+
+def forward_indicators(
+    network: TransportNetwork,
+    cells: gpd.GeoDataFrame,
+    jobs: gpd.GeoDataFrame,
+    services: gpd.GeoDataFrame | None,
+    weekday: dt.date,
+    saturday: dt.date,
+    *,
+    modes: Sequence[str] = MODES,
+    bands: Sequence[TimeBand] = BANDS,
+    progress: ProgressFn | None = None,
+) -> pd.DataFrame:
+    """The indicators of trips **from** the cells: every one but the ``to_home`` bands'.
+
+    Each cell's figures depend on that cell alone, so the cells may be split in parts
+    computed anywhere and put back together (:func:`finish_indicators`). Counts are raw
+    (no ``share_`` columns yet).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cell_id``, then the jobs counts and the minutes to the nearest services.
+    """
+    report = progress or no_progress
+    origins = _origins(cells)
+    out: dict[str, np.ndarray] = {"cell_id": origins["id"].to_numpy()}
+    forward = [b for b in bands if b.direction != "to_home"]
+    steps = sum(2 if _street_mode(m) else 1 + len(forward) for m in modes)
+    done = 0
+
+    def tick(label: str) -> None:
+        nonlocal done
+        done += 1
+        report(label, min(1.0, done / max(1, steps)))
+
+    peak = _peak(bands)
+    categories = (
+        sorted(set(services["category"].astype(str)))
+        if services is not None and len(services)
+        else []
+    )
+    for mode in modes:
+        label = tr(f"accessibilité ({mode})", f"accessibility ({mode})")
+        if _street_mode(mode):
+            when = dt.datetime.combine(weekday, dt.time(8, 0))
+            counts = cumulative_opportunities(
+                network,
+                origins,
+                jobs,
+                weights="jobs",
+                cutoffs=CUTOFFS_MIN,
+                transport_modes=[mode],
+                departure=when,
+                departure_time_window=dt.timedelta(minutes=1),
+            )
+            for cut, column in zip(CUTOFFS_MIN, _jobs_columns(mode), strict=True):
+                out[column] = counts[f"jobs_{cut}"].to_numpy()
+            tick(label)
+            if categories:
+                near = nearest_opportunity(
+                    network,
+                    origins,
+                    services,  # categories: not None
+                    by="category",
+                    transport_modes=[mode],
+                    departure=when,
+                    departure_time_window=dt.timedelta(minutes=1),
+                    max_time=dt.timedelta(minutes=SERVICE_MAX_MIN),
+                )
+                for category in categories:
+                    out[f"{category}_{mode}"] = near[category].to_numpy()
+            tick(label)
+            continue
+        for band in forward:
+            counts = cumulative_opportunities(
+                network,
+                origins,
+                jobs,
+                weights="jobs",
+                cutoffs=CUTOFFS_MIN,
+                transport_modes=["walk", "transit"],
+                departure=band.departure(weekday, saturday),
+                departure_time_window=dt.timedelta(minutes=band.window_min),
+                percentiles=PERCENTILES,
+            )
+            for cut in CUTOFFS_MIN:
+                for p in PERCENTILES:
+                    out[f"jobs_{cut}_transit_{band.key}_p{p}"] = counts[
+                        f"jobs_{cut}_p{p}"
+                    ].to_numpy()
+            tick(label)
+        if categories and peak is not None:
+            near = nearest_opportunity(
+                network,
+                origins,
+                services,  # categories: not None
+                by="category",
+                transport_modes=["walk", "transit"],
+                departure=peak.departure(weekday, saturday),
+                departure_time_window=dt.timedelta(minutes=peak.window_min),
+                max_time=dt.timedelta(minutes=SERVICE_MAX_MIN),
+            )
+            for category in categories:
+                out[f"{category}_transit"] = near[category].to_numpy()
+        tick(label)
+    return pd.DataFrame(out)
+
+
+def reverse_job_counts(
+    network: TransportNetwork,
+    cells: gpd.GeoDataFrame,
+    jobs: gpd.GeoDataFrame,
+    weekday: dt.date,
+    saturday: dt.date,
+    *,
+    bands: Sequence[TimeBand] = BANDS,
+) -> pd.DataFrame:
+    """The ``to_home`` bands' counts: the jobs **from which** each cell is reached.
+
+    The searches run from the jobs, so it is the jobs that may be split in parts: each
+    part gives every cell the jobs of that part, and the parts add up (in a fixed order:
+    :func:`finish_indicators`). Without public transport or a ``to_home`` band: only
+    ``cell_id``.
+    """
+    origins = _origins(cells)
+    out: dict[str, np.ndarray] = {"cell_id": origins["id"].to_numpy()}
+    for band in (b for b in bands if b.direction == "to_home"):
+        counts = cumulative_opportunities(
+            network,
+            origins,
+            jobs,
+            weights="jobs",
+            cutoffs=CUTOFFS_MIN,
+            reverse=True,
+            transport_modes=["walk", "transit"],
+            departure=band.departure(weekday, saturday),
+            departure_time_window=dt.timedelta(minutes=band.window_min),
+            percentiles=PERCENTILES,
+        )
+        for cut in CUTOFFS_MIN:
+            for p in PERCENTILES:
+                out[f"jobs_{cut}_transit_{band.key}_p{p}"] = counts[f"jobs_{cut}_p{p}"].to_numpy()
+    return pd.DataFrame(out)
+
+
+def finish_indicators(
+    forward: pd.DataFrame,
+    reverse: Sequence[pd.DataFrame],
+    total_jobs: float,
+    *,
+    modes: Sequence[str] = MODES,
+    bands: Sequence[TimeBand] = BANDS,
+) -> pd.DataFrame:
+    """Put the parts together: the table of :func:`access_indicators`.
+
+    Parameters
+    ----------
+    forward
+        :func:`forward_indicators` of every cell (its parts concatenated, in cell order).
+    reverse
+        :func:`reverse_job_counts` of each part of the jobs, every cell in the same order
+        as ``forward``; added in the order given.
+    total_jobs
+        The territory's jobs (the denominator of the shares).
+    modes, bands
+        What was computed.
+    """
+    out: dict[str, np.ndarray] = {"cell_id": forward["cell_id"].to_numpy()}
+    late: dict[str, np.ndarray] = {}
+    for part in reverse:
+        if not part["cell_id"].equals(forward["cell_id"]):
+            raise ValueError("reverse counts of other cells than the forward indicators")
+        for column in part.columns[1:]:
+            values = part[column].to_numpy(dtype=np.float64)
+            late[column] = late[column] + values if column in late else values.copy()
+    for mode in modes:
+        if _street_mode(mode):
+            names = _jobs_columns(mode)
+        else:
+            names = [c for band in bands for c in _band_columns(band)]
+        for column in names:
+            if column in forward.columns:
+                out[column] = forward[column].to_numpy()
+            elif column in late:
+                out[column] = late[column]
+            else:  # a to_home band without any part of the jobs: none to count
+                out[column] = np.zeros(len(forward))
+        services = sorted(
+            c for c in forward.columns if c.endswith(f"_{mode}") and not c.startswith("jobs_")
+        )
+        for column in services:
+            out[column] = forward[column].to_numpy()
+    for column in [c for c in out if c.startswith("jobs_")]:
+        values = np.asarray(out[column], dtype=np.float64)
+        out[f"share_{column}"] = values / total_jobs if total_jobs else np.full(len(values), np.nan)
+    peak = _peak(bands)
+    if "car" in modes and "transit" in modes and peak is not None:
+        transit = np.asarray(out[f"jobs_45_transit_{peak.key}_p50"], dtype=np.float64)
+        out["car_dependency"] = np.asarray(out["jobs_45_car"], dtype=np.float64) / np.maximum(
+            transit, 1.0
+        )
+    return pd.DataFrame(out)
+
+
 def access_indicators(
     network: TransportNetwork,
     cells: gpd.GeoDataFrame,
@@ -148,6 +375,9 @@ def access_indicators(
     progress: ProgressFn | None = None,
 ) -> pd.DataFrame:
     """The access indicators of every cell (see the module's docstring).
+
+    :func:`forward_indicators` and :func:`reverse_job_counts` in one go, then
+    :func:`finish_indicators`.
 
     Parameters
     ----------
@@ -172,95 +402,21 @@ def access_indicators(
     pandas.DataFrame
         One row per cell, ``cell_id`` then the indicators.
     """
-    report = progress or no_progress
-    origins = gpd.GeoDataFrame(
-        {"id": cells["cell_id"].astype(str).to_numpy()},
-        geometry=cells.geometry.representative_point().to_numpy(),
-        crs=cells.crs,
+    forward = forward_indicators(
+        network,
+        cells,
+        jobs,
+        services,
+        weekday,
+        saturday,
+        modes=modes,
+        bands=bands,
+        progress=progress,
     )
-    out: dict[str, np.ndarray] = {"cell_id": origins["id"].to_numpy()}
+    reverse = (
+        [reverse_job_counts(network, cells, jobs, weekday, saturday, bands=bands)]
+        if "transit" in modes
+        else []
+    )
     total_jobs = float(pd.to_numeric(jobs["jobs"], errors="coerce").fillna(0).sum())
-    steps = len(modes) * (1 + len(bands))
-    done = 0
-
-    def tick(label: str) -> None:
-        nonlocal done
-        done += 1
-        report(label, min(1.0, done / max(1, steps)))
-
-    peak = next((b for b in bands if b.key == "peak"), bands[0] if bands else None)
-    for mode in modes:
-        label = tr(f"accessibilité ({mode})", f"accessibility ({mode})")
-        if _street_mode(mode):
-            when = dt.datetime.combine(weekday, dt.time(8, 0))
-            counts = cumulative_opportunities(
-                network,
-                origins,
-                jobs,
-                weights="jobs",
-                cutoffs=CUTOFFS_MIN,
-                transport_modes=[mode],
-                departure=when,
-                departure_time_window=dt.timedelta(minutes=1),
-            )
-            for cut in CUTOFFS_MIN:
-                out[f"jobs_{cut}_{mode}"] = counts[f"jobs_{cut}"].to_numpy()
-            tick(label)
-            if services is not None and len(services):
-                near = nearest_opportunity(
-                    network,
-                    origins,
-                    services,
-                    by="category",
-                    transport_modes=[mode],
-                    departure=when,
-                    departure_time_window=dt.timedelta(minutes=1),
-                    max_time=dt.timedelta(minutes=SERVICE_MAX_MIN),
-                )
-                for category in sorted(set(services["category"].astype(str))):
-                    out[f"{category}_{mode}"] = near[category].to_numpy()
-            tick(label)
-            continue
-        for band in bands:
-            departure = band.departure(weekday, saturday)
-            counts = cumulative_opportunities(
-                network,
-                origins,
-                jobs,
-                weights="jobs",
-                cutoffs=CUTOFFS_MIN,
-                reverse=band.direction == "to_home",
-                transport_modes=["walk", "transit"],
-                departure=departure,
-                departure_time_window=dt.timedelta(minutes=band.window_min),
-                percentiles=PERCENTILES,
-            )
-            for cut in CUTOFFS_MIN:
-                for p in PERCENTILES:
-                    out[f"jobs_{cut}_transit_{band.key}_p{p}"] = counts[
-                        f"jobs_{cut}_p{p}"
-                    ].to_numpy()
-            tick(label)
-        if services is not None and len(services) and peak is not None:
-            near = nearest_opportunity(
-                network,
-                origins,
-                services,
-                by="category",
-                transport_modes=["walk", "transit"],
-                departure=peak.departure(weekday, saturday),
-                departure_time_window=dt.timedelta(minutes=peak.window_min),
-                max_time=dt.timedelta(minutes=SERVICE_MAX_MIN),
-            )
-            for category in sorted(set(services["category"].astype(str))):
-                out[f"{category}_transit"] = near[category].to_numpy()
-        tick(label)
-    for column in [c for c in out if c.startswith("jobs_")]:
-        values = np.asarray(out[column], dtype=np.float64)
-        out[f"share_{column}"] = values / total_jobs if total_jobs else np.full(len(values), np.nan)
-    if "car" in modes and "transit" in modes and peak is not None:
-        transit = np.asarray(out[f"jobs_45_transit_{peak.key}_p50"], dtype=np.float64)
-        out["car_dependency"] = np.asarray(out["jobs_45_car"], dtype=np.float64) / np.maximum(
-            transit, 1.0
-        )
-    return pd.DataFrame(out)
+    return finish_indicators(forward, reverse, total_jobs, modes=modes, bands=bands)

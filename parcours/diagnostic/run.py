@@ -34,9 +34,11 @@ from parcours.diagnostic.indicators import (
     CUTOFFS_MIN,
     MODES,
     SERVICE_CATEGORIES,
-    access_indicators,
+    finish_indicators,
+    forward_indicators,
     job_points,
     opportunity_points,
+    reverse_job_counts,
 )
 from parcours.diagnostic.offer import cell_offer
 from parcours.diagnostic.secrecy import (
@@ -53,7 +55,21 @@ from parcours.progress import ProgressFn, no_progress
 from parcours.territories import Territory
 from parcours.territories.sources import CASELOAD_LAYER
 
-__all__ = ["AREA_TYPES", "Diagnostic", "headline_columns", "run_diagnostic"]
+__all__ = [
+    "AREA_TYPES",
+    "CELLS_PER_PART",
+    "JOBS_PER_PART",
+    "Diagnostic",
+    "DiagnosticPlan",
+    "Landmarks",
+    "area_tables",
+    "assemble_diagnostic",
+    "headline_columns",
+    "landmark_access",
+    "plan_diagnostic",
+    "region_areas",
+    "run_diagnostic",
+]
 
 #: The areas the cells are grouped in (cells' column -> its name column).
 AREA_TYPES: Final = {
@@ -65,6 +81,10 @@ AREA_TYPES: Final = {
 ISOCHRONE_CUTOFFS_MIN: Final = (15, 30, 45)
 #: How many cells the priority list holds.
 PRIORITY_CELLS: Final = 20
+#: Cells per part of the searches from the cells (one task each on Dask).
+CELLS_PER_PART: Final = 1000
+#: Job points per part of the searches from the jobs (the ``to_home`` bands).
+JOBS_PER_PART: Final = 1000
 
 
 @dataclass
@@ -121,6 +141,8 @@ class Diagnostic:
     shifts
         Arriving on time at the main job zone (:func:`~parcours.diagnostic.shifts.shift_access`):
         the share of residents who can be there by 05:30 and by 08:30, per mode.
+    indicators
+        The names of the indicator columns of :attr:`cells`.
     outlines
         Per area type, the outline of each published area (``area``, polygon; the
         loaded communes and employment zones, EPCIs as the union of their communes).
@@ -145,6 +167,7 @@ class Diagnostic:
     isochrones: gpd.GeoDataFrame | None = None
     shifts: pd.DataFrame | None = None
     caseload: pd.DataFrame | None = None
+    indicators: tuple[str, ...] = ()
 
 
 def headline_columns(modes: Sequence[str], bands: Sequence[TimeBand]) -> list[str]:
@@ -315,37 +338,112 @@ def _flag_shares(cells: pd.DataFrame, flags: Sequence[str], by: str | None) -> p
     return pd.DataFrame(rows)
 
 
-def run_diagnostic(
+def _parts(n: int, size: int) -> list[tuple[int, int]]:
+    """``[first, last)`` row ranges of at most ``size`` rows; one (maybe empty) at least."""
+    return [(a, min(n, a + size)) for a in range(0, n, size)] or [(0, 0)]
+
+
+@dataclass(frozen=True)
+class DiagnosticPlan:
+    """What a territory's diagnostic computes, split in parts that can run anywhere.
+
+    The costly searches come in parts: :meth:`forward_part` (trips from a range of the
+    cells) and :meth:`reverse_part` (trips from a range of the jobs, the ``to_home``
+    bands); :func:`landmark_access` is one more; :func:`assemble_diagnostic` puts them
+    together. The parts are fixed by the plan (:data:`CELLS_PER_PART`,
+    :data:`JOBS_PER_PART`), not by who runs them, so the same plan gives the same
+    numbers in one process (:func:`run_diagnostic`) or on a cluster
+    (``parcours.cluster``), to the last bit.
+
+    Attributes
+    ----------
+    territory
+        The territory's name.
+    weekday, saturday, modes, bands
+        What is computed.
+    cells
+        The populated cells (:func:`~parcours.diagnostic.cells.diagnostic_cells`).
+    jobs, services
+        The opportunities on the street network (services: None without any).
+    jobs_off_network, services_off_network
+        What was left out, off the streets (jobs, or points).
+    cells_per_part, jobs_per_part
+        The size of the parts. The cell parts give the same numbers whatever their size;
+        the job parts are added up, so their size may change the last bits of the
+        ``to_home`` counts: compare runs of the same sizes.
+    """
+
+    territory: str
+    weekday: dt.date
+    saturday: dt.date
+    modes: tuple[str, ...]
+    bands: tuple[TimeBand, ...]
+    cells: gpd.GeoDataFrame
+    jobs: gpd.GeoDataFrame
+    services: gpd.GeoDataFrame | None
+    jobs_off_network: float
+    services_off_network: float
+    cells_per_part: int = CELLS_PER_PART
+    jobs_per_part: int = JOBS_PER_PART
+
+    @property
+    def cell_parts(self) -> list[tuple[int, int]]:
+        """The row ranges of :attr:`cells`, one per :meth:`forward_part`."""
+        return _parts(len(self.cells), self.cells_per_part)
+
+    @property
+    def job_parts(self) -> list[tuple[int, int]]:
+        """The row ranges of :attr:`jobs`, one per :meth:`reverse_part`.
+
+        None without public transport.
+        """
+        return _parts(len(self.jobs), self.jobs_per_part) if "transit" in self.modes else []
+
+    def forward_part(self, network: TransportNetwork, index: int) -> pd.DataFrame:
+        """:func:`~parcours.diagnostic.indicators.forward_indicators` of cell part ``index``."""
+        first, last = self.cell_parts[index]
+        return forward_indicators(
+            network,
+            self.cells.iloc[first:last],
+            self.jobs,
+            self.services,
+            self.weekday,
+            self.saturday,
+            modes=self.modes,
+            bands=self.bands,
+        )
+
+    def reverse_part(self, network: TransportNetwork, index: int) -> pd.DataFrame:
+        """:func:`~parcours.diagnostic.indicators.reverse_job_counts` of job part ``index``."""
+        first, last = self.job_parts[index]
+        return reverse_job_counts(
+            network,
+            self.cells,
+            self.jobs.iloc[first:last],
+            self.weekday,
+            self.saturday,
+            bands=self.bands,
+        )
+
+
+def plan_diagnostic(
     territory: Territory,
     *,
     date: dt.date | None = None,
     modes: Sequence[str] = MODES,
     bands: Sequence[TimeBand] = BANDS,
-    progress: ProgressFn | None = None,
-) -> Diagnostic:
-    """Compute the diagnostic of a loaded territory.
+    cells_per_part: int = CELLS_PER_PART,
+    jobs_per_part: int = JOBS_PER_PART,
+) -> DiagnosticPlan:
+    """Check a territory and plan its diagnostic (see :func:`run_diagnostic`).
 
-    Parameters
-    ----------
-    territory
-        A territory with at least ``streets``, ``population`` and ``jobs`` layers (and
-        GTFS for public transport).
-    date
-        The study weekday (default: the first Tuesday every feed serves; Saturday is the
-        one after it).
-    modes
-        Among ``walk``, ``bike``, ``transit``, ``car``.
-    bands
-        The time bands (:data:`~parcours.diagnostic.bands.BANDS`).
-    progress
-        Called with ``(label, fraction)``.
+    ``cells_per_part`` and ``jobs_per_part``: see :class:`DiagnosticPlan`.
 
     Raises
     ------
     InputError
-        A layer is missing, an unknown mode, or public transport without GTFS.
+        A layer is missing, an unknown mode, or no populated cell.
     """
-    report = progress or no_progress
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise InputError(
@@ -356,13 +454,11 @@ def run_diagnostic(
             field="modes",
         )
     has_transit = territory.has_layer("stop_times")
-    modes = tuple(m for m in modes if m != "transit" or has_transit)
-    bands = tuple(bands)
+    chosen = tuple(m for m in modes if m != "transit" or has_transit)
     for needed in ("streets", "population", "jobs"):
         if not territory.has_layer(needed):
             territory.layer(needed)  # raises LayerNotFoundError: how to load it
     weekday, saturday = study_dates(territory, date)
-    report(tr("carreaux habités", "populated cells"), None)
     cells = diagnostic_cells(territory)
     if not len(cells):
         raise InputError(
@@ -372,7 +468,6 @@ def run_diagnostic(
             ),
             field="population",
         )
-    network = TransportNetwork(territory)
     streets = territory.layer("streets")
     jobs, jobs_off = _on_network(job_points(territory.layer("jobs")), streets)
     services: gpd.GeoDataFrame | None = None
@@ -380,18 +475,74 @@ def run_diagnostic(
     every_service = _services(territory)
     if every_service is not None:
         services, services_off = _on_network(every_service, streets)
-    indicators = access_indicators(
-        network, cells, jobs, services, weekday, saturday, modes=modes, bands=bands, progress=report
+    return DiagnosticPlan(
+        territory=territory.name,
+        weekday=weekday,
+        saturday=saturday,
+        modes=chosen,
+        bands=tuple(bands),
+        cells=cells,
+        jobs=jobs,
+        services=services,
+        jobs_off_network=jobs_off,
+        services_off_network=services_off,
+        cells_per_part=max(1, int(cells_per_part)),
+        jobs_per_part=max(1, int(jobs_per_part)),
     )
-    report(tr("offre de transport en commun", "public transport offer"), None)
-    band_days = [(b, weekday if b.day == "weekday" else saturday) for b in bands]
-    offer = cell_offer(territory, cells, weekday, band_days)
-    full = cells.merge(indicators, on="cell_id").merge(offer, on="cell_id")
-    full = gpd.GeoDataFrame(full, geometry="geometry", crs=cells.crs)
 
+
+@dataclass(frozen=True)
+class Landmarks:
+    """The report's views from its landmarks (see :class:`Diagnostic`).
+
+    The landmarks, their isochrones and arriving on time at the main job zone (all None
+    without jobs).
+    """
+
+    landmarks: gpd.GeoDataFrame | None
+    isochrones: gpd.GeoDataFrame | None
+    shifts: pd.DataFrame | None
+
+
+def landmark_access(
+    network: TransportNetwork, territory: Territory, plan: DiagnosticPlan
+) -> Landmarks:
+    """The landmarks, their isochrones and :func:`~parcours.diagnostic.shifts.shift_access`."""
+    landmarks = _landmarks(plan.jobs, plan.services)
+    if landmarks is None:
+        return Landmarks(None, None, None)
+    transit = "transit" in plan.modes
+    peak = next((b for b in plan.bands if b.key == "peak"), None)
+    frame = _isochrones(network, landmarks, plan.weekday, plan.saturday, peak, transit)
+    shifts = shift_access(
+        territory, landmarks.geometry.iloc[0], day=plan.weekday, modes=plan.modes, network=network
+    )
+    return Landmarks(landmarks, frame, shifts)
+
+
+def area_tables(
+    full: gpd.GeoDataFrame, indicator_columns: Sequence[str], bands: Sequence[TimeBand]
+) -> tuple[dict[str, pd.DataFrame], Publication]:
+    """The published means per area type and the statistical secret over ``full``.
+
+    Parameters
+    ----------
+    full
+        Every populated cell with its indicators and offer (:attr:`Diagnostic.cells`; for
+        a region, the cells of all its territories).
+    indicator_columns
+        The indicators averaged.
+    bands
+        The time bands (their ``no_service_<band>`` flags).
+
+    Returns
+    -------
+    tuple
+        Per area type (:data:`AREA_TYPES` and ``territory``: the whole of ``full``), the
+        table of the published areas; and the :class:`Publication` (what is hidden).
+    """
     areas_of_cells = {name: full[name] for name in AREA_TYPES}
     secret = publication(full["households"], areas_of_cells)
-    indicator_columns = [c for c in indicators.columns if c != "cell_id"]
     minutes = [
         c for c in indicator_columns if not c.startswith(("jobs_", "share_", "car_dependency"))
     ]
@@ -411,6 +562,159 @@ def run_diagnostic(
         hidden = secret.unit_secret.get(name, set())
         table = table[~table["area"].isin(hidden)].reset_index(drop=True)
         areas[name] = table
+    return areas, secret
+
+
+def region_areas(
+    cells: Sequence[gpd.GeoDataFrame], indicators: Sequence[str], bands: Sequence[TimeBand]
+) -> tuple[dict[str, pd.DataFrame], Publication, int]:
+    """The published means of a region made of several territories' cells.
+
+    The cells of all the territories (each a :attr:`Diagnostic.cells`) are put together,
+    a cell in two territories counted once (the first territory's figures), then
+    :func:`area_tables` runs over the whole: a commune, EPCI or employment zone spanning
+    two territories is published once, over all its cells, and the statistical secret is
+    applied to the region's own areas (``territory`` is then the whole region).
+
+    Returns
+    -------
+    tuple
+        The area tables, the :class:`Publication`, and how many duplicate cells were
+        left out.
+    """
+    frames = [frame for frame in cells if len(frame)]
+    if not frames:
+        raise ValueError("no cell to aggregate")
+    crs = frames[0].crs
+    full = pd.concat([frame.to_crs(crs) for frame in frames], ignore_index=True)
+    repeated = full["cell_id"].duplicated(keep="first")
+    full = gpd.GeoDataFrame(
+        full.loc[~repeated].reset_index(drop=True), geometry="geometry", crs=crs
+    )
+    present = [c for c in indicators if c in full.columns]
+    areas, secret = area_tables(full, present, bands)
+    return areas, secret, int(repeated.sum())
+
+
+def run_diagnostic(
+    territory: Territory,
+    *,
+    date: dt.date | None = None,
+    modes: Sequence[str] = MODES,
+    bands: Sequence[TimeBand] = BANDS,
+    progress: ProgressFn | None = None,
+    cells_per_part: int = CELLS_PER_PART,
+    jobs_per_part: int = JOBS_PER_PART,
+) -> Diagnostic:
+    """Compute the diagnostic of a loaded territory, in this process.
+
+    :func:`plan_diagnostic`, every part of the plan in turn, :func:`landmark_access`,
+    then :func:`assemble_diagnostic` (``parcours.cluster`` runs the same parts on Dask).
+
+    Parameters
+    ----------
+    territory
+        A territory with at least ``streets``, ``population`` and ``jobs`` layers (and
+        GTFS for public transport).
+    date
+        The study weekday (default: the first Tuesday every feed serves; Saturday is the
+        one after it).
+    modes
+        Among ``walk``, ``bike``, ``transit``, ``car``.
+    bands
+        The time bands (:data:`~parcours.diagnostic.bands.BANDS`).
+    progress
+        Called with ``(label, fraction)``.
+    cells_per_part, jobs_per_part
+        The parts' sizes (:class:`DiagnosticPlan`).
+
+    Raises
+    ------
+    InputError
+        A layer is missing, an unknown mode, or public transport without GTFS.
+    """
+    report = progress or no_progress
+    report(tr("carreaux habités", "populated cells"), None)
+    plan = plan_diagnostic(
+        territory,
+        date=date,
+        modes=modes,
+        bands=bands,
+        cells_per_part=cells_per_part,
+        jobs_per_part=jobs_per_part,
+    )
+    network = TransportNetwork(territory)
+    steps = len(plan.cell_parts) + len(plan.job_parts)
+    label = tr("accessibilité", "accessibility")
+    forward = []
+    for index in range(len(plan.cell_parts)):
+        forward.append(plan.forward_part(network, index))
+        report(label, len(forward) / steps)
+    reverse = []
+    for index in range(len(plan.job_parts)):
+        reverse.append(plan.reverse_part(network, index))
+        report(label, (len(forward) + len(reverse)) / steps)
+    report(tr("isochrones et arrivée à l'heure", "isochrones and arriving on time"), None)
+    views = landmark_access(network, territory, plan)
+    return assemble_diagnostic(territory, plan, forward, reverse, views, progress=report)
+
+
+def assemble_diagnostic(
+    territory: Territory,
+    plan: DiagnosticPlan,
+    forward: Sequence[pd.DataFrame],
+    reverse: Sequence[pd.DataFrame],
+    views: Landmarks,
+    *,
+    progress: ProgressFn | None = None,
+) -> Diagnostic:
+    """Put a plan's parts together: areas, statistical secret, equity, priorities.
+
+    Parameters
+    ----------
+    territory
+        The planned territory.
+    plan
+        Its :class:`DiagnosticPlan`.
+    forward
+        :meth:`DiagnosticPlan.forward_part` of every cell part, in order.
+    reverse
+        :meth:`DiagnosticPlan.reverse_part` of every job part, in order.
+    views
+        :func:`landmark_access`.
+    progress
+        Called with ``(label, fraction)``.
+
+    Raises
+    ------
+    ValueError
+        Parts missing or of other cells than the plan's.
+    """
+    report = progress or no_progress
+    if len(forward) != len(plan.cell_parts) or len(reverse) != len(plan.job_parts):
+        raise ValueError(
+            f"{plan.territory}: {len(forward)} cell parts and {len(reverse)} job parts given, "
+            f"the plan has {len(plan.cell_parts)} and {len(plan.job_parts)}"
+        )
+    cells = plan.cells
+    modes, bands = plan.modes, plan.bands
+    weekday, saturday = plan.weekday, plan.saturday
+    jobs, services = plan.jobs, plan.services
+    ahead = pd.concat(list(forward), ignore_index=True)
+    if not np.array_equal(ahead["cell_id"].astype(str).to_numpy(), cells["cell_id"].astype(str)):
+        raise ValueError(f"{plan.territory}: the parts are not the plan's cells")
+    ahead["cell_id"] = cells["cell_id"].astype(str).to_numpy()
+    total_jobs = float(pd.to_numeric(jobs["jobs"], errors="coerce").fillna(0).sum())
+    back = [part.assign(cell_id=ahead["cell_id"].to_numpy()) for part in reverse]
+    indicators = finish_indicators(ahead, back, total_jobs, modes=modes, bands=bands)
+    report(tr("offre de transport en commun", "public transport offer"), None)
+    band_days = [(b, weekday if b.day == "weekday" else saturday) for b in bands]
+    offer = cell_offer(territory, cells, weekday, band_days)
+    full = cells.merge(indicators, on="cell_id").merge(offer, on="cell_id")
+    full = gpd.GeoDataFrame(full, geometry="geometry", crs=cells.crs)
+
+    indicator_columns = [c for c in indicators.columns if c != "cell_id"]
+    areas, secret = area_tables(full, indicator_columns, bands)
 
     income = np.asarray(
         territory.layer("population")
@@ -487,8 +791,8 @@ def run_diagnostic(
         "population": float(full["population"].sum()),
         "jobs": float(pd.to_numeric(jobs["jobs"], errors="coerce").fillna(0).sum()),
         "min_households": MIN_HOUSEHOLDS,
-        "jobs_off_network": jobs_off,
-        "services_off_network": services_off,
+        "jobs_off_network": plan.jobs_off_network,
+        "services_off_network": plan.services_off_network,
         "cutoffs_min": list(CUTOFFS_MIN),
         "percentiles": list(PERCENTILES),
         "service_categories": [
@@ -508,16 +812,7 @@ def run_diagnostic(
         for name, info in sorted(manifest.get("layers", {}).items())
         if isinstance(info, dict)
     ]
-    report(tr("isochrones et arrivée à l'heure", "isochrones and arriving on time"), None)
-    landmarks = _landmarks(jobs, services)
-    isochrone_frame = None
-    shifts = None
-    if landmarks is not None:
-        transit = "transit" in modes
-        peak = next((b for b in bands if b.key == "peak"), None)
-        isochrone_frame = _isochrones(network, landmarks, weekday, saturday, peak, transit)
-        job_zone = landmarks.geometry.iloc[0]
-        shifts = shift_access(territory, job_zone, day=weekday, modes=modes)
+    landmarks, isochrone_frame, shifts = views.landmarks, views.isochrones, views.shifts
     commuting = None
     if territory.has_layer("commuting"):
         codes = sorted(full["commune"].dropna().astype(str).unique())
@@ -531,6 +826,7 @@ def run_diagnostic(
         caseload = table[table["personnes"] >= MIN_PEOPLE].reset_index(drop=True)
     return Diagnostic(
         caseload=caseload,
+        indicators=tuple(indicator_columns),
         landmarks=landmarks,
         isochrones=isochrone_frame,
         shifts=shifts,

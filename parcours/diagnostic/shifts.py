@@ -35,6 +35,7 @@ def shift_access(
     starts: Sequence[dt.time] = SHIFT_STARTS,
     cutoffs: Sequence[int] = CUTOFFS_MIN,
     modes: Sequence[str] = ("walk", "bike", "car", "transit"),
+    network: TransportNetwork | None = None,
 ) -> pd.DataFrame:
     """Share of residents who can reach a place by each shift start, by mode.
 
@@ -45,7 +46,7 @@ def shift_access(
     table gives, for each start time, mode and cut-off of ``cutoffs`` (minutes), the
     number and share of residents (cell population) who can make it within that time.
     Driving assumes a car and a licence, which many of the people a platform follows do
-    not have.
+    not have. ``network`` is the territory's, when one is already built.
 
     Statistical secret: a figure resting on fewer than :data:`MIN_HOUSEHOLDS` households
     (those who make it, or those who do not, when there are some) is not given: its
@@ -59,7 +60,7 @@ def shift_access(
         ``arrive_by`` (``HH:MM``), ``mode``, ``within_min``, ``residents`` (integer, NA
         when secret), ``share``, ``secret``; the labels are applied where it is shown.
     """
-    network = TransportNetwork(territory)
+    network = network if network is not None else TransportNetwork(territory)
     cells = diagnostic_cells(territory)
     origins = gpd.GeoDataFrame(
         {"id": cells["cell_id"].astype(str)},

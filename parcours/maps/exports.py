@@ -30,10 +30,15 @@ report's colours.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
+import os
+import shutil
+import socket
 import sqlite3
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 from xml.sax.saxutils import quoteattr
@@ -49,6 +54,7 @@ __all__ = [
     "AREA_LAYERS",
     "PALETTE",
     "graduated_qml",
+    "staged",
     "write_geopackage",
     "write_tables",
 ]
@@ -173,6 +179,61 @@ def write_geopackage(diagnostic: Diagnostic, path: Path) -> Path:
         )
     tmp.replace(path)
     return path
+
+
+def _move_in(staging: Path, folder: Path, names: Sequence[str]) -> None:
+    """Move ``names`` from ``staging`` into ``folder``, each by a rename.
+
+    A file replaces its old version at once (``os.replace``); a folder (``tables``)
+    is swapped: the old one renamed aside, the new one renamed in, the old one removed.
+    The report comes last, so a reader who finds the new report finds the rest too.
+    """
+    for name in names:
+        source, target = staging / name, folder / name
+        if source.is_dir():
+            aside = folder / f".{name}-old-{uuid.uuid4().hex[:8]}"
+            if target.exists():
+                target.rename(aside)
+            source.rename(target)
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            source.replace(target)
+
+
+def _remove_dead_staging(folder: Path) -> None:
+    """Remove the staging folders left by killed processes of this host."""
+    host = socket.gethostname()
+    for path in folder.glob(f".staging-{host}-*-*"):
+        try:
+            pid = int(path.name.removeprefix(f".staging-{host}-").split("-")[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (ValueError, PermissionError):
+            continue
+
+
+@contextlib.contextmanager
+def staged(folder: Path, names: Sequence[str]) -> Iterator[Path]:
+    """A staging folder inside ``folder`` whose ``names`` are moved in at the end.
+
+    Write the outputs into the folder yielded; when the block ends without an error,
+    each of ``names`` is renamed into ``folder`` (a file replaces its old version at
+    once, a folder is swapped), the last name last. On an error, or if the process is
+    killed, the previous outputs stay as they were and nothing half-written is ever in
+    ``folder`` (a killed process's staging folder, hidden, is removed by the next run
+    on the same host).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    _remove_dead_staging(folder)
+    staging = folder / f".staging-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        yield staging
+        _move_in(staging, folder, names)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_tables(diagnostic: Diagnostic, folder: Path) -> list[Path]:

@@ -30,10 +30,11 @@ import pandas as pd
 from parcours import __version__
 from parcours.diagnostic import Diagnostic, run_diagnostic
 from parcours.diagnostic.indicators import CUTOFFS_MIN, MODES
+from parcours.diagnostic.run import CELLS_PER_PART, JOBS_PER_PART
 from parcours.diagnostic.secrecy import MIN_HOUSEHOLDS
 from parcours.i18n import language, tr
 from parcours.maps.charts import bar_chart
-from parcours.maps.exports import write_geopackage, write_tables
+from parcours.maps.exports import staged, write_geopackage, write_tables
 from parcours.maps.labels import CATEGORY_LABELS, band_label, label, mode_label
 from parcours.maps.render import render_maps
 from parcours.maps.themes import Tiles, report_maps
@@ -488,13 +489,21 @@ def write_outputs(
     maps: Sequence[MapSection] = (),
     lang: str = "fr",
 ) -> Outputs:
-    """Write ``rapport.html``, ``diagnostic.gpkg`` and ``tables/*.csv`` in ``folder``."""
+    """Write ``rapport.html``, ``diagnostic.gpkg`` and ``tables/*.csv`` in ``folder``.
+
+    Everything is first written to a staging folder inside ``folder``, then renamed into
+    place (:func:`~parcours.maps.exports.staged`): an interrupted run (an error, a
+    killed process) leaves the previous outputs as they were, never half-written files.
+    """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    geopackage = write_geopackage(diagnostic, folder / "diagnostic.gpkg")
-    tables = write_tables(diagnostic, folder / "tables")
-    report = write_report(diagnostic, folder / "rapport.html", maps=maps, lang=lang)
-    return Outputs(report=report, geopackage=geopackage, tables=tables)
+    with staged(folder, ["diagnostic.gpkg", "tables", "rapport.html"]) as staging:
+        write_geopackage(diagnostic, staging / "diagnostic.gpkg")
+        written = write_tables(diagnostic, staging / "tables")
+        write_report(diagnostic, staging / "rapport.html", maps=maps, lang=lang)
+    tables = [folder / "tables" / path.name for path in written]
+    return Outputs(
+        report=folder / "rapport.html", geopackage=folder / "diagnostic.gpkg", tables=tables
+    )
 
 
 def map_sections(
@@ -519,6 +528,8 @@ def diagnose(
     lang: str = "fr",
     tiles: Tiles = None,
     progress: ProgressFn | None = None,
+    cells_per_part: int = CELLS_PER_PART,
+    jobs_per_part: int = JOBS_PER_PART,
 ) -> tuple[Diagnostic, Outputs]:
     """Run the diagnostic of a territory and write its files (``parcours diagnose``).
 
@@ -539,9 +550,16 @@ def diagnose(
         is drawn from the territory's own layers and the report works offline.
     progress
         Called with ``(label, fraction)``.
+    cells_per_part, jobs_per_part
+        The parts' sizes (:class:`~parcours.diagnostic.run.DiagnosticPlan`).
     """
     diagnostic = run_diagnostic(
-        territory, date=date, modes=tuple(modes) if modes else MODES, progress=progress
+        territory,
+        date=date,
+        modes=tuple(modes) if modes else MODES,
+        progress=progress,
+        cells_per_part=cells_per_part,
+        jobs_per_part=jobs_per_part,
     )
     if progress is not None:
         progress(str(tr("rapport et fichiers SIG", "report and GIS files")), None)
