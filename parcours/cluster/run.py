@@ -31,13 +31,14 @@ from parcours.cluster.tasks import (
     Published,
     RunSpec,
     content_key,
+    count_task,
     forward_task,
     landmarks_task,
     publish_task,
     reverse_task,
 )
 from parcours.diagnostic import BANDS, MODES
-from parcours.diagnostic.run import CELLS_PER_PART, JOBS_PER_PART, plan_diagnostic, region_areas
+from parcours.diagnostic.run import CELLS_PER_PART, JOBS_PER_PART, region_areas
 from parcours.errors import InputError
 from parcours.i18n import tr
 from parcours.maps.exports import AREA_LAYERS, staged
@@ -65,7 +66,7 @@ class RunResult:
     dashboard
         Dask's dashboard address (None in process or without bokeh).
     tasks
-        How many tasks the run had.
+        How many parts the territories had (cells, jobs, landmarks, publication).
     reused
         How many parts were found already written (a resumed run).
     """
@@ -135,41 +136,36 @@ def _specs(
     tiles: Tiles,
     cells_per_part: int,
     jobs_per_part: int,
-) -> list[tuple[RunSpec, int, int]]:
-    """Each territory's spec and its numbers of cell and job parts (checked here)."""
-    out_specs = []
-    for name in dict.fromkeys(names):
+) -> list[RunSpec]:
+    """Each territory's spec (the territory opened: an unknown name is refused here)."""
+    unique = list(dict.fromkeys(names))
+    specs = []
+    for name in unique:
         territory = workspace.open(name)
-        plan = plan_diagnostic(
-            territory,
-            date=date,
-            modes=modes,
-            cells_per_part=cells_per_part,
-            jobs_per_part=jobs_per_part,
+        specs.append(
+            RunSpec(
+                home=str(workspace.home.resolve()),
+                name=name,
+                manifest_key=content_key(territory),
+                date=date,
+                modes=tuple(modes),
+                cells_per_part=max(1, int(cells_per_part)),
+                jobs_per_part=max(1, int(jobs_per_part)),
+                lang=lang,
+                tiles=tiles,
+                out=str(territory.path if out is None else out if len(unique) == 1 else out / name),
+            )
         )
-        spec = RunSpec(
-            home=str(workspace.home.resolve()),
-            name=name,
-            manifest_key=content_key(territory),
-            date=plan.weekday if date is None else date,
-            modes=plan.modes,
-            cells_per_part=plan.cells_per_part,
-            jobs_per_part=plan.jobs_per_part,
-            lang=lang,
-            tiles=tiles,
-            out=str((out / name) if out is not None else territory.path),
-        )
-        out_specs.append((spec, len(plan.cell_parts), len(plan.job_parts)))
-    return out_specs
+    return specs
 
 
 def _label(total: int) -> str:
     return str(tr(f"diagnostic : {total} tâches", f"diagnostic: {total} tasks"))
 
 
-def _in_process(
-    specs: Sequence[tuple[RunSpec, int, int]], report: ProgressFn, total: int
-) -> list[Published]:
+def _in_process(specs: Sequence[RunSpec], report: ProgressFn) -> list[Published]:
+    counts = [count_task(spec) for spec in specs]
+    total = sum(n_cells + n_jobs + 2 for n_cells, n_jobs in counts)
     done = 0
     label = _label(total)
 
@@ -179,7 +175,7 @@ def _in_process(
         report(label, done / total)
 
     published = []
-    for spec, n_cells, n_jobs in specs:
+    for spec, (n_cells, n_jobs) in zip(specs, counts, strict=True):
         cells = []
         for index in range(n_cells):
             cells.append(forward_task(spec, index))
@@ -196,17 +192,21 @@ def _in_process(
 
 
 def _on_dask(
-    client: Any,
-    specs: Sequence[tuple[RunSpec, int, int]],
-    report: ProgressFn,
-    total: int,
-    retries: int,
+    client: Any, specs: Sequence[RunSpec], report: ProgressFn, retries: int
 ) -> list[Published]:
     import distributed
 
+    # the territories are planned on the workers, in parallel (a region has hundreds)
+    report(tr("plan des territoires", "planning the territories"), None)
+    planned = [
+        client.submit(count_task, spec, key=f"parcours-{spec.name}-{spec.key}-plan")
+        for spec in specs
+    ]
+    counts = client.gather(planned)
+    total = sum(n_cells + n_jobs + 2 for n_cells, n_jobs in counts)
     futures = []
     finals = []
-    for spec, n_cells, n_jobs in specs:
+    for spec, (n_cells, n_jobs) in zip(specs, counts, strict=True):
         stem = f"parcours-{spec.name}-{spec.key}"
         cells = [
             client.submit(forward_task, spec, i, key=f"{stem}-cells-{i}", retries=retries)
@@ -289,7 +289,8 @@ def diagnose_territories(
     workspace
         Default: ``PARCOURS_HOME``; on a cluster, on storage every worker sees.
     out
-        Each territory's outputs go to ``out/NAME`` (default: the territory's folder).
+        Each territory's outputs go to ``out/NAME`` (one territory: to ``out``; default:
+        the territory's folder).
     region_out
         The region's tables (two territories or more; default ``out/region``, else
         ``./region``).
@@ -347,22 +348,21 @@ def diagnose_territories(
         cells_per_part=cells_per_part,
         jobs_per_part=jobs_per_part,
     )
-    total = sum(n_cells + n_jobs + 2 for _, n_cells, n_jobs in specs)
     reused = sum(
-        spec.part(kind, i).exists()
-        for spec, n_cells, n_jobs in specs
-        for kind, n in (("cells", n_cells), ("jobs", n_jobs))
-        for i in range(n)
+        len(list(spec.part(kind, 0).parent.glob("part-*.parquet")))
+        for spec in specs
+        for kind in ("cells", "jobs")
     )
-    result = RunResult(published=[], tasks=total, reused=reused)
+    result = RunResult(published=[], reused=reused)
     with _client(workers, scheduler, client) as dask:
         if dask is None:
-            result.published = _in_process(specs, report, total)
+            result.published = _in_process(specs, report)
         else:
             result.dashboard = getattr(dask, "dashboard_link", None)
             if result.dashboard and on_dashboard is not None:
                 on_dashboard(result.dashboard)
-            result.published = _on_dask(dask, specs, report, total, retries)
+            result.published = _on_dask(dask, specs, report, retries)
+    result.tasks = sum(p.tasks for p in result.published)
     if len(result.published) > 1:
         folder = region_out or ((out / "region") if out is not None else Path("region"))
         report(tr("agrégats de la région", "the region's aggregates"), None)

@@ -58,6 +58,7 @@ __all__ = [
     "Published",
     "RunSpec",
     "content_key",
+    "count_task",
     "forward_task",
     "landmarks_task",
     "loaded",
@@ -153,6 +154,8 @@ class Published:
         The keys of the time bands computed.
     indicators
         The indicator columns of ``cells``.
+    tasks
+        The territory's parts: cells, jobs, the landmarks and this publication.
     """
 
     name: str
@@ -163,6 +166,7 @@ class Published:
     cells: Path
     bands: tuple[str, ...]
     indicators: tuple[str, ...]
+    tasks: int
 
 
 _LOCK = threading.Lock()
@@ -220,6 +224,13 @@ def _write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def count_task(spec: RunSpec) -> tuple[int, int]:
+    """Plan the territory (checking its layers): how many cell parts and job parts."""
+    with language(spec.lang):
+        _, _, plan = loaded(spec)
+    return len(plan.cell_parts), len(plan.job_parts)
 
 
 def forward_task(spec: RunSpec, index: int) -> str:
@@ -287,4 +298,5 @@ def publish_task(spec: RunSpec, cells: list[str], jobs: list[str], landmarks: st
         cells=full,
         bands=tuple(b.key for b in plan.bands),
         indicators=diagnostic.indicators,
+        tasks=len(plan.cell_parts) + len(plan.job_parts) + 2,
     )
