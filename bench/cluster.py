@@ -287,6 +287,9 @@ def main() -> None:
     parser.add_argument("--part-size", type=int, default=250)
     parser.add_argument("--repeat", type=int, default=1, help="runs per case (median)")
     parser.add_argument("--work", type=Path, default=None, help="keep the files here")
+    parser.add_argument(
+        "--no-one-process", action="store_true", help="only the Dask runs (a quicker check)"
+    )
     args = parser.parse_args()
     width_km, height_km = (float(v) for v in args.tile_km.split("x"))
     counts = [int(v) for v in args.workers.split(",")]
@@ -327,6 +330,8 @@ def main() -> None:
         ("one process, numba 1 thread", [], {"NUMBA_NUM_THREADS": "1"}),
         *[(f"--workers {n}", ["--workers", str(n)], {}) for n in counts],
     ]
+    if args.no_one_process:
+        cases = cases[2:]
     rows = []
     reference: Path | None = None
     for label, extra, more_env in cases:

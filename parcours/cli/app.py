@@ -505,7 +505,7 @@ def diagnose(
             ),
             min=1,
         ),
-    ] = 1000,
+    ] = 250,
 ) -> None:
     """Diagnostic territorial : rapport.html, diagnostic.gpkg (QGIS) et tables CSV."""
     with guarded():

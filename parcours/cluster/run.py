@@ -208,15 +208,23 @@ def _on_dask(
     finals = []
     for spec, (n_cells, n_jobs) in zip(specs, counts, strict=True):
         stem = f"parcours-{spec.name}-{spec.key}"
+        # longest first, so that no worker is left with a long task at the end: the
+        # landmarks (one task), then the cells' parts, then the (shorter) jobs' parts
+        landmarks = client.submit(
+            landmarks_task, spec, key=f"{stem}-landmarks", retries=retries, priority=30
+        )
         cells = [
-            client.submit(forward_task, spec, i, key=f"{stem}-cells-{i}", retries=retries)
+            client.submit(
+                forward_task, spec, i, key=f"{stem}-cells-{i}", retries=retries, priority=20
+            )
             for i in range(n_cells)
         ]
         jobs = [
-            client.submit(reverse_task, spec, i, key=f"{stem}-jobs-{i}", retries=retries)
+            client.submit(
+                reverse_task, spec, i, key=f"{stem}-jobs-{i}", retries=retries, priority=10
+            )
             for i in range(n_jobs)
         ]
-        landmarks = client.submit(landmarks_task, spec, key=f"{stem}-landmarks", retries=retries)
         final = client.submit(
             publish_task, spec, cells, jobs, landmarks, key=f"{stem}-publish", retries=retries
         )

@@ -42,6 +42,8 @@ from parcours import __version__
 from parcours.accessibility import TransportNetwork
 from parcours.diagnostic import MODES
 from parcours.diagnostic.run import (
+    CELLS_PER_PART,
+    JOBS_PER_PART,
     DiagnosticPlan,
     Landmarks,
     assemble_diagnostic,
@@ -109,8 +111,8 @@ class RunSpec:
     manifest_key: str
     date: dt.date | None = None
     modes: tuple[str, ...] = MODES
-    cells_per_part: int = 1000
-    jobs_per_part: int = 1000
+    cells_per_part: int = CELLS_PER_PART
+    jobs_per_part: int = JOBS_PER_PART
     lang: str = "fr"
     tiles: Tiles = None
     out: str = ""

@@ -82,9 +82,9 @@ ISOCHRONE_CUTOFFS_MIN: Final = (15, 30, 45)
 #: How many cells the priority list holds.
 PRIORITY_CELLS: Final = 20
 #: Cells per part of the searches from the cells (one task each on Dask).
-CELLS_PER_PART: Final = 1000
+CELLS_PER_PART: Final = 250
 #: Job points per part of the searches from the jobs (the ``to_home`` bands).
-JOBS_PER_PART: Final = 1000
+JOBS_PER_PART: Final = 250
 
 
 @dataclass
