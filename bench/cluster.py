@@ -3,7 +3,7 @@
 The workload is a city-size territory built from the real data of ``../shared/data`` by
 tiling:
 
-* **one tile** is central Nantes, a box of ``--tile-km`` (default 8 x 6 km) around the
+* **one tile** is central Nantes, a box of ``--tile-km`` (default 6 x 5 km) around the
   Place Royale: the real INSEE Filosofi 2019 200 m cells of Nantes Métropole inside it,
   the real TAN feed of 2014 clipped to it (stops inside the box, their stop times, the
   trips left with two stops or more), the real BPE 2021 general practitioners of
@@ -29,7 +29,8 @@ those of the one-process run.
 
 Usage::
 
-    .venv/bin/python bench/cluster.py                 # 2 tiles, about 15 minutes
+    .venv/bin/python bench/cluster.py                 # 2 tiles, about 10 minutes
+    .venv/bin/python bench/cluster.py --repeat 3      # medians of 3, about 30 minutes
     .venv/bin/python bench/cluster.py --tiles 1 --workers 1,2
 """
 
@@ -282,7 +283,7 @@ def _same_tables(a: Path, b: Path) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tiles", type=int, default=2)
-    parser.add_argument("--tile-km", default="8x6", help="width x height of a tile, km")
+    parser.add_argument("--tile-km", default="6x5", help="width x height of a tile, km")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--part-size", type=int, default=250)
     parser.add_argument("--repeat", type=int, default=1, help="runs per case (median)")

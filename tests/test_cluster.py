@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import distributed
 import geopandas as gpd
 import pandas as pd
 import pyogrio
@@ -27,8 +28,6 @@ import pytest
 from parcours.cluster import diagnose_territories
 from parcours.maps import diagnose
 from parcours.territories import Workspace, create_territory, load_sources
-
-distributed = pytest.importorskip("distributed")
 
 #: Small parts, so that each territory has several tasks of each kind.
 CELLS_PER_PART = 150
@@ -149,6 +148,9 @@ def test_cli_two_territories_on_two_workers_equal_one_by_one(
         pd.read_csv(region / "communes.csv"),
         pd.read_csv(reference / "demo" / "tables" / "communes.csv"),
     )
+    demo = pd.read_csv(reference / "demo" / "tables" / "territory.csv").iloc[0]
+    assert summary["population"] == pytest.approx(demo["population"], rel=1e-12)
+    assert summary["territories"] == list(NAMES)
 
 
 def test_python_api_on_a_client_equals_one_by_one_and_resumes(
@@ -172,6 +174,7 @@ def test_python_api_on_a_client_equals_one_by_one_and_resumes(
     parts = sorted(runs.glob("*/*/part-*.parquet"))
     assert len(parts) == result.tasks - 2 * len(NAMES)
     parts[0].unlink()
+    written = {path: path.stat().st_mtime_ns for path in parts[1:]}
     again = diagnose_territories(
         NAMES,
         workspace=two_territories,
@@ -180,6 +183,9 @@ def test_python_api_on_a_client_equals_one_by_one_and_resumes(
         jobs_per_part=JOBS_PER_PART,
     )
     assert again.reused == len(parts) - 1
+    # the parts already there were used as they were; only the missing one was computed
+    assert {path: path.stat().st_mtime_ns for path in parts[1:]} == written
+    assert parts[0].exists()
     for name in NAMES:
         _assert_same_outputs(reference / name, tmp_path / "again" / name)
 
@@ -225,6 +231,8 @@ def test_a_killed_worker_changes_nothing(
         (["demo", "demo_nord", "--workers", "0"], "--workers"),
         (["demo", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler"),
         (["demo", "--scheduler", "tcp://127.0.0.1:1"], "injoignable"),
+        (["demo", "--scheduler", "http://nowhere"], "injoignable"),
+        (["demo", "demo_nord", "--workers", "2", "--modes", "walk,plane"], "mode inconnu"),
     ],
 )
 def test_bad_runs_exit_2_with_a_message(

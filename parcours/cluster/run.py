@@ -19,17 +19,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import geopandas as gpd
-import numpy as np
 
 from parcours.cluster.tasks import (
     Published,
     RunSpec,
+    code_key,
     content_key,
     count_task,
     forward_task,
@@ -38,7 +39,7 @@ from parcours.cluster.tasks import (
     reverse_task,
 )
 from parcours.diagnostic import BANDS, MODES
-from parcours.diagnostic.run import CELLS_PER_PART, JOBS_PER_PART, region_areas
+from parcours.diagnostic.run import CELLS_PER_PART, JOBS_PER_PART, check_inputs, region_areas
 from parcours.errors import InputError
 from parcours.i18n import tr
 from parcours.maps.exports import AREA_LAYERS, staged
@@ -69,6 +70,9 @@ class RunResult:
         How many parts the territories had (cells, jobs, landmarks, publication).
     reused
         How many parts were found already written (a resumed run).
+    region_summary
+        The region's ``region.json``: its territories, cells (a cell in two territories
+        counted once), hidden cells, population, published areas per type.
     """
 
     published: list[Published]
@@ -101,7 +105,7 @@ def _client(workers: int | None, scheduler: str | None, client: Any) -> Iterator
     if scheduler is not None:
         try:
             remote = distributed.Client(scheduler, timeout="10s")
-        except OSError as error:
+        except (OSError, ValueError, TimeoutError) as error:
             raise InputError(
                 tr(
                     f"ordonnanceur Dask injoignable à « {scheduler} » : {error}",
@@ -118,6 +122,9 @@ def _client(workers: int | None, scheduler: str | None, client: Any) -> Iterator
         processes=True,
         host="127.0.0.1",
         dashboard_address="127.0.0.1:0",
+        # a task's error comes back to the client, which says it once, without the workers'
+        # tracebacks (Dask logs a failed task as a warning)
+        silence_logs=logging.ERROR,
         # one core per worker: numba's loops on one thread
         env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
     )
@@ -142,9 +149,11 @@ def _specs(
     specs = []
     for name in unique:
         territory = workspace.open(name)
+        check_inputs(territory, modes)  # here, not on a worker: a clear message at once
         specs.append(
             RunSpec(
                 home=str(workspace.home.resolve()),
+                code=code_key(),
                 name=name,
                 manifest_key=content_key(territory),
                 date=date,
@@ -211,7 +220,7 @@ def _on_dask(
         # longest first, so that no worker is left with a long task at the end: the
         # landmarks (one task), then the cells' parts, then the (shorter) jobs' parts
         landmarks = client.submit(
-            landmarks_task, spec, key=f"{stem}-landmarks", retries=retries, priority=30
+            landmarks_task, spec, key=f"{stem}-landmarks-{spec.lang}", retries=retries, priority=30
         )
         cells = [
             client.submit(
@@ -226,7 +235,13 @@ def _on_dask(
             for i in range(n_jobs)
         ]
         final = client.submit(
-            publish_task, spec, cells, jobs, landmarks, key=f"{stem}-publish", retries=retries
+            publish_task,
+            spec,
+            cells,
+            jobs,
+            landmarks,
+            key=f"{stem}-publish-{spec.publication_key}",
+            retries=retries,
         )
         futures += [*cells, *jobs, landmarks, final]
         finals.append(final)
@@ -248,15 +263,15 @@ def _write_region(published: Sequence[Published], folder: Path) -> dict[str, Any
     frames = [gpd.read_parquet(p.cells) for p in published]
     bands = [b for b in BANDS if b.key in published[0].bands]
     indicators = list(dict.fromkeys(c for p in published for c in p.indicators))
-    areas, secret, repeated = region_areas(frames, indicators, bands)
+    areas, secret, full, repeated = region_areas(frames, indicators, bands)
     names = {**AREA_LAYERS, "territory": "region"}
     summary: dict[str, Any] = {
         "territories": [p.name for p in published],
-        "cells": int(sum(len(f) for f in frames) - repeated),
+        "cells": len(full),
         "cells_in_two_territories": repeated,
         "hidden_cells_primary": secret.primary_cells,
         "hidden_cells_secondary": secret.secondary_cells,
-        "population": float(np.sum([f["population"].sum() for f in frames])),
+        "population": float(full["population"].sum()),
         "areas": {name: len(table) for name, table in areas.items()},
     }
     files = [f"{names[name]}.csv" for name in areas]
@@ -342,6 +357,16 @@ def diagnose_territories(
                 "give --workers or --scheduler, not both",
             ),
             field="scheduler",
+        )
+    if region_out is None and len(set(names)) > 1 and out is not None and "region" in names:
+        raise InputError(
+            tr(
+                "un territoire nommé « region » occuperait le dossier des agrégats de la "
+                "région : donnez un autre dossier de sortie à la région",
+                "a territory named 'region' would take the region's folder: give the region "
+                "another output folder",
+            ),
+            field="names",
         )
     report = progress or no_progress
     workspace = workspace or Workspace()

@@ -16,13 +16,14 @@ Run folder (``$PARCOURS_HOME/.runs/NAME-KEY/``, one per territory and set of opt
 
     cells/part-00000.parquet   GeoParquet: cell_id, the searches from the cells, polygons
     jobs/part-00000.parquet    the to_home counts from one part of the jobs, every cell
-    landmarks.pkl              landmarks, isochrones, arriving on time
+    landmarks-LANG.pkl         landmarks (named in LANG), isochrones, arriving on time
     cells_full.parquet         every cell with its final indicators (for the region)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -59,6 +60,7 @@ from parcours.territories import Territory, Workspace
 __all__ = [
     "Published",
     "RunSpec",
+    "code_key",
     "content_key",
     "count_task",
     "forward_task",
@@ -72,6 +74,17 @@ __all__ = [
 CACHED_NETWORKS: Final = 2
 #: The run folders' parent, inside ``PARCOURS_HOME``.
 RUNS_FOLDER: Final = ".runs"
+
+
+@functools.cache
+def code_key() -> str:
+    """A hash of parcours' own source files: parts computed by other code are not reused."""
+    digest = hashlib.sha256(__version__.encode("utf-8"))
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode("utf-8"))
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def content_key(territory: Territory) -> str:
@@ -103,7 +116,9 @@ class RunSpec:
     tiles
         The report's online base map (None: offline).
     out
-        Where the territory's outputs are published.
+        Where the territory's outputs are published (an absolute path).
+    code
+        :func:`code_key` on the client.
     """
 
     home: str
@@ -116,15 +131,21 @@ class RunSpec:
     lang: str = "fr"
     tiles: Tiles = None
     out: str = ""
+    code: str = ""
 
     @property
     def key(self) -> str:
-        """What the parts depend on: the territory's content, the options, the version."""
+        """What the parts depend on: the territory's content, the options, the code."""
         fields = asdict(self)
         for name in ("home", "out", "tiles", "lang"):
             fields.pop(name)  # where things are written or how they are shown
-        fields["version"] = __version__
         text = json.dumps(fields, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def publication_key(self) -> str:
+        """Everything the publication depends on (also where and how it is shown)."""
+        text = json.dumps(asdict(self), sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     @property
@@ -191,9 +212,11 @@ def loaded(spec: RunSpec) -> tuple[Territory, TransportNetwork, DiagnosticPlan]:
         hit = _CACHE.get(cache_key)
         if hit is not None:
             _CACHE.move_to_end(cache_key)
-            return hit
-        territory = Workspace(Path(spec.home)).open(spec.name)
+            territory = hit[0]  # its manifest is read again only when it changed on disk
+        else:
+            territory = Workspace(Path(spec.home)).open(spec.name)
         if content_key(territory) != spec.manifest_key:
+            _CACHE.pop(cache_key, None)
             raise WorkspaceError(
                 tr(
                     f"le territoire « {spec.name} » a changé pendant le calcul (chargé à "
@@ -202,6 +225,8 @@ def loaded(spec: RunSpec) -> tuple[Territory, TransportNetwork, DiagnosticPlan]:
                     "the diagnostic again",
                 )
             )
+        if hit is not None:
+            return hit
         plan = plan_diagnostic(
             territory,
             date=spec.date,
@@ -265,7 +290,7 @@ def reverse_task(spec: RunSpec, index: int) -> str:
 
 def landmarks_task(spec: RunSpec) -> str:
     """The landmarks, their isochrones and arriving on time (one file)."""
-    path = spec.run_dir / "landmarks.pkl"
+    path = spec.run_dir / f"landmarks-{spec.lang}.pkl"  # the landmarks' names are translated
     if path.exists():
         return str(path)
     with language(spec.lang):

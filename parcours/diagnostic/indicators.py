@@ -158,6 +158,34 @@ def _peak(bands: Sequence[TimeBand]) -> TimeBand | None:
     return next((b for b in bands if b.key == "peak"), bands[0] if bands else None)
 
 
+def _band_counts(
+    network: TransportNetwork,
+    origins: gpd.GeoDataFrame,
+    jobs: gpd.GeoDataFrame,
+    band: TimeBand,
+    weekday: dt.date,
+    saturday: dt.date,
+) -> dict[str, np.ndarray]:
+    """A band's jobs counts by public transport (from the jobs for a ``to_home`` band)."""
+    counts = cumulative_opportunities(
+        network,
+        origins,
+        jobs,
+        weights="jobs",
+        cutoffs=CUTOFFS_MIN,
+        reverse=band.direction == "to_home",
+        transport_modes=["walk", "transit"],
+        departure=band.departure(weekday, saturday),
+        departure_time_window=dt.timedelta(minutes=band.window_min),
+        percentiles=PERCENTILES,
+    )
+    return {
+        f"jobs_{cut}_transit_{band.key}_p{p}": counts[f"jobs_{cut}_p{p}"].to_numpy()
+        for cut in CUTOFFS_MIN
+        for p in PERCENTILES
+    }
+
+
 def forward_indicators(
     network: TransportNetwork,
     cells: gpd.GeoDataFrame,
@@ -232,22 +260,7 @@ def forward_indicators(
             tick(label)
             continue
         for band in forward:
-            counts = cumulative_opportunities(
-                network,
-                origins,
-                jobs,
-                weights="jobs",
-                cutoffs=CUTOFFS_MIN,
-                transport_modes=["walk", "transit"],
-                departure=band.departure(weekday, saturday),
-                departure_time_window=dt.timedelta(minutes=band.window_min),
-                percentiles=PERCENTILES,
-            )
-            for cut in CUTOFFS_MIN:
-                for p in PERCENTILES:
-                    out[f"jobs_{cut}_transit_{band.key}_p{p}"] = counts[
-                        f"jobs_{cut}_p{p}"
-                    ].to_numpy()
+            out.update(_band_counts(network, origins, jobs, band, weekday, saturday))
             tick(label)
         if categories and peak is not None:
             near = nearest_opportunity(
@@ -285,21 +298,7 @@ def reverse_job_counts(
     origins = _origins(cells)
     out: dict[str, np.ndarray] = {"cell_id": origins["id"].to_numpy()}
     for band in (b for b in bands if b.direction == "to_home"):
-        counts = cumulative_opportunities(
-            network,
-            origins,
-            jobs,
-            weights="jobs",
-            cutoffs=CUTOFFS_MIN,
-            reverse=True,
-            transport_modes=["walk", "transit"],
-            departure=band.departure(weekday, saturday),
-            departure_time_window=dt.timedelta(minutes=band.window_min),
-            percentiles=PERCENTILES,
-        )
-        for cut in CUTOFFS_MIN:
-            for p in PERCENTILES:
-                out[f"jobs_{cut}_transit_{band.key}_p{p}"] = counts[f"jobs_{cut}_p{p}"].to_numpy()
+        out.update(_band_counts(network, origins, jobs, band, weekday, saturday))
     return pd.DataFrame(out)
 
 

@@ -64,6 +64,7 @@ __all__ = [
     "Landmarks",
     "area_tables",
     "assemble_diagnostic",
+    "check_inputs",
     "headline_columns",
     "landmark_access",
     "plan_diagnostic",
@@ -426,6 +427,29 @@ class DiagnosticPlan:
         )
 
 
+def check_inputs(territory: Territory, modes: Sequence[str]) -> None:
+    """Refuse an unknown mode or a territory without the layers a diagnostic needs.
+
+    Raises
+    ------
+    InputError
+        An unknown mode, or a missing ``streets``, ``population`` or ``jobs`` layer (the
+        message says how to load it).
+    """
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise InputError(
+            tr(
+                f"mode inconnu : {', '.join(unknown)} (attendus : {', '.join(MODES)})",
+                f"unknown mode: {', '.join(unknown)} (expected: {', '.join(MODES)})",
+            ),
+            field="modes",
+        )
+    for needed in ("streets", "population", "jobs"):
+        if not territory.has_layer(needed):
+            territory.layer(needed)  # raises LayerNotFoundError: how to load it
+
+
 def plan_diagnostic(
     territory: Territory,
     *,
@@ -444,20 +468,9 @@ def plan_diagnostic(
     InputError
         A layer is missing, an unknown mode, or no populated cell.
     """
-    unknown = [m for m in modes if m not in MODES]
-    if unknown:
-        raise InputError(
-            tr(
-                f"mode inconnu : {', '.join(unknown)} (attendus : {', '.join(MODES)})",
-                f"unknown mode: {', '.join(unknown)} (expected: {', '.join(MODES)})",
-            ),
-            field="modes",
-        )
+    check_inputs(territory, modes)
     has_transit = territory.has_layer("stop_times")
     chosen = tuple(m for m in modes if m != "transit" or has_transit)
-    for needed in ("streets", "population", "jobs"):
-        if not territory.has_layer(needed):
-            territory.layer(needed)  # raises LayerNotFoundError: how to load it
     weekday, saturday = study_dates(territory, date)
     cells = diagnostic_cells(territory)
     if not len(cells):
@@ -567,7 +580,7 @@ def area_tables(
 
 def region_areas(
     cells: Sequence[gpd.GeoDataFrame], indicators: Sequence[str], bands: Sequence[TimeBand]
-) -> tuple[dict[str, pd.DataFrame], Publication, int]:
+) -> tuple[dict[str, pd.DataFrame], Publication, gpd.GeoDataFrame, int]:
     """The published means of a region made of several territories' cells.
 
     The cells of all the territories (each a :attr:`Diagnostic.cells`) are put together,
@@ -579,8 +592,8 @@ def region_areas(
     Returns
     -------
     tuple
-        The area tables, the :class:`Publication`, and how many duplicate cells were
-        left out.
+        The area tables, the :class:`Publication`, the region's cells (each once) and how
+        many duplicate cells were left out.
     """
     frames = [frame for frame in cells if len(frame)]
     if not frames:
@@ -593,7 +606,7 @@ def region_areas(
     )
     present = [c for c in indicators if c in full.columns]
     areas, secret = area_tables(full, present, bands)
-    return areas, secret, int(repeated.sum())
+    return areas, secret, full, int(repeated.sum())
 
 
 def run_diagnostic(
@@ -704,6 +717,9 @@ def assemble_diagnostic(
     if not np.array_equal(ahead["cell_id"].astype(str).to_numpy(), cells["cell_id"].astype(str)):
         raise ValueError(f"{plan.territory}: the parts are not the plan's cells")
     ahead["cell_id"] = cells["cell_id"].astype(str).to_numpy()
+    for index, part in enumerate(reverse):
+        if not np.array_equal(part["cell_id"].astype(str).to_numpy(), ahead["cell_id"]):
+            raise ValueError(f"{plan.territory}: job part {index} is not of the plan's cells")
     total_jobs = float(pd.to_numeric(jobs["jobs"], errors="coerce").fillna(0).sum())
     back = [part.assign(cell_id=ahead["cell_id"].to_numpy()) for part in reverse]
     indicators = finish_indicators(ahead, back, total_jobs, modes=modes, bands=bands)

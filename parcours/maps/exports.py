@@ -201,7 +201,17 @@ def _move_in(staging: Path, folder: Path, names: Sequence[str]) -> None:
 
 
 def _remove_dead_staging(folder: Path) -> None:
-    """Remove the staging folders left by killed processes of this host."""
+    """Clean up after a killed process: its staging folder, a folder swap it left halfway.
+
+    A folder set aside by :func:`_move_in` (``.NAME-old-*``) whose new version is in
+    place is removed; one whose new version never came is put back.
+    """
+    for aside in folder.glob(".*-old-*"):
+        name = aside.name[1:].rsplit("-old-", 1)[0]
+        if (folder / name).exists():
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            aside.rename(folder / name)
     host = socket.gethostname()
     for path in folder.glob(f".staging-{host}-*-*"):
         try:
@@ -220,9 +230,11 @@ def staged(folder: Path, names: Sequence[str]) -> Iterator[Path]:
     Write the outputs into the folder yielded; when the block ends without an error,
     each of ``names`` is renamed into ``folder`` (a file replaces its old version at
     once, a folder is swapped), the last name last. On an error, or if the process is
-    killed, the previous outputs stay as they were and nothing half-written is ever in
-    ``folder`` (a killed process's staging folder, hidden, is removed by the next run
-    on the same host).
+    killed, nothing half-written is ever in ``folder``: each file is the previous
+    version or the new one (a process killed during the renames may leave a mix of
+    both, whole files each; the hidden staging folder and a folder set aside are
+    cleaned up by the next publication on the same host). One publication per folder
+    at a time.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -553,14 +553,15 @@ def diagnose(
     cells_per_part, jobs_per_part
         The parts' sizes (:class:`~parcours.diagnostic.run.DiagnosticPlan`).
     """
-    diagnostic = run_diagnostic(
-        territory,
-        date=date,
-        modes=tuple(modes) if modes else MODES,
-        progress=progress,
-        cells_per_part=cells_per_part,
-        jobs_per_part=jobs_per_part,
-    )
+    with language(lang):  # the landmarks' names are in the report's language
+        diagnostic = run_diagnostic(
+            territory,
+            date=date,
+            modes=tuple(modes) if modes else MODES,
+            progress=progress,
+            cells_per_part=cells_per_part,
+            jobs_per_part=jobs_per_part,
+        )
     if progress is not None:
         progress(str(tr("rapport et fichiers SIG", "report and GIS files")), None)
     maps = map_sections(diagnostic, territory, tiles=tiles, lang=lang)
