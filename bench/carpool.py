@@ -25,8 +25,8 @@ import shapely
 from parcours.accessibility import TransportNetwork
 from parcours.geo.crs import LAMBERT93, WGS84, transformer
 from parcours.matching.carpool import CarpoolIndex, CarpoolOffer
-from parcours.territories import Workspace, create_territory, load_sources
-from parcours.territories.demo import write_demo_sources
+from parcours.territories import Workspace
+from parcours.territories.demo import load_demo, write_demo_sources
 
 SITES = ("logistics_zone", "hospital", "france_travail", "station")
 
@@ -41,16 +41,7 @@ def main() -> None:
         root = Path(tmp)
         workspace = Workspace(root / "workspace")
         sources = write_demo_sources(root / "sources")
-        create_territory(
-            workspace,
-            "demo",
-            communes=",".join(sources.communes),
-            communes_file=sources.files["communes"][0],
-        )
-        files = dict(sources.files)
-        geolocation = files.pop("jobs_geolocation", [None])[0]
-        load_sources(workspace, "demo", files, jobs_geolocation=geolocation)
-        territory = workspace.open("demo")
+        territory = load_demo(workspace, sources)
         network = TransportNetwork(territory)
         areas = territory.layer("carpool")
         rng = np.random.default_rng(11)

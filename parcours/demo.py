@@ -18,8 +18,8 @@ import shapely
 from parcours.diagnostic import Diagnostic, shift_access
 from parcours.i18n import get_language, tr
 from parcours.maps import diagnose
-from parcours.territories import Workspace, create_territory, load_sources
-from parcours.territories.demo import write_demo_sources
+from parcours.territories import Workspace
+from parcours.territories.demo import load_demo, write_demo_sources
 from parcours.territories.readers._base import ProgressFn
 
 __all__ = ["DEMO_DAY", "DEMO_NAME", "DemoResult", "build_demo", "labelled_shift_table"]
@@ -82,18 +82,7 @@ def build_demo(
         tr("génération des sources du territoire fictif", "generating the fictional sources"), None
     )
     sources = write_demo_sources(out / "sources", seed=seed)
-    communes_file = sources.files["communes"][0]
-    create_territory(
-        workspace,
-        DEMO_NAME,
-        communes=",".join(sources.communes),
-        communes_file=communes_file,
-        replace=True,
-    )
-    files = dict(sources.files)
-    geolocation = files.pop("jobs_geolocation", [None])[0]
-    load_sources(workspace, DEMO_NAME, files, jobs_geolocation=geolocation, progress=progress)
-    territory = workspace.open(DEMO_NAME)
+    territory = load_demo(workspace, sources, name=DEMO_NAME, replace=True, progress=progress)
     info = territory.info()
     info["description"] = sources.description
     summary = out / "territoire.json"

@@ -44,19 +44,11 @@ def demo_loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
     territory ``demo`` and the :class:`~parcours.territories.demo.DemoSources`. Tests may
     add to it (a catalogue, a caseload) but must not remove its layers.
     """
-    from parcours.territories import Workspace, create_territory, load_sources
-    from parcours.territories.demo import write_demo_sources
+    from parcours.territories import Workspace
+    from parcours.territories.demo import load_demo, write_demo_sources
 
     root = tmp_path_factory.mktemp("demo-loaded")
     sources = write_demo_sources(root / "sources")
     workspace = Workspace(root / "home")
-    create_territory(
-        workspace,
-        "demo",
-        communes=",".join(sources.communes),
-        communes_file=sources.files["communes"][0],
-    )
-    files = dict(sources.files)
-    geolocation = files.pop("jobs_geolocation", [None])[0]
-    load_sources(workspace, "demo", files, jobs_geolocation=geolocation)
+    load_demo(workspace, sources)
     return workspace, sources

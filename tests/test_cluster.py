@@ -27,7 +27,8 @@ import pytest
 
 from parcours.cluster import diagnose_territories
 from parcours.maps import diagnose
-from parcours.territories import Workspace, create_territory, load_sources
+from parcours.territories import Workspace
+from parcours.territories.demo import load_demo
 
 #: Small parts, so that each territory has several tasks of each kind.
 CELLS_PER_PART = 150
@@ -45,16 +46,7 @@ def two_territories(
     home.mkdir()
     shutil.copytree(source_workspace.home / "demo", home / "demo")
     workspace = Workspace(home)
-    north = sorted(sources.communes)[:6]
-    create_territory(
-        workspace,
-        "demo_nord",
-        communes=",".join(north),
-        communes_file=sources.files["communes"][0],
-    )
-    files = dict(sources.files)
-    geolocation = files.pop("jobs_geolocation", [None])[0]
-    load_sources(workspace, "demo_nord", files, jobs_geolocation=geolocation)
+    load_demo(workspace, sources, name="demo_nord", communes=sorted(sources.communes)[:6])
     return workspace
 
 

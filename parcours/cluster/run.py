@@ -92,16 +92,8 @@ def _client(workers: int | None, scheduler: str | None, client: Any) -> Iterator
     if scheduler is None and not workers:
         yield None
         return
-    try:
-        import distributed
-    except ImportError as error:  # pragma: no cover - a dependency of parcours
-        raise InputError(
-            tr(
-                f"Dask (distributed) n'est pas installé : {error}",
-                f"Dask (distributed) is not installed: {error}",
-            ),
-            field="workers",
-        ) from error
+    import distributed
+
     if scheduler is not None:
         try:
             remote = distributed.Client(scheduler, timeout="10s")

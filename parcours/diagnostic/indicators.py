@@ -342,8 +342,8 @@ def finish_indicators(
                 out[column] = forward[column].to_numpy()
             elif column in late:
                 out[column] = late[column]
-            else:  # a to_home band without any part of the jobs: none to count
-                out[column] = np.zeros(len(forward))
+            else:
+                raise ValueError(f"no part gives {column}")
         services = sorted(
             c for c in forward.columns if c.endswith(f"_{mode}") and not c.startswith("jobs_")
         )

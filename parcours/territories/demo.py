@@ -47,10 +47,14 @@ from osmium.osm.mutable import Node as MutableNode
 from osmium.osm.mutable import Way as MutableWay
 
 from parcours.geo.crs import transformer
+from parcours.territories.load import load_sources
+from parcours.territories.manage import create_territory
+from parcours.territories.readers._base import ProgressFn
 from parcours.territories.readers.jobs import HEADCOUNT_JOBS
 from parcours.territories.sources import INSEE_SECRET_MIN_HOUSEHOLDS
+from parcours.territories.workspace import Territory, Workspace
 
-__all__ = ["DemoSources", "write_demo_sources"]
+__all__ = ["DemoSources", "load_demo", "write_demo_sources"]
 
 XY = tuple[float, float]
 Key = tuple[int, int]
@@ -3412,3 +3416,42 @@ def write_demo_sources(directory: Path, *, seed: int = 2026) -> DemoSources:
 
 def _geojson_to_shape(geometry: dict[str, object]) -> shapely.Geometry:
     return shapely.from_geojson(json.dumps(geometry))
+
+
+def load_demo(
+    workspace: Workspace,
+    sources: DemoSources,
+    *,
+    name: str = "demo",
+    communes: Sequence[str] | None = None,
+    replace: bool = False,
+    progress: ProgressFn | None = None,
+) -> Territory:
+    """Create a territory on the demo's communes and load every demo source into it.
+
+    Parameters
+    ----------
+    workspace
+        The workspace.
+    sources
+        :func:`write_demo_sources`' files.
+    name
+        The territory's name.
+    communes
+        Its perimeter: these INSEE codes (default: the demo's perimeter communes).
+    replace
+        Replace a territory of that name.
+    progress
+        Progress callback.
+    """
+    create_territory(
+        workspace,
+        name,
+        communes=",".join(sources.communes if communes is None else communes),
+        communes_file=sources.files["communes"][0],
+        replace=replace,
+    )
+    files = dict(sources.files)
+    geolocation = files.pop("jobs_geolocation", [None])[0]
+    load_sources(workspace, name, files, jobs_geolocation=geolocation, progress=progress)
+    return workspace.open(name)
