@@ -1,5 +1,5 @@
-"""parcours.api: the HTTP service (FastAPI), see :mod:`parcours.api.app`."""
+"""The web service: the platform's pages and JSON API (see :mod:`parcours.api.app`)."""
 
-from parcours.api.app import DiagnosticRequest, JobStatus, create_app
+from parcours.api.app import create_app
 
-__all__ = ["DiagnosticRequest", "JobStatus", "create_app"]
+__all__ = ["create_app"]

@@ -1,306 +1,193 @@
-"""The HTTP service: start a diagnostic, follow it, fetch its indicators, maps and report.
+"""The platform service: ``create_app(settings)`` builds the FastAPI app.
 
-``create_app(home)`` builds a FastAPI app over a workspace (``PARCOURS_HOME``). A
-diagnostic runs in the background, one at a time (a two-core machine runs one well, two
-badly); its files are written where ``parcours diagnose`` writes them (the territory's
-folder), so the service and the CLI read the same results and a restart loses only the
-job list, not the files.
+Advisors work on their caseload, the steering committee reads the diagnostic and the
+caseload's aggregates, planners run diagnostics and compare territories, admins manage
+users, platforms and catalogues. The state is in a database (SQLite in ``PARCOURS_HOME``
+by default, PostgreSQL + PostGIS by ``PARCOURS_DATABASE_URL``, see
+:mod:`parcours.service.settings`); the territory layers stay in the workspace.
 
-Endpoints (JSON unless said; maps and GeoJSON in WGS84, as DESIGN.md says):
+The JSON API (:mod:`parcours.api.routes`, documented at ``/docs``) takes a bearer token
+(``parcours user token EMAIL``) or the session cookie; the French pages
+(:mod:`parcours.api.pages`) take the cookie and a CSRF token on every form. Each route's
+rule is declared with :func:`parcours.api.access.allow`.
 
-=========================================  ================================================
-``GET  /health``                           ``{"status": "ok", "version": ...}``
-``GET  /territories``                      the territories of the workspace
-``POST /diagnostics``                      ``{"territory", "date"?, "modes"?, "lang"?}`` ->
-                                           202 ``{"job_id", "status_url"}``
-``GET  /diagnostics/{job_id}``             status (``queued``, ``running``, ``done``,
-                                           ``failed``), progress step and fraction, error,
-                                           links to the results
-``GET  /territories/{name}/indicators``    ``?level=commune|epci|employment_zone|territory``:
-                                           the published means, one record per area
-``GET  /territories/{name}/cells.geojson`` the published cells and their indicators
-``GET  /territories/{name}/report``        ``rapport.html``
-``GET  /territories/{name}/maps``          the report's maps page (``rapport.html#cartes``)
-``POST /territories/{name}/match``         body: a person file (``domicile``,
-                                           ``destinations``, ``profil``), ``?semaine=``:
-                                           the advisor's answer (``options``, ``plan``)
-=========================================  ================================================
-
-Errors are parcours errors rendered in the request's language (``?lang=en`` or the
-``Accept-Language`` header), with the HTTP status of :data:`parcours.errors.OUTCOMES`.
-There is no authentication yet: ``parcours serve`` listens on 127.0.0.1 only unless told
-otherwise (the advisor's pages and access control come with a later issue).
+The lifespan opens and migrates the database, marks failed the jobs a previous process
+left unfinished, and warms the networks of the platforms' territories in the background
+(one network per territory and process, shared by the requests).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
-import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import geopandas as gpd
-import pandas as pd
-import pyogrio
-from fastapi import FastAPI, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parcours import __version__
-from parcours.errors import ParcoursError, ResultNotFoundError, outcome
+from parcours.api.access import LoginRequired
+from parcours.api.state import NetworkCache
+from parcours.api.web import page_language, render_page, wants_html
+from parcours.errors import ParcoursError, outcome
 from parcours.i18n import language, tr
-from parcours.maps import diagnose
-from parcours.maps.exports import AREA_LAYERS
+from parcours.service.db import open_database
+from parcours.service.jobs import JobRunner
+from parcours.service.models import Platform
+from parcours.service.settings import ServiceSettings
+from parcours.service.works import job_works
 from parcours.territories import Workspace
 
-__all__ = ["DiagnosticRequest", "JobStatus", "create_app"]
-
-_LEVELS = {**AREA_LAYERS, "territory": "territory"}
+__all__ = ["create_app"]
 
 
-ModeName = Literal["walk", "bike", "transit", "car"]
+def _settings_of(home: Path | str | ServiceSettings | None) -> ServiceSettings:
+    if isinstance(home, ServiceSettings):
+        return home
+    if home is not None:
+        return ServiceSettings(home=Path(home))
+    return ServiceSettings()
 
 
-def _all_modes() -> list[ModeName]:
-    return ["walk", "bike", "transit", "car"]
+def create_app(
+    settings: ServiceSettings | Path | str | None = None, *, warm: bool = True
+) -> FastAPI:
+    """The parcours service (``settings``, or a workspace folder, or the environment's).
 
+    Parameters
+    ----------
+    settings
+        The service's settings; a path is taken as ``PARCOURS_HOME``.
+    warm
+        Load the platforms' networks in the background at start-up.
+    """
+    settings = _settings_of(settings)
+    workspace = Workspace(settings.home)
+    networks = NetworkCache(workspace)
 
-class DiagnosticRequest(BaseModel):
-    """A diagnostic to run."""
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = open_database(settings.url)
+        runner = JobRunner(database, job_works(workspace, networks, database))
+        runner.recover()
+        app.state.database = database
+        app.state.runner = runner
+        if warm:
+            with database.session() as session:
+                names = sorted(set(session.scalars(select(Platform.territory))))
+            threading.Thread(
+                target=_warm, args=(networks, names), name="parcours-warm", daemon=True
+            ).start()
+        try:
+            yield
+        finally:
+            runner.shutdown()
+            database.dispose()
 
-    territory: str = Field(description="The territory's name in the workspace.")
-    date: dt.date | None = Field(
-        default=None, description="The study Tuesday (default: the first every feed serves)."
-    )
-    modes: list[ModeName] = Field(default_factory=_all_modes)
-    lang: Literal["fr", "en"] = "fr"
-
-
-class JobStatus(BaseModel):
-    """Where a diagnostic job stands."""
-
-    job_id: str
-    territory: str
-    status: Literal["queued", "running", "done", "failed"]
-    step: str | None = None
-    fraction: float | None = None
-    error: str | None = None
-    started: dt.datetime | None = None
-    finished: dt.datetime | None = None
-    results: dict[str, str] = Field(default_factory=dict)
-
-
-@dataclass
-class _Job:
-    job_id: str
-    territory: str
-    status: str = "queued"
-    step: str | None = None
-    fraction: float | None = None
-    error: str | None = None
-    started: dt.datetime | None = None
-    finished: dt.datetime | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def status_model(self) -> JobStatus:
-        with self.lock:
-            results = {}
-            if self.status == "done":
-                base = f"/territories/{self.territory}"
-                results = {
-                    "report": f"{base}/report",
-                    "cells": f"{base}/cells.geojson",
-                    "indicators": f"{base}/indicators?level=commune",
-                }
-            return JobStatus(
-                job_id=self.job_id,
-                territory=self.territory,
-                status=self.status,  # type: ignore[arg-type]
-                step=self.step,
-                fraction=self.fraction,
-                error=self.error,
-                started=self.started,
-                finished=self.finished,
-                results=results,
-            )
-
-
-def _request_language(request: Request) -> str:
-    wanted = request.query_params.get("lang") or request.headers.get("accept-language", "fr")
-    return "en" if wanted.lower().startswith("en") else "fr"
-
-
-def _not_found(name: str, what: str) -> ResultNotFoundError:
-    return ResultNotFoundError(
-        tr(
-            f"{what} introuvable : « {name} » (lancez d'abord le diagnostic)",
-            f"{what} not found: '{name}' (run the diagnostic first)",
-        ),
-        field="territory",
-    )
-
-
-def create_app(home: Path | str | None = None) -> FastAPI:
-    """The parcours web service over the workspace at ``home`` (default ``PARCOURS_HOME``)."""
-    workspace = Workspace(Path(home)) if home is not None else Workspace()
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parcours-diagnostic")
-    jobs: dict[str, _Job] = {}
     app = FastAPI(
         title="parcours",
         version=__version__,
+        lifespan=lifespan,
         description=str(
             tr(
-                "Diagnostic territorial de mobilité inclusive (sans authentification : "
-                "à n'exposer qu'en local).",
-                "Inclusive-mobility territorial diagnostic (no authentication: local use only).",
+                "Service des plateformes de mobilité : file active, test mobilité, "
+                "faisabilité des trajets, diagnostic territorial. Authentification par "
+                "jeton (Authorization: Bearer) ou cookie de session.",
+                "Mobility platforms' service: caseload, mobility assessment, commute "
+                "feasibility, territorial diagnostic. Bearer token or session cookie.",
             )
         ),
     )
+    app.state.settings = settings
+    app.state.workspace = workspace
+    app.state.networks = networks
 
+    static = resources.files("parcours.api").joinpath("static")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    from parcours.api import pages, routes
+
+    app.include_router(routes.router)
+    app.include_router(pages.router)
+    _error_handlers(app)
+    return app
+
+
+def _warm(networks: NetworkCache, names: list[str]) -> None:
+    for name in names:
+        try:
+            networks.get(name)
+        except Exception:  # a broken territory is reported when a request needs it
+            continue
+
+
+def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ParcoursError)
-    async def _parcours_error(request: Request, exc: ParcoursError) -> JSONResponse:
+    async def _parcours_error(request: Request, exc: ParcoursError) -> Response:
         found = outcome(exc)
         status = found.http_status if found is not None else 500
-        lang = _request_language(request)
+        lang = page_language(request)
+        message = exc.render(lang)
+        if wants_html(request):
+            return render_page(request, "error.html", {"message": message}, status_code=status)
         return JSONResponse(
-            status_code=status,
-            content={"error": exc.render(lang), "code": getattr(exc, "code", None)},
+            status_code=status, content={"error": message, "code": getattr(exc, "code", None)}
         )
 
-    def folder_of(name: str) -> Path:
-        return workspace.open(name).path
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        if wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        lang = page_language(request)
+        with language(lang):
+            message = str(tr("connexion requise", "login required"))
+        return JSONResponse(
+            status_code=401,
+            content={"error": message, "code": "auth.required"},
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
-    def results_file(name: str, file: str) -> Path:
-        path = folder_of(name) / file
-        if not path.exists():
-            raise _not_found(name, str(tr("diagnostic", "diagnostic")))
-        return path
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
-
-    @app.get("/territories")
-    def territories() -> list[dict[str, Any]]:
-        out = []
-        for name in workspace.names():
-            folder = workspace.path_of(name)
-            out.append({"name": name, "diagnostic": (folder / "rapport.html").exists()})
-        return out
-
-    def run(job: _Job, request: DiagnosticRequest) -> None:
-        def progress(label: str, fraction: float | None) -> None:
-            with job.lock:
-                job.step, job.fraction = str(label), fraction
-
-        with job.lock:
-            job.status, job.started = "running", dt.datetime.now(dt.UTC)
-        try:
-            with language(request.lang):
-                territory = workspace.open(request.territory)
-                diagnose(
-                    territory,
-                    territory.path,
-                    date=request.date,
-                    modes=request.modes,
-                    lang=request.lang,
-                    progress=progress,
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        lang = page_language(request)
+        with language(lang):
+            messages = {
+                403: str(tr("accès refusé", "forbidden")),
+                404: str(tr("page introuvable", "not found")),
+                405: str(tr("méthode non permise", "method not allowed")),
+            }
+            message = messages.get(exc.status_code, str(exc.detail))
+            if "CSRF" in str(exc.detail):
+                message = str(
+                    tr(
+                        "formulaire expiré ou invalide : rechargez la page",
+                        "form expired or invalid: reload the page",
+                    )
                 )
-        except ParcoursError as exc:
-            with job.lock:
-                job.status, job.error = "failed", exc.render(request.lang)
-        except Exception as exc:  # a bug: the job says so instead of vanishing
-            with job.lock:
-                job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
-        else:
-            with job.lock:
-                job.status = "done"
-        finally:
-            with job.lock:
-                job.finished = dt.datetime.now(dt.UTC)
-
-    @app.post("/diagnostics", status_code=202)
-    def start(request: DiagnosticRequest) -> dict[str, str]:
-        workspace.open(request.territory)  # an unknown territory is refused now, not later
-        job = _Job(job_id=uuid.uuid4().hex, territory=request.territory)
-        jobs[job.job_id] = job
-        executor.submit(run, job, request)
-        return {"job_id": job.job_id, "status_url": f"/diagnostics/{job.job_id}"}
-
-    @app.get("/diagnostics/{job_id}")
-    def status(job_id: str) -> JobStatus:
-        job = jobs.get(job_id)
-        if job is None:
-            raise _not_found(job_id, str(tr("tâche", "job")))
-        return job.status_model()
-
-    @app.get("/territories/{name}/indicators")
-    def indicators(
-        name: str,
-        level: Literal["commune", "epci", "employment_zone", "territory"] = Query("commune"),
-    ) -> Response:
-        path = results_file(name, "diagnostic.gpkg")
-        layer = _LEVELS[level]
-        if layer not in {str(n) for n, _ in pyogrio.list_layers(path)}:
-            raise _not_found(f"{name}/{level}", str(tr("niveau", "level")))
-        frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
-        records = pd.DataFrame(frame).to_json(orient="records", force_ascii=False)
-        return Response(content=records, media_type="application/json")
-
-    @app.get("/territories/{name}/cells.geojson")
-    def cells(name: str) -> Response:
-        path = results_file(name, "diagnostic.gpkg")
-        frame = gpd.read_file(path, layer="cells").to_crs(4326)
-        return Response(
-            content=frame.to_json(drop_id=True, to_wgs84=False),
-            media_type="application/geo+json",
+        if wants_html(request):
+            return render_page(
+                request, "error.html", {"message": message}, status_code=exc.status_code
+            )
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"error": message, "code": f"http.{exc.status_code}"},
+            headers=getattr(exc, "headers", None),
         )
 
-    @app.get("/territories/{name}/report")
-    def report(name: str) -> FileResponse:
-        return FileResponse(results_file(name, "rapport.html"), media_type="text/html")
-
-    @app.get("/territories/{name}/maps")
-    def maps(name: str) -> RedirectResponse:
-        results_file(name, "rapport.html")
-        return RedirectResponse(f"/territories/{name}/report#cartes")
-
-    networks: dict[str, Any] = {}
-    networks_lock = threading.Lock()
-
-    def warm_network(name: str) -> Any:
-        """One network per territory and process, kept warm between requests."""
-        from parcours.accessibility import TransportNetwork
-
-        territory = workspace.open(name)
-        with networks_lock:
-            known = networks.get(name)
-            if known is None or known[0] != territory.manifest.get("updated"):
-                network = TransportNetwork(territory)
-                from parcours.matching import carpool_index_of
-
-                known = (territory.manifest.get("updated"), network, carpool_index_of(network))
-                networks[name] = known
-        return known
-
-    @app.post("/territories/{name}/match")
-    def match_person(
-        name: str,
-        person: dict[str, Any],
-        semaine: Annotated[dt.date | None, Query()] = None,
-    ) -> dict[str, Any]:
-        """Feasibility and plan for one person (the body is a person file, as the YAML)."""
-        from parcours.matching import match
-        from parcours.matching.profile import person_from_mapping
-
-        _, network, carpool = warm_network(name)
-        parsed = person_from_mapping(person, source="body")
-        answer: dict[str, Any] = match(network, parsed, week=semaine, carpool=carpool).answer
-        return answer
-
-    app.state.executor = executor
-    app.state.jobs = jobs
-    return app
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors: list[dict[str, Any]] = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        if wants_html(request):
+            text = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+            return render_page(request, "error.html", {"message": text}, status_code=422)
+        return JSONResponse(status_code=422, content={"detail": errors})

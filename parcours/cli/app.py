@@ -12,6 +12,7 @@ import typer
 from parcours.cli._ui import console, err_console, guarded, progress_bar
 from parcours.cli.access import access_app
 from parcours.cli.match import caseload_app, match_command
+from parcours.cli.service import db_app, platform_app, purge, serve, user_app
 from parcours.errors import InputError
 from parcours.i18n import set_language, tr
 
@@ -643,64 +644,25 @@ def compare(
             err_console.print(tr(f"Écrit : {path}", f"Written: {path}"))
 
 
-# --------------------------------------------------------------------------- serve
+# --------------------------------------------------------------------------- service
 
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@app.command(
+app.command(
     "serve",
     help=tr(
-        "Lancer le service web (API des diagnostics), sur 127.0.0.1 par défaut.",
-        "Start the web service (diagnostics API), on 127.0.0.1 by default.",
+        "Lancer le service web (pages et API), sur 127.0.0.1 par défaut.",
+        "Start the web service (pages and API), on 127.0.0.1 by default.",
     ),
-)
-def serve(
-    host: Annotated[str, typer.Option(help=tr("Adresse d'écoute", "Listening address"))] = (
-        "127.0.0.1"
+)(serve)
+app.command(
+    "purge",
+    help=tr(
+        "Effacer les personnes sans contact depuis la durée de conservation (2 ans par défaut).",
+        "Erase the people with no contact for the retention period (2 years by default).",
     ),
-    port: Annotated[int, typer.Option(help=tr("Port", "Port"))] = 8000,
-    i_know_there_is_no_auth: Annotated[
-        bool,
-        typer.Option(
-            "--i-know-there-is-no-auth",
-            help=tr(
-                "Écouter hors de la machine locale malgré l'absence d'authentification",
-                "Listen beyond this machine although there is no authentication",
-            ),
-        ),
-    ] = False,
-) -> None:
-    """Lancer le service web (API des diagnostics), sur 127.0.0.1 par défaut."""
-    with guarded():
-        if not _is_loopback(host) and not i_know_there_is_no_auth:
-            raise InputError(
-                tr(
-                    f"le service n'a pas encore d'authentification : il n'écoute que sur la "
-                    f"machine locale (127.0.0.1), pas sur « {host} », sauf avec "
-                    "--i-know-there-is-no-auth",
-                    f"the service has no authentication yet: it listens on this machine only "
-                    f"(127.0.0.1), not on '{host}', unless --i-know-there-is-no-auth is given",
-                ),
-                field="host",
-            )
-        import uvicorn
-
-        from parcours.api import create_app
-
-        err_console.print(
-            tr(f"Service sur http://{host}:{port}/docs", f"Serving on http://{host}:{port}/docs")
-        )
-        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+)(purge)
+app.add_typer(user_app, name="user")
+app.add_typer(platform_app, name="platform")
+app.add_typer(db_app, name="db")
 
 
 # --------------------------------------------------------------------------- demo

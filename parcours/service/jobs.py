@@ -1,0 +1,180 @@
+"""Background jobs (diagnostics, batch matches) whose state lives in the database.
+
+A job is a row of :class:`~parcours.service.models.Job`: queued, running (with the
+process id, the step and its percent), done or failed. :class:`JobRunner` runs them one at
+a time in a thread of the service's process (a two-core machine runs one diagnostic well,
+two badly). When the service starts, :meth:`JobRunner.recover` marks failed every job a
+previous process left queued or running (killed, crashed, restarted): the outputs of a
+diagnostic are published by renaming a finished staging folder
+(:func:`parcours.maps.exports.staged`), so such a job left nothing half-written, and it
+can be run again (:meth:`JobRunner.rerun`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import select, update
+
+from parcours.errors import InputError, ParcoursError
+from parcours.i18n import language, tr
+from parcours.service.audit import audit
+from parcours.service.db import Database
+from parcours.service.models import Job, utcnow
+from parcours.service.security import Principal
+
+__all__ = ["JOB_KINDS", "JobRunner", "job_view"]
+
+#: What a job does: ``diagnostic`` (a territory's report, GeoPackage, tables) and
+#: ``batch_match`` (every person of a platform matched, the results stored).
+JOB_KINDS = ("diagnostic", "batch_match")
+
+#: Progress is written at most this often (seconds): a busy job does not hammer the database.
+_PROGRESS_EVERY_S = 0.5
+
+Work = Callable[[Job, Callable[[str, float | None], None]], dict[str, Any]]
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    """A job as the API shows it."""
+    results: dict[str, str] = {}
+    if job.status == "done" and job.kind == "diagnostic":
+        base = f"/territories/{job.territory}"
+        results = {
+            "report": f"{base}/report",
+            "cells": f"{base}/cells.geojson",
+            "indicators": f"{base}/indicators?level=commune",
+        }
+    return {
+        "job_id": job.id,
+        "kind": job.kind,
+        "territory": job.territory,
+        "status": job.status,
+        "step": job.step or None,
+        "percent": round(job.percent, 1),
+        "fraction": round(job.percent / 100.0, 4),
+        "error": job.error,
+        "created": job.created_at.isoformat(),
+        "started": job.started_at.isoformat() if job.started_at else None,
+        "finished": job.finished_at.isoformat() if job.finished_at else None,
+        "results": results,
+    }
+
+
+class JobRunner:
+    """Runs the jobs of one service process, one at a time, and records their progress."""
+
+    def __init__(self, database: Database, works: dict[str, Work]) -> None:
+        self.database = database
+        self.works = works
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parcours-job")
+
+    def recover(self) -> int:
+        """Mark failed the jobs a previous process left unfinished; how many."""
+        with self.database.session() as session:
+            rows = list(session.scalars(select(Job).where(Job.status.in_(("queued", "running")))))
+            for job in rows:
+                job.status = "failed"
+                job.error = str(
+                    tr(
+                        "interrompue : le service s'est arrêté pendant la tâche (relancez-la)",
+                        "interrupted: the service stopped during the job (run it again)",
+                    )
+                )
+                job.finished_at = utcnow()
+                audit(
+                    session,
+                    None,
+                    "job.interrupted",
+                    object_type="job",
+                    object_id=job.id,
+                    platform_id=job.platform_id,
+                )
+        return len(rows)
+
+    def submit(
+        self,
+        principal: Principal,
+        kind: str,
+        territory: str,
+        *,
+        platform_id: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Job:
+        """Queue a job and start it when the previous one is done."""
+        if kind not in self.works:
+            raise InputError(tr(f"tâche inconnue : {kind}", f"unknown job: {kind}"), field="kind")
+        with self.database.session() as session:
+            job = Job(
+                id=uuid.uuid4().hex,
+                kind=kind,
+                territory=territory,
+                platform_id=platform_id,
+                user_id=principal.user_id,
+                params=params or {},
+            )
+            session.add(job)
+            audit(
+                session,
+                principal,
+                f"job.{kind}",
+                object_type="job",
+                object_id=job.id,
+                platform_id=platform_id,
+                territory=territory,
+            )
+        self.executor.submit(self._run, job.id)
+        return job
+
+    def rerun(self, principal: Principal, job: Job) -> Job:
+        """The same job again (after a failure)."""
+        return self.submit(
+            principal, job.kind, job.territory, platform_id=job.platform_id, params=job.params
+        )
+
+    def _set(self, job_id: str, **values: Any) -> None:
+        with self.database.session() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+    def _run(self, job_id: str) -> None:
+        with self.database.session() as session:
+            job = session.get(Job, job_id)
+            if job is None or job.status != "queued":
+                return
+            job.status, job.started_at, job.pid = "running", utcnow(), os.getpid()
+        last = [0.0]
+        lock = threading.Lock()
+
+        def progress(label: str, fraction: float | None) -> None:
+            now = time.monotonic()
+            with lock:
+                if now - last[0] < _PROGRESS_EVERY_S:
+                    return
+                last[0] = now
+            percent = 100.0 * fraction if fraction is not None else 0.0
+            self._set(job_id, step=str(label)[:500], percent=max(0.0, min(100.0, percent)))
+
+        lang = str(job.params.get("lang", "fr"))
+        try:
+            with language(lang):
+                self.works[job.kind](job, progress)
+        except ParcoursError as exc:
+            self._set(job_id, status="failed", error=exc.render(lang), finished_at=utcnow())
+        except Exception as exc:  # a bug: the job says so instead of vanishing
+            traceback.print_exc()
+            self._set(
+                job_id, status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=utcnow()
+            )
+        else:
+            self._set(job_id, status="done", percent=100.0, step="", finished_at=utcnow())
+
+    def shutdown(self) -> None:
+        """Stop taking jobs; wait for none (a running job is marked failed at next start)."""
+        self.executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,87 @@
+"""What the background jobs run: a territory's diagnostic, a platform's batch match."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sqlalchemy import select
+
+from parcours.errors import InputError, ParcoursError
+from parcours.i18n import tr
+from parcours.service.db import Database
+from parcours.service.jobs import Work
+from parcours.service.models import Job, Person
+from parcours.service.people import person_file, record_match
+from parcours.service.security import Principal
+from parcours.territories import Workspace
+
+__all__ = ["Networks", "job_works"]
+
+
+class Networks(Protocol):
+    """Where a job finds a territory's warm network and carpool index."""
+
+    def get(self, name: str) -> tuple[Any, Any]:
+        """The territory's network and carpool index."""
+        ...
+
+
+def job_works(workspace: Workspace, networks: Networks, database: Database) -> dict[str, Work]:
+    """The job kinds of :class:`~parcours.service.jobs.JobRunner` and what each runs."""
+
+    def diagnostic(job: Job, progress: Callable[[str, float | None], None]) -> dict[str, Any]:
+        from parcours.maps import diagnose
+
+        params = job.params
+        territory = workspace.open(job.territory)
+        date = dt.date.fromisoformat(params["date"]) if params.get("date") else None
+        diagnose(
+            territory,
+            territory.path,  # published by renaming a finished staging folder
+            date=date,
+            modes=params.get("modes") or None,
+            lang=str(params.get("lang", "fr")),
+            progress=progress,
+        )
+        return {}
+
+    def batch_match(job: Job, progress: Callable[[str, float | None], None]) -> dict[str, Any]:
+        from parcours.matching import match
+        from parcours.service.models import User
+
+        runner_db = database
+        if job.platform_id is None:
+            raise InputError(tr("tâche sans plateforme", "job without a platform"))
+        network, carpool = networks.get(job.territory)
+        with runner_db.session() as session:
+            ids = list(
+                session.scalars(
+                    select(Person.id)
+                    .where(Person.platform_id == job.platform_id)
+                    .order_by(Person.id)
+                )
+            )
+            user = session.get(User, job.user_id) if job.user_id is not None else None
+            principal = Principal.of(user) if user is not None else None
+        if principal is None:
+            raise InputError(tr("l'auteur de la tâche n'existe plus", "the job's author is gone"))
+        label = str(tr("appariement de la file active", "matching the caseload"))
+        week = dt.date.fromisoformat(job.params["week"]) if job.params.get("week") else None
+        failed = 0
+        for done, person_id in enumerate(ids):
+            progress(f"{label} ({done}/{len(ids)})", done / max(1, len(ids)))
+            with runner_db.session() as session:
+                person = session.get(Person, person_id)
+                if person is None:  # erased meanwhile
+                    continue
+                try:
+                    answer = match(network, person_file(person), week=week, carpool=carpool)
+                except ParcoursError:  # an address not found: the person's page says so
+                    failed += 1
+                    continue
+                record_match(session, principal, person, answer.answer)
+        return {"people": len(ids), "failed": failed}
+
+    return {"diagnostic": diagnostic, "batch_match": batch_match}

@@ -1,0 +1,472 @@
+"""The platform service on SQLite and on PostgreSQL + PostGIS: accounts, access, people.
+
+Each test runs on both databases (``.ci/postgres`` starts the PostgreSQL server in CI). The
+access tests are generated from the app's route table: a new route without a rule, or
+with a rule that lets a person of platform A be read from platform B, fails here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from parcours.api import create_app
+from parcours.api.access import PUBLIC, route_table, rule_of
+from parcours.service import ServiceSettings, open_database
+from parcours.service.models import AuditEntry, Job, Person, utcnow
+from servicekit import (
+    BACKENDS,
+    PASSWORD,
+    PERSON,
+    Instance,
+    database_url,
+    email_of,
+    running,
+    seed,
+    service_env,
+    workspace_copy,
+)
+
+#: FastAPI's own documentation routes (public by design, no personal data).
+DOCS_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def instance(
+    request: pytest.FixtureRequest,
+    demo_loaded: tuple[Any, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Instance]:
+    folder = tmp_path_factory.mktemp(f"service-{request.param}")
+    home = workspace_copy(demo_loaded[0].home, folder / "home")
+    with database_url(request.param, folder) as url:
+        yield seed(ServiceSettings(home=home, database_url=url))
+
+
+@pytest.fixture(scope="module")
+def client(instance: Instance) -> Iterator[httpx.Client]:
+    with running(instance.settings) as http:
+        yield http
+
+
+def _new_person(
+    client: httpx.Client, instance: Instance, who: str, last_name: str, **extra: Any
+) -> dict[str, Any]:
+    body = {
+        "first_name": "Léa",
+        "last_name": last_name,
+        "commune": extra.pop("commune", "Montclerval"),
+        "legal_basis": "consentement",
+        "consent": True,
+        "person": extra.pop("person", PERSON),
+        **extra,
+    }
+    answer = client.post("/api/persons", json=body, headers=instance.headers(who))
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def routes_without_rule(app: FastAPI) -> list[str]:
+    """The app's routes that declare no :func:`~parcours.api.access.allow` rule."""
+    missing = []
+    for route in route_table(app):
+        if isinstance(route, APIRoute) and route.path not in DOCS_ROUTES and rule_of(route) is None:
+            missing.append(f"{sorted(route.methods)} {route.path}")
+    return missing
+
+
+def test_every_route_declares_its_rule(tmp_path: Path) -> None:
+    app = create_app(ServiceSettings(home=tmp_path), warm=False)
+    assert routes_without_rule(app) == []
+    public = {
+        route.path
+        for route in route_table(app)
+        if isinstance(route, APIRoute) and (rule := rule_of(route)) and rule.roles == PUBLIC
+    }
+    assert public == {"/health", "/login"}
+
+    @app.get("/api/forgotten")
+    def forgotten() -> dict[str, str]:
+        return {}
+
+    assert routes_without_rule(app) == ["['GET'] /api/forgotten"]
+
+
+def _person_routes(app: FastAPI) -> list[APIRoute]:
+    return [r for r in route_table(app) if isinstance(r, APIRoute) and "{person_id}" in r.path]
+
+
+#: A valid body for each route that takes one (so that a 404 is the rule, not the body).
+def _body(method: str, path: str) -> dict[str, Any]:
+    if path.endswith("/steps/{step_id}"):
+        return {"json": {"status": "decide"}}
+    if path.endswith("/steps"):
+        return {"json": {"solution": "velo-ecole"}}
+    if path.endswith("/profile"):
+        return {"json": PERSON}
+    if path.endswith("/etapes/{step_id}"):
+        return {"data": {"status": "decide"}}
+    if path.endswith("/etapes"):
+        return {"data": {"solution": "velo-ecole"}}
+    if path.endswith("/effacer"):
+        return {"data": {"confirm": "oui"}}
+    return {}
+
+
+def test_no_person_of_another_platform_by_id_search_or_export(
+    client: httpx.Client, instance: Instance
+) -> None:
+    app = create_app(instance.settings, warm=False)
+    person = _new_person(client, instance, "prescriber_a", "Idorova")
+    pid = person["id"]
+    step = client.post(
+        f"/api/persons/{pid}/steps",
+        json={"solution": "velo-ecole"},
+        headers=instance.headers("advisor_a"),
+    ).json()["steps"][0]["id"]
+    routes = _person_routes(app)
+    assert len(routes) == 14, [r.path for r in routes]  # 8 API routes, 6 pages
+    outsiders = [
+        "advisor_b",
+        "prescriber_b",
+        "prescriber2_a",
+        "committee_a",
+        "committee_b",
+        "planner",
+        "admin",
+    ]
+    for route in routes:
+        for method in route.methods:
+            url = route.path.replace("{person_id}", str(pid)).replace("{step_id}", str(step))
+            for who in outsiders:
+                answer = client.request(
+                    method, url, headers=instance.headers(who), **_body(method, route.path)
+                )
+                assert answer.status_code == 404, (who, method, url, answer.status_code)
+                assert "Idorova" not in answer.text
+    # by search, API and page
+    for who in outsiders[:3]:
+        found = client.get("/api/persons", params={"q": "Idorova"}, headers=instance.headers(who))
+        assert found.status_code == 200 and found.json() == [], who
+        page = client.get("/personnes", params={"q": "Idorova"}, headers=instance.headers(who))
+        assert page.status_code == 200 and f'href="/personnes/{pid}"' not in page.text, who
+        assert "Aucune personne ne correspond" in page.text
+    for who in ("committee_a", "planner", "admin"):
+        assert client.get("/api/persons", headers=instance.headers(who)).status_code == 403
+    # the owners see them: the advisor of A, the prescriber who referred
+    for who in ("advisor_a", "prescriber_a"):
+        found = client.get("/api/persons", params={"q": "idorova"}, headers=instance.headers(who))
+        assert [p["id"] for p in found.json()] == [pid], who
+        assert client.get(f"/personnes/{pid}", headers=instance.headers(who)).status_code == 200
+    for route in routes:  # every person route works for the advisor (erasure last)
+        for method in route.methods:
+            if route.path.endswith(("/effacer", "{person_id}")) and method in ("POST", "DELETE"):
+                continue
+            url = route.path.replace("{person_id}", str(pid)).replace("{step_id}", str(step))
+            if url.endswith("/plan"):
+                continue  # needs a match first (tested in the match test)
+            answer = client.request(
+                method, url, headers=instance.headers("advisor_a"), **_body(method, route.path)
+            )
+            assert answer.status_code in (200, 201, 303), (method, url, answer.text[:300])
+
+
+def test_territories_and_jobs_are_scoped(client: httpx.Client, instance: Instance) -> None:
+    database = open_database(instance.settings.url)
+    with database.session() as session:
+        for job_id, kind, platform in (
+            ("a" * 32, "batch_match", instance.platforms["A"]),
+            ("d" * 32, "diagnostic", None),
+        ):
+            if session.get(Job, job_id) is None:
+                session.add(
+                    Job(
+                        id=job_id,
+                        kind=kind,
+                        territory="demo",
+                        platform_id=platform,
+                        status="failed",
+                        error="test",
+                    )
+                )
+    database.dispose()
+    assert (
+        client.get("/api/jobs/" + "a" * 32, headers=instance.headers("advisor_a")).status_code
+        == 200
+    )
+    for who in ("advisor_b", "committee_a", "prescriber_a"):
+        status = client.get("/api/jobs/" + "a" * 32, headers=instance.headers(who)).status_code
+        assert status in (403, 404), who
+    assert (
+        client.get("/diagnostics/" + "d" * 32, headers=instance.headers("planner")).status_code
+        == 200
+    )
+    assert (
+        client.get("/api/jobs/" + "d" * 32, headers=instance.headers("advisor_a")).status_code
+        == 404
+    )
+    # the committee of B (territory "autre") reads nothing of territory demo
+    for path in (
+        "/territories/demo/report",
+        "/territories/demo/indicators",
+        "/territories/demo/cells.geojson",
+        "/territories/demo/maps",
+    ):
+        assert client.get(path, headers=instance.headers("committee_b")).status_code == 404, path
+    assert [
+        t["name"]
+        for t in client.get("/territories", headers=instance.headers("committee_b")).json()
+    ] == []
+    assert [
+        t["name"]
+        for t in client.get("/territories", headers=instance.headers("committee_a")).json()
+    ] == ["demo"]
+    assert (
+        client.post(
+            "/territories/demo/match", json=PERSON, headers=instance.headers("advisor_b")
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/diagnostics", json={"territory": "demo"}, headers=instance.headers("advisor_a")
+        ).status_code
+        == 403
+    )
+    assert client.get("/api/users", headers=instance.headers("planner")).status_code == 403
+    assert client.get("/api/users", headers=instance.headers("admin")).status_code == 200
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def test_login_session_cookie_csrf_and_rate_limit(client: httpx.Client, instance: Instance) -> None:
+    base = str(client.base_url)
+    with httpx.Client(base_url=base, timeout=60) as browser:
+        assert browser.get("/personnes", headers={"accept": "text/html"}).status_code == 303
+        assert browser.get("/api/persons").status_code == 401
+        answer = browser.post("/login", data={"email": email_of("advisor_a"), "password": PASSWORD})
+        assert answer.status_code == 303
+        cookie = answer.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Secure" not in cookie
+        page = browser.get("/personnes/nouvelle")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        form = {
+            "first_name": "Sans",
+            "last_name": "Jeton",
+            "legal_basis": "mission_interet_public",
+            "h.lon": "2.999",
+            "h.lat": "46.504",
+            "d.nom": "Entrepôt",
+            "d.lon": "3.07352",
+            "d.lat": "46.48161",
+            "d.horaires": "lun-ven 08:00-12:00",
+            "p.age": "40",
+            "p.statut": "rsa",
+        }
+        refused = browser.post("/personnes", data=form)
+        assert refused.status_code == 403 and "formulaire" in refused.text
+        saved = browser.post("/personnes", data={**form, "csrf": csrf.group(1)})
+        assert saved.status_code == 303 and saved.headers["location"].startswith("/personnes/")
+        # a refused form keeps the answers and names the field
+        bad = browser.post("/personnes", data={**form, "csrf": csrf.group(1), "p.age": "7"})
+        assert bad.status_code == 422 and "age" in bad.text and 'value="Jeton"' in bad.text
+        assert browser.post("/logout", data={"csrf": csrf.group(1)}).status_code == 303
+        assert browser.get("/api/persons").status_code == 401
+    with httpx.Client(base_url=base, timeout=60) as attacker:
+        email = email_of("committee_a")
+        for _ in range(5):
+            wrong = attacker.post("/login", data={"email": email, "password": "pas-le-bon-mot"})
+            assert wrong.status_code == 401 and "incorrect" in wrong.text
+        limited = attacker.post("/login", data={"email": email, "password": PASSWORD})
+        assert limited.status_code == 429 and "trop d'essais" in html.unescape(limited.text)
+    assert client.get("/api/me", headers={"Authorization": "Bearer pcs_nope"}).status_code == 401
+    me = client.get("/api/me", headers=instance.headers("committee_b")).json()
+    assert me["role"] == "committee" and me["territory"] == "autre"
+
+
+# --------------------------------------------------------------------------- people
+
+
+def test_special_category_fields_are_for_advisors_only(
+    client: httpx.Client, instance: Instance
+) -> None:
+    person = _new_person(client, instance, "prescriber_a", "Santé")
+    assert (
+        "mobilite_reduite" not in person["profile"] and "fauteuil_roulant" not in person["profile"]
+    )
+    seen = client.get(f"/api/persons/{person['id']}", headers=instance.headers("advisor_a")).json()
+    assert seen["profile"]["mobilite_reduite"] is True
+    page = client.get(f"/personnes/{person['id']}", headers=instance.headers("prescriber_a"))
+    assert "mobilite_reduite" not in page.text
+    form = client.get("/personnes/nouvelle", headers=instance.headers("prescriber_a"))
+    assert "fauteuil" not in form.text
+    assert (
+        "fauteuil" in client.get("/personnes/nouvelle", headers=instance.headers("advisor_a")).text
+    )
+    database = open_database(instance.settings.url)
+    with database.session() as session:
+        row = session.get(Person, person["id"])
+        assert row is not None and row.special == {
+            "fauteuil_roulant": False,
+            "mobilite_reduite": True,
+        }
+        assert "mobilite_reduite" not in row.profile
+        if database.is_postgresql:  # PostGIS holds the home as a point in WGS84
+            srid, lon = session.execute(
+                sqlalchemy.text("SELECT ST_SRID(home), ST_X(home) FROM people WHERE id = :i"),
+                {"i": person["id"]},
+            ).one()
+            assert srid == 4326 and lon == pytest.approx(2.999)
+        assert row.home == pytest.approx((2.999, 46.504))
+    database.dispose()
+
+
+def test_match_plan_steps_export_erase(client: httpx.Client, instance: Instance) -> None:
+    adv = instance.headers("advisor_a")
+    person = _new_person(client, instance, "advisor_a", "Parcours")
+    pid = person["id"]
+    answer = client.post(f"/api/persons/{pid}/match", params={"semaine": "2026-03-09"}, headers=adv)
+    assert answer.status_code == 200, answer.text
+    bus = [
+        o for o in answer.json()["options"] if o["mode"] == "transports" and o["trajet"] == "aller"
+    ]
+    assert bus[0]["verdict"] == "infaisable" and "premier bus" in bus[0]["raison"]
+    page = client.get(f"/personnes/{pid}", headers=adv).text
+    assert "premier bus" in page and "Plan imprimable" in page
+    plan = client.get(f"/personnes/{pid}/plan", headers=adv)
+    assert plan.status_code == 200 and "<svg" in plan.text
+    changed = client.put(
+        f"/api/persons/{pid}/profile",
+        json={**PERSON, "profil": {**PERSON["profil"], "permis": "B", "voiture": True}},
+        headers=adv,
+    )
+    assert changed.json()["profile"]["permis"] == "B"
+    step = client.post(f"/api/persons/{pid}/steps", json={"solution": "microcredit"}, headers=adv)
+    step_id = step.json()["steps"][-1]["id"]
+    for status in ("decide", "commence", "termine"):
+        moved = client.patch(
+            f"/api/persons/{pid}/steps/{step_id}", json={"status": status}, headers=adv
+        )
+        assert moved.status_code == 200
+    done = moved.json()["steps"][-1]
+    assert (
+        done["status"] == "termine"
+        and done["decided_at"]
+        and done["started_at"]
+        and done["done_at"]
+    )
+    bad = client.patch(f"/api/persons/{pid}/steps/{step_id}", json={"status": "fini"}, headers=adv)
+    assert bad.status_code == 422
+    export = client.get(f"/api/persons/{pid}/export", headers=adv).json()
+    assert (
+        len(export["profile_history"]) == 2
+        and export["profile_history"][0]["profile"]["permis"] == "aucun"
+    )
+    assert len(export["matches"]) == 1 and export["legal_basis"] == "consentement"
+    assert export["special_category_fields"] == ["fauteuil_roulant", "mobilite_reduite"]
+    assert {"person.created", "person.matched", "person.updated"} <= {
+        a["action"] for a in export["audit"]
+    }
+    assert client.delete(f"/api/persons/{pid}", headers=adv).status_code == 204
+    assert client.get(f"/api/persons/{pid}", headers=adv).status_code == 404
+    database = open_database(instance.settings.url)
+    with database.session() as session:
+        entries = list(
+            session.scalars(sqlalchemy.select(AuditEntry).where(AuditEntry.object_id == str(pid)))
+        )
+        assert "person.erased" in {e.action for e in entries}
+        text = json.dumps([e.detail for e in entries]) + " ".join(e.action for e in entries)
+        assert "Parcours" not in text and "Léa" not in text
+    database.dispose()
+
+
+def test_retention_purge_command(client: httpx.Client, instance: Instance) -> None:
+    old = _new_person(client, instance, "advisor_a", "Ancienne")
+    recent = _new_person(client, instance, "advisor_a", "Recente")
+    database = open_database(instance.settings.url)
+    with database.session() as session:
+        row = session.get(Person, old["id"])
+        assert row is not None
+        row.last_contact_at = utcnow() - dt.timedelta(days=731)
+    command = [sys.executable, "-m", "parcours", "purge"]
+    env = service_env(instance.settings)
+    dry = subprocess.run(
+        [*command, "--dry-run"], env=env, capture_output=True, text=True, check=False
+    )
+    assert dry.returncode == 0 and "1 personne(s) à effacer" in dry.stderr, dry.stderr
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "1 personne(s) effacée(s)" in done.stderr
+    with database.session() as session:
+        assert session.get(Person, old["id"]) is None
+        assert session.get(Person, recent["id"]) is not None
+        actions = set(
+            session.scalars(
+                sqlalchemy.select(AuditEntry.action).where(AuditEntry.object_id == str(old["id"]))
+            )
+        )
+        assert "person.purged" in actions
+    database.dispose()
+
+
+def test_committee_sees_aggregates_of_eleven_or_more(
+    client: httpx.Client, instance: Instance
+) -> None:
+    headers = instance.headers("committee_b")
+    assert client.get("/api/aggregates", headers=headers).json()["people"] is None
+    for i, commune in enumerate(["Val"] * 12 + ["Mont"] * 11 + ["Bois"] * 3):
+        _new_person(client, instance, "advisor_b", f"Agg{i}", commune=commune)
+    figures = client.get("/api/aggregates", headers=headers).json()
+    assert figures["people"] == 26
+    # Bois (3) alone would be hidden but worked out from the total: Mont (11) joins it
+    assert figures["by_commune"] == [
+        {"group": "Val", "people": 12},
+        {"group": "autres communes", "people": 14},
+    ]
+    page = client.get("/comite", headers=headers)
+    assert page.status_code == 200 and "Agg" not in page.text and "26 personnes" in page.text
+    anyone = client.get("/api/persons", headers=instance.headers("advisor_b")).json()[0]["id"]
+    assert client.get(f"/personnes/{anyone}", headers=headers).status_code == 404
+
+
+def test_migrations_equal_the_models(instance: Instance) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from parcours.service.db import ours
+    from parcours.service.models import Base
+
+    database = open_database(instance.settings.url)
+    assert database.revision() == "0001"
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"include_name": ours})
+        diff = compare_metadata(context, Base.metadata)
+    database.dispose()
+    assert diff == []
+
+
+def test_an_interrupted_job_is_marked_failed_at_start(instance: Instance) -> None:
+    database = open_database(instance.settings.url)
+    with database.session() as session:
+        session.add(Job(id="r" * 32, kind="diagnostic", territory="demo", status="running", pid=1))
+    with running(instance.settings) as http:
+        body = http.get("/diagnostics/" + "r" * 32, headers=instance.headers("planner")).json()
+        assert body["status"] == "failed" and "interrompue" in body["error"]
+    database.dispose()
