@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -208,30 +209,32 @@ def service_env(settings: ServiceSettings) -> dict[str, str]:
 @contextmanager
 def serve_process(
     settings: ServiceSettings, *args: str
-) -> Iterator[tuple[subprocess.Popen[Any], str]]:
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``parcours serve`` as a real process on a free port: the process and its base URL."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "parcours", "serve", "--port", str(port), *args],
-        env=service_env(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_up(process, base)
-        yield process, base
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "parcours", "serve", "--port", str(port), *args],
+            env=service_env(settings),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_up(process, base, log)
+            yield process, base
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=30)
 
 
-def wait_up(process: subprocess.Popen[Any], base: str, timeout_s: float = 90) -> None:
-    """Wait for ``/health`` to answer."""
+def wait_up(process: subprocess.Popen[bytes], base: str, log: Any, timeout_s: float = 90) -> None:
+    """Wait for ``/health`` to answer (the server's log in the error if it exits)."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
@@ -240,7 +243,8 @@ def wait_up(process: subprocess.Popen[Any], base: str, timeout_s: float = 90) ->
         except httpx.TransportError:
             pass
         if process.poll() is not None:
-            err = process.stderr.read().decode() if process.stderr else ""
+            log.seek(0)
+            err = log.read().decode(errors="replace")
             raise AssertionError(f"parcours serve exited {process.returncode}: {err[-2000:]}")
         if time.monotonic() > deadline:
             raise AssertionError("parcours serve did not answer /health")

@@ -1,26 +1,25 @@
 """The web service: a diagnostic started over HTTP, followed, and its results fetched.
 
-The app runs on the demo territory (generated and loaded by the real ingest); the
+The app runs on the demo territory (generated and loaded by the real ingest), called with
+bearer tokens of seeded accounts; the
 ``parcours serve`` command is started as a real server on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+from servicekit import PASSWORD, Instance, free_port, running, seed, service_env
 
-from parcours.api import create_app
 from parcours.demo import build_demo
+from parcours.service import ServiceSettings
 from parcours.territories import Workspace
 
 
@@ -31,29 +30,18 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "home"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@pytest.fixture(scope="module")
+def instance(home: Path) -> Instance:
+    """The service's database (SQLite in the workspace), a platform on the demo, accounts."""
+    return seed(ServiceSettings(home=home))
 
 
 @pytest.fixture(scope="module")
-def client(home: Path) -> Iterator[httpx.Client]:
-    """The app served by uvicorn on a free port of 127.0.0.1, in a thread."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(home), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+def client(instance: Instance) -> Iterator[httpx.Client]:
+    """The app served by uvicorn on 127.0.0.1, called as the planner."""
+    with running(instance.settings) as http:
+        http.headers.update(instance.headers("planner"))
         yield http
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 def _wait(client: httpx.Client, url: str, timeout_s: float = 300.0) -> dict[str, object]:
@@ -105,20 +93,43 @@ def test_errors_in_the_request_language(client: httpx.Client) -> None:
     assert level.status_code == 422
 
 
-def test_serve_listens_on_loopback_only(home: Path) -> None:
-    env = {"PARCOURS_HOME": str(home), "PATH": "/usr/bin:/bin", "HOME": str(home)}
+def test_serve_listens_on_loopback_unless_tls_or_a_proxy(
+    instance: Instance, tmp_path: Path
+) -> None:
+    env = service_env(instance.settings)
+    serve = [sys.executable, "-m", "parcours", "serve"]
     refused = subprocess.run(
-        [sys.executable, "-m", "parcours", "serve", "--host", "0.0.0.0"],
+        [*serve, "--host", "0.0.0.0"],
         capture_output=True,
         text=True,
         env=env,
         timeout=60,
         check=False,
     )
-    assert refused.returncode == 2 and "--i-know-there-is-no-auth" in refused.stderr
-    port = _free_port()
+    assert refused.returncode == 2 and "--behind-proxy" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    half = subprocess.run(
+        [*serve, "--host", "0.0.0.0", "--certfile", str(tmp_path / "none.pem")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert half.returncode == 2 and "--keyfile" in half.stderr
+    bad_db = subprocess.run(
+        serve,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**env, "PARCOURS_DATABASE_URL": "postgresql+psycopg://x:y@127.0.0.1:1/none"},
+    )
+    assert bad_db.returncode == 1 and "base de données inaccessible" in bad_db.stderr
+    assert "y@" not in bad_db.stderr  # the password is not shown
+    port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "parcours", "serve", "--port", str(port)],
+        [*serve, "--host", "0.0.0.0", "--behind-proxy", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -127,7 +138,11 @@ def test_serve_listens_on_loopback_only(home: Path) -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/territories", timeout=2)
+                answer = httpx.get(
+                    f"http://127.0.0.1:{port}/territories",
+                    headers=instance.headers("planner"),
+                    timeout=2,
+                )
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or server.poll() is not None:
@@ -135,12 +150,18 @@ def test_serve_listens_on_loopback_only(home: Path) -> None:
                 time.sleep(0.2)
         assert answer.status_code == 200
         assert json.loads(answer.text)[0]["name"] == "demo"
+        login = httpx.post(
+            f"http://127.0.0.1:{port}/login",
+            data={"email": "advisor.a@exemple.fr", "password": PASSWORD},
+        )
+        assert "Secure" in login.headers["set-cookie"]  # behind a TLS proxy
+        assert httpx.get(f"http://127.0.0.1:{port}/territories").status_code == 401
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def test_match_endpoint(client: httpx.Client) -> None:
+def test_match_endpoint(client: httpx.Client, instance: Instance) -> None:
     person = {
         "domicile": {"lon": 2.9990, "lat": 46.5040},
         "destinations": [
@@ -159,11 +180,16 @@ def test_match_endpoint(client: httpx.Client) -> None:
             "velo": {"sait_rouler": True, "possede": True},
         },
     }
-    answer = client.post("/territories/demo/match?semaine=2026-03-10", json=person).json()
+    advisor = instance.headers("advisor_a")
+    answer = client.post(
+        "/territories/demo/match?semaine=2026-03-10", json=person, headers=advisor
+    ).json()
     bus = [o for o in answer["options"] if o["mode"] == "transports" and o["trajet"] == "aller"]
     assert bus and bus[0]["verdict"] == "infaisable" and "premier bus" in bus[0]["raison"]
     assert answer["plan"]
     bad = client.post(
-        "/territories/demo/match", json={**person, "profil": {"age": 34, "statut": "x"}}
+        "/territories/demo/match",
+        json={**person, "profil": {"age": 34, "statut": "x"}},
+        headers=advisor,
     )
     assert bad.status_code == 422 and "statut" in bad.json()["error"]

@@ -17,6 +17,7 @@ LAYERS = [
     {"diagnostic", "matching"},
     {"maps"},
     {"cluster"},
+    {"service"},
     {"api", "cli", "demo", "__main__"},
 ]
 

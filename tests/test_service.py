@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import json
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,11 +23,6 @@ import pytest
 import sqlalchemy
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-
-from parcours.api import create_app
-from parcours.api.access import PUBLIC, route_table, rule_of
-from parcours.service import ServiceSettings, open_database
-from parcours.service.models import AuditEntry, Job, Person, utcnow
 from servicekit import (
     BACKENDS,
     PASSWORD,
@@ -39,6 +35,12 @@ from servicekit import (
     service_env,
     workspace_copy,
 )
+
+from parcours.api import create_app
+from parcours.api.access import PUBLIC, route_table, rule_of
+from parcours.service import ServiceSettings, open_database
+from parcours.service.jobs import process_identity
+from parcours.service.models import AuditEntry, Job, Person, utcnow
 
 #: FastAPI's own documentation routes (public by design, no personal data).
 DOCS_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -99,7 +101,7 @@ def test_every_route_declares_its_rule(tmp_path: Path) -> None:
         for route in route_table(app)
         if isinstance(route, APIRoute) and (rule := rule_of(route)) and rule.roles == PUBLIC
     }
-    assert public == {"/health", "/login"}
+    assert public == {"/health", "/login", "/favicon.ico"}
 
     @app.get("/api/forgotten")
     def forgotten() -> dict[str, str]:
@@ -465,8 +467,17 @@ def test_migrations_equal_the_models(instance: Instance) -> None:
 def test_an_interrupted_job_is_marked_failed_at_start(instance: Instance) -> None:
     database = open_database(instance.settings.url)
     with database.session() as session:
-        session.add(Job(id="r" * 32, kind="diagnostic", territory="demo", status="running", pid=1))
+        gone = f"{socket.gethostname()}:{2**22 + 7}:1"  # no such process
+        session.add(
+            Job(id="r" * 32, kind="diagnostic", territory="demo", status="running", runner=gone)
+        )
+        alive = process_identity()  # this test process: its job is left alone
+        session.add(
+            Job(id="s" * 32, kind="diagnostic", territory="demo", status="running", runner=alive)
+        )
     with running(instance.settings) as http:
         body = http.get("/diagnostics/" + "r" * 32, headers=instance.headers("planner")).json()
         assert body["status"] == "failed" and "interrompue" in body["error"]
+        other = http.get("/diagnostics/" + "s" * 32, headers=instance.headers("planner")).json()
+        assert other["status"] == "running"
     database.dispose()

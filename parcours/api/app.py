@@ -12,13 +12,12 @@ The JSON API (:mod:`parcours.api.routes`, documented at ``/docs``) takes a beare
 rule is declared with :func:`parcours.api.access.allow`.
 
 The lifespan opens and migrates the database, marks failed the jobs a previous process
-left unfinished, and warms the networks of the platforms' territories in the background
-(one network per territory and process, shared by the requests).
+left unfinished, and starts the match processes (:class:`parcours.service.matcher.Matcher`),
+which load the networks of the platforms' territories once and keep them for every request.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -34,18 +33,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parcours import __version__
 from parcours.api.access import LoginRequired
-from parcours.api.state import NetworkCache
 from parcours.api.web import page_language, render_page, wants_html
 from parcours.errors import ParcoursError, outcome
 from parcours.i18n import language, tr
 from parcours.service.db import open_database
 from parcours.service.jobs import JobRunner
+from parcours.service.matcher import Matcher
 from parcours.service.models import Platform
 from parcours.service.settings import ServiceSettings
 from parcours.service.works import job_works
 from parcours.territories import Workspace
 
-__all__ = ["create_app"]
+__all__ = ["app_from_environment", "create_app"]
 
 
 def _settings_of(home: Path | str | ServiceSettings | None) -> ServiceSettings:
@@ -66,29 +65,29 @@ def create_app(
     settings
         The service's settings; a path is taken as ``PARCOURS_HOME``.
     warm
-        Load the platforms' networks in the background at start-up.
+        Load the platforms' networks in the match processes at start-up.
     """
     settings = _settings_of(settings)
     workspace = Workspace(settings.home)
-    networks = NetworkCache(workspace)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = open_database(settings.url)
-        runner = JobRunner(database, job_works(workspace, networks, database))
+        matcher = Matcher(settings.home, settings.match_processes)
+        runner = JobRunner(database, job_works(workspace, matcher, database))
         runner.recover()
         app.state.database = database
         app.state.runner = runner
+        app.state.matcher = matcher
         if warm:
             with database.session() as session:
                 names = sorted(set(session.scalars(select(Platform.territory))))
-            threading.Thread(
-                target=_warm, args=(networks, names), name="parcours-warm", daemon=True
-            ).start()
+            matcher.warm([n for n in names if n in workspace.names()])
         try:
             yield
         finally:
             runner.shutdown()
+            matcher.shutdown()
             database.dispose()
 
     app = FastAPI(
@@ -107,7 +106,6 @@ def create_app(
     )
     app.state.settings = settings
     app.state.workspace = workspace
-    app.state.networks = networks
 
     static = resources.files("parcours.api").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
@@ -120,12 +118,9 @@ def create_app(
     return app
 
 
-def _warm(networks: NetworkCache, names: list[str]) -> None:
-    for name in names:
-        try:
-            networks.get(name)
-        except Exception:  # a broken territory is reported when a request needs it
-            continue
+def app_from_environment() -> FastAPI:
+    """The app of the ``PARCOURS_*`` settings (uvicorn's factory for ``--workers``)."""
+    return create_app(ServiceSettings())
 
 
 def _error_handlers(app: FastAPI) -> None:

@@ -9,8 +9,6 @@ their own.
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import json
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from parcours.api.access import ANY_ROLE, PUBLIC, SESSION_COOKIE, allow
 from parcours.api.routes import (
     DiagnosticRequest,
+    Id,
     PlatformInput,
     UserInput,
     add_platform,
@@ -154,6 +153,12 @@ def logout_submit(request: Request, _: Annotated[Principal, allow(*ANY_ROLE)]) -
     return response
 
 
+@router.get("/favicon.ico")
+def favicon(_: Annotated[None, allow(PUBLIC)]) -> Response:
+    """No icon (browsers ask for one on every page)."""
+    return Response(status_code=204)
+
+
 @router.get("/")
 def home(principal: Annotated[Principal, allow(*ANY_ROLE)]) -> RedirectResponse:
     """Each role's first page."""
@@ -175,22 +180,8 @@ def caseload(
 ) -> HTMLResponse:
     """The caseload: search by name or commune, filter by commune and situation."""
     with database_of(request).session() as session:
-        found = people.search_people(session, principal, q=q, commune=commune, status=statut)
-        communes = sorted(
-            {p.commune for p in people.search_people(session, principal, limit=5000) if p.commune}
-        )
-        rows = [
-            {
-                "id": p.id,
-                "name": f"{p.last_name.upper()} {p.first_name}",
-                "commune": p.commune,
-                "status": p.status,
-                "last_contact": p.last_contact_at.date().isoformat(),
-                "steps": len(p.steps),
-                "matched": bool(p.matches),
-            }
-            for p in found
-        ]
+        rows = people.caseload_rows(session, principal, q=q, commune=commune, status=statut)
+        communes = people.caseload_communes(session, principal)
     statuses = _choices("statut")
     return render_page(
         request,
@@ -370,34 +361,74 @@ async def create_person(
 
 
 def _options_table(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
+    """The verdicts, the days with the same verdict and reason grouped ("du lundi au ...")."""
+    from parcours.maps.labels import OPTION_MODE_LABELS
+    from parcours.maps.plan import group_days
+
+    groups: dict[tuple[Any, ...], list[str]] = {}
     for option in answer.get("options", []):
-        rows.append(
-            {
-                "destination": option.get("destination", ""),
-                "day": option.get("jour", ""),
-                "direction": option.get("trajet", ""),
-                "mode": option.get("mode", ""),
-                "verdict": option.get("verdict", ""),
-                "verdict_label": str(
-                    VERDICT_LABELS.get(option.get("verdict", ""), option.get("verdict", ""))
-                ),
-                "reason": option.get("raison", ""),
-                "minutes": option.get("duree_min"),
-            }
+        key = (
+            option.get("destination", ""),
+            option.get("trajet", ""),
+            option.get("mode", ""),
+            option.get("verdict", ""),
+            option.get("raison", ""),
         )
+        groups.setdefault(key, []).append(str(option.get("jour", "")))
+    order = {"faisable": 0, "faisable_avec_solution": 1, "infaisable": 2}
+    rows = [
+        {
+            "destination": destination,
+            "direction": direction,
+            "mode": str(OPTION_MODE_LABELS.get(mode, mode)),
+            "verdict": verdict,
+            "verdict_label": str(VERDICT_LABELS.get(verdict, verdict)),
+            "reason": reason,
+            "days": group_days(days),
+        }
+        for (destination, direction, mode, verdict, reason), days in groups.items()
+    ]
+    rows.sort(
+        key=lambda r: (r["destination"], r["direction"] != "aller", order.get(r["verdict"], 3))
+    )
+    return rows
+
+
+def _profile_rows(profile: dict[str, Any]) -> list[dict[str, Any]]:
+    """The profile's answers under their questions ("Oui"/"Non" for yes-no)."""
+    from parcours.i18n import get_language
+
+    lang = "en" if str(get_language()) == "en" else "fr"
+    rows = []
+    for section in questionnaire()["sections"]:
+        for q in section["questions"]:
+            head, _, tail = q["champ"].partition(".")
+            value = profile.get(head)
+            if tail:
+                value = value.get(tail) if isinstance(value, dict) else None
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                shown = str(tr("Oui", "Yes")) if value else str(tr("Non", "No"))
+            elif q["type"] == "choix":
+                shown = q.get("valeurs", {}).get(value, {}).get(lang, str(value))
+            else:
+                shown = str(value)
+            rows.append(
+                {"question": q[lang], "answer": shown, "special": head in people.SPECIAL_FIELDS}
+            )
     return rows
 
 
 @router.get("/personnes/{person_id}", response_class=HTMLResponse)
 def person_page(
-    request: Request, person_id: int, principal: Annotated[Principal, allow(*_PEOPLE, hide=True)]
+    request: Request, person_id: Id, principal: Annotated[Principal, allow(*_PEOPLE, hide=True)]
 ) -> HTMLResponse:
     """A person: profile, match result (verdicts and reasons), plan, parcours steps."""
     with database_of(request).session() as session:
         person = people.get_person(session, principal, person_id)
         view = people.person_view(person, principal)
-        last = person.matches[-1] if person.matches else None
+        last = people.last_match(session, person)
         answer = last.answer if last is not None else None
         matched_at = last.at.strftime("%d/%m/%Y %H:%M") if last is not None else None
     from parcours.i18n import get_language
@@ -409,6 +440,7 @@ def person_page(
         {
             "person": view,
             "options": _options_table(answer) if answer else [],
+            "profile_rows": _profile_rows(view["profile"]),
             "plan": (answer or {}).get("plan"),
             "matched_at": matched_at,
             "advisor": principal.role is Role.ADVISOR,
@@ -421,7 +453,7 @@ def person_page(
 @router.post("/personnes/{person_id}/match")
 def person_match(
     request: Request,
-    person_id: int,
+    person_id: Id,
     principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
 ) -> RedirectResponse:
     """Match the person now and keep the result."""
@@ -439,7 +471,7 @@ def person_match(
 @router.get("/personnes/{person_id}/plan", response_class=HTMLResponse)
 def person_plan(
     request: Request,
-    person_id: int,
+    person_id: Id,
     principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
 ) -> HTMLResponse:
     """The printable plan of the last match (with the sketch of the itinerary)."""
@@ -447,19 +479,20 @@ def person_plan(
 
     with database_of(request).session() as session:
         person = people.get_person(session, principal, person_id)
-        if not person.matches:
+        last = people.last_match(session, person)
+        if last is None:
             raise people.PersonNotFoundError(
                 tr("pas encore d'appariement pour cette personne", "no match for this person yet"),
                 field="person_id",
             )
-        answer = person.matches[-1].answer
+        answer = last.answer
     return HTMLResponse(render_plan(answer, lang=page_language(request)))
 
 
 @router.post("/personnes/{person_id}/etapes")
 def person_add_step(
     request: Request,
-    person_id: int,
+    person_id: Id,
     principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
     solution: Annotated[str, Form()],
     note: Annotated[str, Form()] = "",
@@ -474,8 +507,8 @@ def person_add_step(
 @router.post("/personnes/{person_id}/etapes/{step_id}")
 def person_step_status(
     request: Request,
-    person_id: int,
-    step_id: int,
+    person_id: Id,
+    step_id: Id,
     principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
     status: Annotated[str, Form()],
 ) -> RedirectResponse:
@@ -489,7 +522,7 @@ def person_step_status(
 @router.get("/personnes/{person_id}/export")
 def person_export(
     request: Request,
-    person_id: int,
+    person_id: Id,
     principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
 ) -> JSONResponse:
     """Download everything kept about the person (JSON)."""
@@ -505,7 +538,7 @@ def person_export(
 @router.post("/personnes/{person_id}/effacer")
 def person_erase(
     request: Request,
-    person_id: int,
+    person_id: Id,
     principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
     confirm: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
@@ -718,7 +751,7 @@ def admin_add_platform(
 @router.post("/admin/plateformes/{platform_id}/catalogue", response_class=HTMLResponse)
 async def admin_catalogue(
     request: Request,
-    platform_id: int,
+    platform_id: Id,
     principal: Annotated[Principal, allow(Role.ADMIN)],
     file: UploadFile,
 ) -> Response:
@@ -773,7 +806,3 @@ async def admin_catalogue(
     except InputError as exc:
         return _admin_page(request, exc.render(page_language(request)), None, status=422)
     return _admin_page(request, None, done)
-
-
-# keep json importable for templates' data islands
-_ = (json, dt)

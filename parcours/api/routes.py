@@ -43,6 +43,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -56,13 +57,32 @@ from parcours.service import people
 from parcours.service.audit import audit
 from parcours.service.db import Database
 from parcours.service.jobs import JobRunner, job_view
+from parcours.service.matcher import Matcher
 from parcours.service.models import Job, Platform, Role, User
 from parcours.service.security import Principal, create_user
 from parcours.territories import Workspace
 
 __all__ = ["DiagnosticRequest", "router", "territory_for"]
 
-router = APIRouter()
+
+class ErrorBody(BaseModel):
+    """An error: the message in the request's language and a stable code."""
+
+    error: str
+    code: str | None = None
+
+
+#: What any route may answer besides its success (documented in the OpenAPI spec).
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Not logged in (no or unknown token)."},
+    403: {"model": ErrorBody, "description": "The caller's role may not do this."},
+    404: {"model": ErrorBody, "description": "Not found, or outside the caller's scope."},
+}
+
+router = APIRouter(responses=_ERRORS)
+
+#: A database id (an integer column: larger values cannot exist).
+Id = Annotated[int, FastPath(ge=1, le=2**31 - 1)]
 
 _LEVELS = {**AREA_LAYERS, "territory": "territory"}
 ModeName = Literal["walk", "bike", "transit", "car"]
@@ -306,12 +326,9 @@ def maps(
 def match_answer(
     request: Request, territory: str, file: Any, week: dt.date | None
 ) -> dict[str, Any]:
-    """A person file matched on the territory's warm network."""
-    from parcours.matching import match
-
-    network, carpool = request.app.state.networks.get(territory)
-    answer: dict[str, Any] = match(network, file, week=week, carpool=carpool).answer
-    return answer
+    """A person file matched on the territory's warm network (in a match process)."""
+    matcher: Matcher = request.app.state.matcher
+    return matcher.match(territory, file, week)
 
 
 @router.post("/territories/{name}/match", tags=["matching"])
@@ -367,7 +384,7 @@ def create_person(
 
 @router.get("/api/persons/{person_id}", tags=["people"])
 def get_person(
-    request: Request, person_id: int, principal: Annotated[Principal, allow(*_PEOPLE, hide=True)]
+    request: Request, person_id: Id, principal: Annotated[Principal, allow(*_PEOPLE, hide=True)]
 ) -> dict[str, Any]:
     """A person, as the caller may see them (health fields for advisors only)."""
     with database_of(request).session() as session:
@@ -377,7 +394,7 @@ def get_person(
 @router.put("/api/persons/{person_id}/profile", tags=["people"])
 def put_profile(
     request: Request,
-    person_id: int,
+    person_id: Id,
     body: dict[str, Any],
     principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
 ) -> dict[str, Any]:
@@ -390,7 +407,7 @@ def put_profile(
 @router.post("/api/persons/{person_id}/match", tags=["people"])
 def match_stored(
     request: Request,
-    person_id: int,
+    person_id: Id,
     principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
     semaine: Annotated[dt.date | None, Query()] = None,
 ) -> dict[str, Any]:
@@ -408,7 +425,7 @@ def match_stored(
 @router.get("/api/persons/{person_id}/export", tags=["people"])
 def export_person(
     request: Request,
-    person_id: int,
+    person_id: Id,
     principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
 ) -> dict[str, Any]:
     """Everything kept about the person (right of access), as JSON."""
@@ -421,7 +438,7 @@ def export_person(
 @router.delete("/api/persons/{person_id}", status_code=204, tags=["people"])
 def erase_person(
     request: Request,
-    person_id: int,
+    person_id: Id,
     principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
 ) -> Response:
     """Erase the person and all their data (the audit entry stays, without the data)."""
@@ -433,7 +450,7 @@ def erase_person(
 @router.post("/api/persons/{person_id}/steps", status_code=201, tags=["people"])
 def add_step(
     request: Request,
-    person_id: int,
+    person_id: Id,
     body: StepInput,
     principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
 ) -> dict[str, Any]:
@@ -447,8 +464,8 @@ def add_step(
 @router.patch("/api/persons/{person_id}/steps/{step_id}", tags=["people"])
 def change_step(
     request: Request,
-    person_id: int,
-    step_id: int,
+    person_id: Id,
+    step_id: Id,
     body: StepChange,
     principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
 ) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -71,6 +72,17 @@ def serve(
             ),
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help=tr(
+                "Processus servant les requêtes (un par cœur ; chacun charge les réseaux)",
+                "Processes serving the requests (one per core; each loads the networks)",
+            ),
+        ),
+    ] = 1,
 ) -> None:
     """Lancer le service web (pages et API), sur 127.0.0.1 par défaut."""
     with guarded():
@@ -119,8 +131,15 @@ def serve(
         err_console.print(
             tr(f"Service sur {scheme}://{host}:{port}/", f"Serving on {scheme}://{host}:{port}/")
         )
+        if workers > 1:  # each worker process reads the same settings from the environment
+            os.environ.update(settings.environment())
+            target: object = "parcours.api.app:app_from_environment"
+        else:
+            target = create_app(settings)
         uvicorn.run(
-            create_app(settings),
+            target,  # type: ignore[arg-type]
+            factory=workers > 1,
+            workers=workers if workers > 1 else None,
             host=host,
             port=port,
             log_level="warning",

@@ -13,6 +13,7 @@ can be run again (:meth:`JobRunner.rerun`).
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 import traceback
@@ -30,7 +31,7 @@ from parcours.service.db import Database
 from parcours.service.models import Job, utcnow
 from parcours.service.security import Principal
 
-__all__ = ["JOB_KINDS", "JobRunner", "job_view"]
+__all__ = ["JOB_KINDS", "JobRunner", "job_view", "process_identity"]
 
 #: What a job does: ``diagnostic`` (a territory's report, GeoPackage, tables) and
 #: ``batch_match`` (every person of a platform matched, the results stored).
@@ -68,18 +69,46 @@ def job_view(job: Job) -> dict[str, Any]:
     }
 
 
+def process_identity(pid: int | None = None) -> str:
+    """``host:pid:start time`` of a process (this one by default), "" if it is gone."""
+    import psutil
+
+    pid = os.getpid() if pid is None else pid
+    try:
+        started = psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return ""
+    return f"{socket.gethostname()}:{pid}:{started:.0f}"
+
+
+def _orphaned(runner: str) -> bool:
+    """Whether the process named by ``runner`` (on this host) is gone."""
+    host, _, rest = runner.partition(":")
+    if host != socket.gethostname():
+        return False  # another machine's job: it says itself how it ends
+    pid = rest.partition(":")[0]
+    return not pid.isdigit() or process_identity(int(pid)) != runner
+
+
 class JobRunner:
-    """Runs the jobs of one service process, one at a time, and records their progress."""
+    """Runs the jobs of one service process, one at a time, and records their progress.
+
+    Several service processes may share a database (``uvicorn --workers``): each runs the
+    jobs it queued, and a process starting marks failed only the jobs of processes that
+    are gone.
+    """
 
     def __init__(self, database: Database, works: dict[str, Work]) -> None:
         self.database = database
         self.works = works
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parcours-job")
+        self.identity = process_identity()
 
     def recover(self) -> int:
-        """Mark failed the jobs a previous process left unfinished; how many."""
+        """Mark failed the jobs that gone processes left unfinished; how many."""
         with self.database.session() as session:
-            rows = list(session.scalars(select(Job).where(Job.status.in_(("queued", "running")))))
+            unfinished = session.scalars(select(Job).where(Job.status.in_(("queued", "running"))))
+            rows = [job for job in unfinished if _orphaned(job.runner)]
             for job in rows:
                 job.status = "failed"
                 job.error = str(
@@ -119,6 +148,7 @@ class JobRunner:
                 platform_id=platform_id,
                 user_id=principal.user_id,
                 params=params or {},
+                runner=self.identity,
             )
             session.add(job)
             audit(
@@ -149,15 +179,15 @@ class JobRunner:
             if job is None or job.status != "queued":
                 return
             job.status, job.started_at, job.pid = "running", utcnow(), os.getpid()
-        last = [0.0]
+        last: list[Any] = [0.0, None]
         lock = threading.Lock()
 
         def progress(label: str, fraction: float | None) -> None:
             now = time.monotonic()
-            with lock:
-                if now - last[0] < _PROGRESS_EVERY_S:
+            with lock:  # a new step is always written, a step's fractions now and then
+                if label == last[1] and now - last[0] < _PROGRESS_EVERY_S:
                     return
-                last[0] = now
+                last[0], last[1] = now, label
             percent = 100.0 * fraction if fraction is not None else 0.0
             self._set(job_id, step=str(label)[:500], percent=max(0.0, min(100.0, percent)))
 

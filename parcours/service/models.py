@@ -289,7 +289,8 @@ class MatchRecord(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: the whole answer (options with their itineraries: large, loaded only when read)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     feasible: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -328,6 +329,8 @@ class Job(Base):
     step: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text)
     pid: Mapped[int | None] = mapped_column(Integer)
+    #: the process that queued or runs it: ``host:pid:start time`` (see JobRunner.recover)
+    runner: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import Select, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from parcours.errors import InputError, ResultNotFoundError
 from parcours.i18n import tr
@@ -44,10 +44,13 @@ __all__ = [
     "PersonInput",
     "add_step",
     "caseload_aggregates",
+    "caseload_communes",
+    "caseload_rows",
     "create_person",
     "erase_person",
     "export_person",
     "get_person",
+    "last_match",
     "person_file",
     "person_view",
     "purge",
@@ -94,7 +97,7 @@ class PersonInput(BaseModel):
         return self
 
 
-def visible_people(principal: Principal) -> Select[tuple[Person]]:
+def visible_people(principal: Principal) -> Select[Person]:
     """The people ``principal`` may see (a query to refine)."""
     query = select(Person)
     if principal.role is Role.ADVISOR:
@@ -141,7 +144,13 @@ def search_people(
     offset: int = 0,
 ) -> list[Person]:
     """The caseload: the visible people matching a name or commune, filtered."""
-    query = visible_people(principal)
+    query = _filtered(visible_people(principal), q, commune, status)
+    query = query.order_by(Person.last_contact_at.desc(), Person.id.desc())
+    query = query.options(selectinload(Person.steps))
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def _filtered(query: Select[Person], q: str, commune: str, status: str) -> Select[Person]:
     for word in q.split():
         like = f"%{word}%"
         query = query.where(
@@ -155,8 +164,75 @@ def search_people(
         query = query.where(Person.commune == commune)
     if status:
         query = query.where(Person.status == status)
-    query = query.order_by(Person.last_contact_at.desc(), Person.id.desc())
-    return list(session.scalars(query.limit(limit).offset(offset)))
+    return query
+
+
+def caseload_rows(
+    session: Session,
+    principal: Principal,
+    *,
+    q: str = "",
+    commune: str = "",
+    status: str = "",
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """The caseload list in one query: each person with their steps and match counts."""
+    steps = select(func.count(Step.id)).where(Step.person_id == Person.id).scalar_subquery()
+    matches = (
+        select(func.count(MatchRecord.id))
+        .where(MatchRecord.person_id == Person.id)
+        .scalar_subquery()
+    )
+    people = _filtered(visible_people(principal), q, commune, status).subquery()
+    query = (
+        select(
+            people.c.id,
+            people.c.first_name,
+            people.c.last_name,
+            people.c.commune,
+            people.c.status,
+            people.c.last_contact_at,
+        )
+        .order_by(people.c.last_contact_at.desc(), people.c.id.desc())
+        .limit(limit)
+    )
+    rows = session.execute(query).all()
+    ids = [row.id for row in rows]
+    counts = {}
+    if ids:
+        counted = select(Person.id, steps, matches).where(Person.id.in_(ids))
+        counts = {pid: (n_steps, n_matches) for pid, n_steps, n_matches in session.execute(counted)}
+    return [
+        {
+            "id": row.id,
+            "name": f"{row.last_name.upper()} {row.first_name}",
+            "commune": row.commune,
+            "status": row.status,
+            "last_contact": row.last_contact_at.date().isoformat(),
+            "steps": counts.get(row.id, (0, 0))[0],
+            "matched": counts.get(row.id, (0, 0))[1] > 0,
+        }
+        for row in rows
+    ]
+
+
+def caseload_communes(session: Session, principal: Principal) -> list[str]:
+    """The communes of the visible people (for the caseload's filter)."""
+    people = visible_people(principal).subquery()
+    query = select(people.c.commune).distinct().where(people.c.commune != "")
+    return sorted(str(c) for c in session.scalars(query))
+
+
+def last_match(session: Session, person: Person) -> MatchRecord | None:
+    """The person's latest match result (its answer loaded), None if never matched."""
+    query = (
+        select(MatchRecord)
+        .where(MatchRecord.person_id == person.id)
+        .order_by(MatchRecord.id.desc())
+        .limit(1)
+        .options(undefer(MatchRecord.answer))
+    )
+    return session.scalar(query)
 
 
 def _split(person: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[Any], Any]:
@@ -393,7 +469,13 @@ def export_person(session: Session, principal: Principal, person: Person) -> dic
         {"at": _iso(v.at), "profile": {**v.profile, **v.special}, "destinations": v.destinations}
         for v in person.versions
     ]
-    view["matches"] = [{"at": _iso(m.at), "answer": m.answer} for m in person.matches]
+    records = session.scalars(
+        select(MatchRecord)
+        .where(MatchRecord.person_id == person.id)
+        .order_by(MatchRecord.id)
+        .options(undefer(MatchRecord.answer))
+    )
+    view["matches"] = [{"at": _iso(m.at), "answer": m.answer} for m in records]
     view["audit"] = [
         {"at": _iso(e.at), "action": e.action, "user_id": e.user_id}
         for e in session.scalars(
@@ -454,8 +536,8 @@ def _secret(counts: Counter[str], other: str) -> list[dict[str, Any]]:
 
 def caseload_aggregates(session: Session, platform_id: int) -> dict[str, Any]:
     """What a steering committee sees of a caseload: counts over at least 11 people."""
-    people = list(session.scalars(select(Person).where(Person.platform_id == platform_id)))
-    total = len(people)
+    mine = Person.platform_id == platform_id
+    total = int(session.scalar(select(func.count(Person.id)).where(mine)) or 0)
     if total < MIN_PEOPLE:
         return {
             "people": None,
@@ -465,21 +547,28 @@ def caseload_aggregates(session: Session, platform_id: int) -> dict[str, Any]:
             "steps": [],
             "feasible_share": None,
         }
-    steps: Counter[str] = Counter()
-    for person in people:
-        for step in person.steps:
-            steps[step.status] += 1
-    matched = [p for p in people if p.matches]
-    feasible = sum(1 for p in matched if p.matches[-1].feasible)
+
+    def counts(column: Any, *where: Any, join: Any = None) -> Counter[str]:
+        query = select(column, func.count()).select_from(Person)
+        if join is not None:
+            query = query.join(join)
+        query = query.where(mine, *where).group_by(column)
+        return Counter({str(k if k else "?"): int(n) for k, n in session.execute(query)})
+
+    latest = (
+        select(func.max(MatchRecord.id))
+        .join(Person, Person.id == MatchRecord.person_id)
+        .where(mine)
+        .group_by(MatchRecord.person_id)
+    )
+    outcomes = list(session.scalars(select(MatchRecord.feasible).where(MatchRecord.id.in_(latest))))
     return {
         "people": total,
         "min_people": MIN_PEOPLE,
-        "by_commune": _secret(
-            Counter(p.commune or "?" for p in people), str(tr("autres communes", "other communes"))
-        ),
+        "by_commune": _secret(counts(Person.commune), str(tr("autres communes", "other communes"))),
         "by_status": _secret(
-            Counter(p.status for p in people), str(tr("autres situations", "other situations"))
+            counts(Person.status), str(tr("autres situations", "other situations"))
         ),
-        "steps": _secret(steps, str(tr("autres", "other"))),
-        "feasible_share": (feasible / len(matched)) if len(matched) >= MIN_PEOPLE else None,
+        "steps": _secret(counts(Step.status, join=Step), str(tr("autres", "other"))),
+        "feasible_share": (sum(outcomes) / len(outcomes)) if len(outcomes) >= MIN_PEOPLE else None,
     }

@@ -10,6 +10,8 @@
 ``PARCOURS_SESSION_HOURS``              a login lasts this long without activity (8)
 ``PARCOURS_LOGIN_ATTEMPTS``             failed logins allowed per account and address in
                                         ``PARCOURS_LOGIN_WINDOW_MIN`` minutes (5 in 15)
+``PARCOURS_MATCH_PROCESSES``            processes that run the matches, each holding the
+                                        networks (1; 0: in the web process)
 ``PARCOURS_TLS_CERTFILE`` / ``_KEYFILE``  serve HTTPS directly
 ``PARCOURS_BEHIND_PROXY``               a reverse proxy terminates TLS (cookies are then
                                         marked Secure and the service may listen beyond
@@ -40,6 +42,9 @@ class ServiceSettings(BaseSettings):
     session_hours: float = Field(default=8.0, gt=0)
     login_attempts: int = Field(default=5, ge=1)
     login_window_min: float = Field(default=15.0, gt=0)
+    match_processes: int = Field(
+        default=1, ge=0, le=64, description="Processes running the matches (0: in the web process)."
+    )
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
     behind_proxy: bool = False
@@ -50,6 +55,25 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'parcours.db').resolve()}"
+
+    def environment(self) -> dict[str, str]:
+        """These settings as ``PARCOURS_*`` variables (for worker processes)."""
+        env = {"PARCOURS_HOME": str(self.home.resolve()), "PARCOURS_DATABASE_URL": self.url}
+        names = (
+            "retention_days",
+            "session_hours",
+            "login_attempts",
+            "login_window_min",
+            "match_processes",
+        )
+        for name in names:
+            env[f"PARCOURS_{name.upper()}"] = str(getattr(self, name))
+        env["PARCOURS_BEHIND_PROXY"] = "1" if self.behind_proxy else "0"
+        for name in ("tls_certfile", "tls_keyfile"):
+            value = getattr(self, name)
+            if value is not None:
+                env[f"PARCOURS_{name.upper()}"] = str(Path(value).resolve())
+        return env
 
     @property
     def secure_cookies(self) -> bool:

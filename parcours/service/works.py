@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 
@@ -12,23 +12,16 @@ from parcours.errors import InputError, ParcoursError
 from parcours.i18n import tr
 from parcours.service.db import Database
 from parcours.service.jobs import Work
+from parcours.service.matcher import Matcher
 from parcours.service.models import Job, Person
 from parcours.service.people import person_file, record_match
 from parcours.service.security import Principal
 from parcours.territories import Workspace
 
-__all__ = ["Networks", "job_works"]
+__all__ = ["job_works"]
 
 
-class Networks(Protocol):
-    """Where a job finds a territory's warm network and carpool index."""
-
-    def get(self, name: str) -> tuple[Any, Any]:
-        """The territory's network and carpool index."""
-        ...
-
-
-def job_works(workspace: Workspace, networks: Networks, database: Database) -> dict[str, Work]:
+def job_works(workspace: Workspace, matcher: Matcher, database: Database) -> dict[str, Work]:
     """The job kinds of :class:`~parcours.service.jobs.JobRunner` and what each runs."""
 
     def diagnostic(job: Job, progress: Callable[[str, float | None], None]) -> dict[str, Any]:
@@ -48,13 +41,11 @@ def job_works(workspace: Workspace, networks: Networks, database: Database) -> d
         return {}
 
     def batch_match(job: Job, progress: Callable[[str, float | None], None]) -> dict[str, Any]:
-        from parcours.matching import match
         from parcours.service.models import User
 
         runner_db = database
         if job.platform_id is None:
             raise InputError(tr("tâche sans plateforme", "job without a platform"))
-        network, carpool = networks.get(job.territory)
         with runner_db.session() as session:
             ids = list(
                 session.scalars(
@@ -77,11 +68,11 @@ def job_works(workspace: Workspace, networks: Networks, database: Database) -> d
                 if person is None:  # erased meanwhile
                     continue
                 try:
-                    answer = match(network, person_file(person), week=week, carpool=carpool)
+                    answer = matcher.match(job.territory, person_file(person), week)
                 except ParcoursError:  # an address not found: the person's page says so
                     failed += 1
                     continue
-                record_match(session, principal, person, answer.answer)
+                record_match(session, principal, person, answer)
         return {"people": len(ids), "failed": failed}
 
     return {"diagnostic": diagnostic, "batch_match": batch_match}

@@ -123,6 +123,7 @@ def upgrade() -> None:
         sa.Column("step", sa.Text(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("pid", sa.Integer(), nullable=True),
+        sa.Column("runner", sa.String(length=200), nullable=False),
         sa.Column("created_at", parcours.service.models.UtcDateTime(timezone=True), nullable=False),
         sa.Column("started_at", parcours.service.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", parcours.service.models.UtcDateTime(timezone=True), nullable=True),

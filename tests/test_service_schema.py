@@ -1,0 +1,86 @@
+"""schemathesis against the service's OpenAPI spec: no server error, no response that breaks
+the schema (status codes, content types, bodies), for each role's token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from servicekit import PERSON, Instance, running, seed, workspace_copy
+
+from parcours.service import ServiceSettings
+
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture(scope="module")
+def served(
+    demo_loaded: tuple[Any, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Instance]]:
+    folder = tmp_path_factory.mktemp("schema")
+    home = workspace_copy(demo_loaded[0].home, folder / "home")
+    instance = seed(ServiceSettings(home=home))
+    with running(instance.settings) as http:
+        for name in ("Schéma", "Contrat"):  # people 1 and 2, of platform A
+            body = {
+                "first_name": "Léa",
+                "last_name": name,
+                "legal_basis": "mission_interet_public",
+                "person": PERSON,
+            }
+            assert (
+                http.post(
+                    "/api/persons", json=body, headers=instance.headers("advisor_a")
+                ).status_code
+                == 201
+            )
+        yield str(http.base_url), instance
+
+
+ROLES = ("advisor_a", "prescriber_a", "committee_a", "planner", "admin")
+
+
+def _check(
+    operation: Any, base: str, instance: Instance, seen: dict[str, set[int]]
+) -> Callable[[], None]:
+    """A Hypothesis test of one operation: its generated requests, as each role."""
+    name = f"{operation.method.upper()} {operation.path}"
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+    def check(case: Any) -> None:
+        for who in ROLES:
+            answer = case.call_and_validate(
+                base_url=base, headers=instance.headers(who), checks=CHECKS
+            )
+            seen.setdefault(name, set()).add(answer.status_code)
+
+    return check  # type: ignore[no-any-return]
+
+
+def test_the_api_keeps_its_schema(served: tuple[str, Instance]) -> None:
+    """Every operation of the spec, generated requests, as each role."""
+    base, instance = served
+    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 27
+    seen: dict[str, set[int]] = {}
+    for operation in operations:
+        _check(operation, base, instance, seen)()
+    # the generated requests reached the people too, not only the refusals
+    assert 200 in seen["GET /api/persons/{person_id}"], seen["GET /api/persons/{person_id}"]
+    assert 404 in seen["GET /api/persons/{person_id}"]
+    assert set(seen) == {f"{o.method.upper()} {o.path}" for o in operations}
