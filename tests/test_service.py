@@ -341,6 +341,47 @@ def test_special_category_fields_are_for_advisors_only(
     database.dispose()
 
 
+def test_values_no_database_can_store_are_refused(client: httpx.Client, instance: Instance) -> None:
+    """Found by schemathesis: an id past the integer column and a NUL byte (PostgreSQL
+    refuses it in text) were 500s; they are the caller's 422s and nothing is stored."""
+    admin, adv = instance.headers("admin"), instance.headers("advisor_a")
+    database = open_database(instance.settings.url)
+    with database.session() as session:
+        before = session.scalar(sqlalchemy.select(sqlalchemy.func.count()).select_from(Person))
+    too_big = {"email": "x@example.org", "password": "pw", "role": "advisor"}
+    answer = client.post("/api/users", json={**too_big, "platform_id": 2**75}, headers=admin)
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == "platform_id"
+    body = {
+        "first_name": "L\x00a",
+        "last_name": "Nul",
+        "legal_basis": "mission_interet_public",
+        "person": PERSON,
+    }
+    answer = client.post("/api/persons", json=body, headers=adv)
+    assert answer.status_code == 422 and "NUL" in answer.text
+    lone = json.dumps({**body, "first_name": "\ud800"})  # ASCII: the escape of a lone surrogate
+    answer = client.post(
+        "/api/persons", content=lone, headers={**adv, "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 422 and "first_name" in answer.text
+    found = client.get("/api/persons", params={"q": "L\x00"}, headers=adv)
+    assert found.status_code == 422
+    step = client.post("/api/persons/1/steps", json={"solution": "v\x00lo"}, headers=adv)
+    assert step.status_code == 422
+    with database.session() as session:
+        after = session.scalar(sqlalchemy.select(sqlalchemy.func.count()).select_from(Person))
+    assert after == before
+    pid = _new_person(client, instance, "advisor_a", "Nul")["id"]
+    name = {**PERSON["destinations"][0], "nom": "E\x00"}
+    changed = client.put(
+        f"/api/persons/{pid}/profile", json={**PERSON, "destinations": [name]}, headers=adv
+    )
+    assert changed.status_code == 422, changed.text
+    assert "personne.destinations[0].nom" in changed.json()["error"]
+    assert client.get("/territories/a%00b/summary", headers=adv).status_code == 404
+    database.dispose()
+
+
 def test_match_plan_steps_export_erase(client: httpx.Client, instance: Instance) -> None:
     adv = instance.headers("advisor_a")
     person = _new_person(client, instance, "advisor_a", "Parcours")

@@ -3,6 +3,7 @@ the schema (status codes, content types, bodies), for each role's token."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from servicekit import PERSON, Instance, running, seed, workspace_copy
+from servicekit import BACKENDS, PERSON, Instance, database_url, running, seed, workspace_copy
 
 from parcours.service import ServiceSettings
 
@@ -26,29 +27,31 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=BACKENDS)
 def served(
-    demo_loaded: tuple[Any, Any], tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    demo_loaded: tuple[Any, Any],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, Instance]]:
-    folder = tmp_path_factory.mktemp("schema")
+    folder = tmp_path_factory.mktemp(f"schema-{request.param}")
     home = workspace_copy(demo_loaded[0].home, folder / "home")
-    instance = seed(ServiceSettings(home=home))
-    with running(instance.settings) as http:
-        for name in ("Schéma", "Contrat"):  # people 1 and 2, of platform A
-            body = {
-                "first_name": "Léa",
-                "last_name": name,
-                "legal_basis": "mission_interet_public",
-                "person": PERSON,
-            }
-            assert (
-                http.post(
-                    "/api/persons", json=body, headers=instance.headers("advisor_a")
-                ).status_code
-                == 201
-            )
-        yield str(http.base_url), instance
+    with database_url(request.param, folder) as url:
+        instance = seed(ServiceSettings(home=home, database_url=url))
+        with running(instance.settings) as http:
+            advisor = instance.headers("advisor_a")
+            for name in ("Schéma", "Contrat"):  # people 1 and 2, of platform A
+                body = {
+                    "first_name": "Léa",
+                    "last_name": name,
+                    "legal_basis": "mission_interet_public",
+                    "person": PERSON,
+                }
+                assert http.post("/api/persons", json=body, headers=advisor).status_code == 201
+            yield str(http.base_url), instance
 
+
+#: Generated requests per operation (raise it to search harder: PARCOURS_SCHEMA_EXAMPLES=80).
+EXAMPLES = int(os.environ.get("PARCOURS_SCHEMA_EXAMPLES", "12"))
 
 ROLES = ("advisor_a", "prescriber_a", "committee_a", "planner", "admin")
 
@@ -60,7 +63,7 @@ def _check(
     name = f"{operation.method.upper()} {operation.path}"
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
     def check(case: Any) -> None:
         for who in ROLES:
             answer = case.call_and_validate(

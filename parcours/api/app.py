@@ -18,6 +18,7 @@ which load the networks of the platforms' territories once and keep them for eve
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -29,6 +30,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parcours import __version__
@@ -45,6 +47,8 @@ from parcours.service.works import job_works
 from parcours.territories import Workspace
 
 __all__ = ["app_from_environment", "create_app"]
+
+_LOG = logging.getLogger(__name__)
 
 
 def _settings_of(home: Path | str | ServiceSettings | None) -> ServiceSettings:
@@ -175,6 +179,20 @@ def _error_handlers(app: FastAPI) -> None:
             content={"error": message, "code": f"http.{exc.status_code}"},
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(DataError)
+    async def _refused(request: Request, exc: DataError) -> Response:
+        # A value the database refuses (a safety net behind the input types): the
+        # request's fault, not the service's; logged for the operator.
+        _LOG.warning("value refused by the database on %s: %s", request.url.path, exc.orig)
+        lang = page_language(request)
+        with language(lang):
+            message = str(
+                tr("valeur refusée par la base de données", "value refused by the database")
+            )
+        if wants_html(request):
+            return render_page(request, "error.html", {"message": message}, status_code=422)
+        return JSONResponse(status_code=422, content={"error": message, "code": "db.data"})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -58,7 +58,7 @@ from parcours.service.audit import audit
 from parcours.service.db import Database
 from parcours.service.jobs import JobRunner, job_view
 from parcours.service.matcher import Matcher
-from parcours.service.models import Job, Platform, Role, User
+from parcours.service.models import Job, Platform, Role, StoredText, User
 from parcours.service.security import Principal, create_user
 from parcours.territories import Workspace
 
@@ -96,7 +96,7 @@ def _all_modes() -> list[ModeName]:
 class DiagnosticRequest(BaseModel):
     """A diagnostic to run."""
 
-    territory: str = Field(description="The territory's name in the workspace.")
+    territory: StoredText = Field(description="The territory's name in the workspace.")
     date: dt.date | None = Field(
         default=None, description="The study Tuesday (default: the first every feed serves)."
     )
@@ -113,8 +113,8 @@ class BatchRequest(BaseModel):
 class StepInput(BaseModel):
     """A solution proposed to the person."""
 
-    solution: str = Field(min_length=1, max_length=200)
-    note: str = Field(default="", max_length=2000)
+    solution: StoredText = Field(min_length=1, max_length=200)
+    note: StoredText = Field(default="", max_length=2000)
 
 
 class StepChange(BaseModel):
@@ -126,18 +126,18 @@ class StepChange(BaseModel):
 class UserInput(BaseModel):
     """An account to create."""
 
-    email: str = Field(min_length=3, max_length=320)
-    name: str = Field(default="", max_length=200)
-    password: str = Field(min_length=1, max_length=1000)
+    email: StoredText = Field(min_length=3, max_length=320)
+    name: StoredText = Field(default="", max_length=200)
+    password: StoredText = Field(min_length=1, max_length=1000)
     role: Role
-    platform_id: int | None = None
+    platform_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class PlatformInput(BaseModel):
     """A platform and its territory."""
 
-    name: str = Field(min_length=1, max_length=200)
-    territory: str = Field(min_length=1, max_length=100)
+    name: StoredText = Field(min_length=1, max_length=200)
+    territory: StoredText = Field(min_length=1, max_length=100)
 
 
 def database_of(request: Request) -> Database:
@@ -356,9 +356,9 @@ _PEOPLE = (Role.ADVISOR, Role.PRESCRIBER)
 def list_people(
     request: Request,
     principal: Annotated[Principal, allow(*_PEOPLE)],
-    q: str = "",
-    commune: str = "",
-    statut: str = "",
+    q: StoredText = "",
+    commune: StoredText = "",
+    statut: StoredText = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import shapely
+from pydantic import AfterValidator
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -49,10 +50,24 @@ __all__ = [
     "Role",
     "Step",
     "StepStatus",
+    "StoredText",
     "User",
     "UtcDateTime",
+    "storable",
     "utcnow",
 ]
+
+
+def storable(value: str) -> str:
+    """``value`` if both databases can store it, else a ValueError naming why."""
+    if "\x00" in value:
+        raise ValueError("caractère nul interdit / NUL character not allowed")
+    return value
+
+
+#: A string input the service stores or queries with: no NUL (PostgreSQL refuses it in
+#: text; pydantic already refuses a lone surrogate).
+StoredText = Annotated[str, AfterValidator(storable)]
 
 
 def utcnow() -> dt.datetime:

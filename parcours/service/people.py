@@ -34,6 +34,8 @@ from parcours.service.models import (
     Role,
     Step,
     StepStatus,
+    StoredText,
+    storable,
     utcnow,
 )
 from parcours.service.security import Principal
@@ -80,10 +82,10 @@ _STEP_DATES = {
 class PersonInput(BaseModel):
     """A person as the form or the API gives it: identity, CNIL fields, the person file."""
 
-    first_name: str = Field(min_length=1, max_length=200)
-    last_name: str = Field(min_length=1, max_length=200)
-    commune: str = Field(default="", max_length=200)
-    purpose: str = Field(default=DEFAULT_PURPOSE, min_length=1)
+    first_name: StoredText = Field(min_length=1, max_length=200)
+    last_name: StoredText = Field(min_length=1, max_length=200)
+    commune: StoredText = Field(default="", max_length=200)
+    purpose: StoredText = Field(default=DEFAULT_PURPOSE, min_length=1)
     legal_basis: LegalBasis
     consent: bool = Field(default=False, description="Consent given (when the basis is consent).")
     person: dict[str, Any] = Field(description="domicile, destinations, profil (as the YAML).")
@@ -239,9 +241,25 @@ def _split(person: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], l
     """Validate a person file; its profile without and with the special fields."""
     parsed = person_from_mapping(person, source="personne")
     data = parsed.model_dump(mode="json", exclude_none=True)
+    _check_storable(data, "personne")
     profile = dict(data["profil"])
     special = {name: profile.pop(name) for name in SPECIAL_FIELDS if name in profile}
     return profile, special, data["destinations"], data["domicile"]
+
+
+def _check_storable(value: Any, where: str) -> None:
+    """Refuse, naming the field, a string of the person file no database can store."""
+    if isinstance(value, str):
+        try:
+            storable(value)
+        except ValueError as exc:
+            raise InputError(f"{where} : {exc}") from None
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_storable(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_storable(item, f"{where}[{index}]")
 
 
 def _home_of(domicile: Mapping[str, Any]) -> tuple[float, float] | None:
