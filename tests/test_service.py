@@ -14,6 +14,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -522,3 +523,33 @@ def test_an_interrupted_job_is_marked_failed_at_start(instance: Instance) -> Non
         other = http.get("/diagnostics/" + "s" * 32, headers=instance.headers("planner")).json()
         assert other["status"] == "running"
     database.dispose()
+
+
+def test_a_job_running_when_the_service_stops_ends_failed(instance: Instance) -> None:
+    """Stopping the service stops its running job at the job's next step: the job says so,
+    nothing is published, and the job writes nothing once the service is gone."""
+    folder = instance.settings.home / "demo"
+
+    def published() -> list[tuple[str, int]]:  # the outputs, and any staging folder
+        names = ("rapport.html", "diagnostic.gpkg", "tables")
+        paths = [folder / name for name in names] + list(folder.glob(".staging-*"))
+        return sorted((p.name, p.stat().st_mtime_ns) for p in paths if p.exists())
+
+    before = published()
+    planner = instance.headers("planner")
+    with running(instance.settings) as http:
+        answer = http.post("/diagnostics", json={"territory": "demo"}, headers=planner)
+        assert answer.status_code == 202, answer.text
+        url = f"/diagnostics/{answer.json()['job_id']}"
+        deadline = time.monotonic() + 60
+        while http.get(url, headers=planner).json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    database = open_database(instance.settings.url)
+    with database.session() as session:
+        job = session.get(Job, url.rsplit("/", 1)[1])
+        assert job is not None
+        assert job.status == "failed" and "interrompue" in str(job.error), job.error
+        assert job.finished_at is not None
+    database.dispose()
+    assert published() == before

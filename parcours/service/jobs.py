@@ -19,7 +19,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from sqlalchemy import select, update
@@ -41,6 +41,22 @@ JOB_KINDS = ("diagnostic", "batch_match")
 _PROGRESS_EVERY_S = 0.5
 
 Work = Callable[[Job, Callable[[str, float | None], None]], dict[str, Any]]
+
+#: How long a stopping service waits for its running job to reach its next step (seconds).
+_STOP_WAIT_S = 30.0
+
+
+class _Stopped(Exception):
+    """Raised in a running job at its next step when the service stops."""
+
+
+def _interrupted() -> str:
+    return str(
+        tr(
+            "interrompue : le service s'est arrêté pendant la tâche (relancez-la)",
+            "interrupted: the service stopped during the job (run it again)",
+        )
+    )
 
 
 def job_view(job: Job) -> dict[str, Any]:
@@ -103,6 +119,8 @@ class JobRunner:
         self.works = works
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parcours-job")
         self.identity = process_identity()
+        self._stopping = threading.Event()
+        self._futures: set[Future[None]] = set()
 
     def recover(self) -> int:
         """Mark failed the jobs that gone processes left unfinished; how many."""
@@ -111,12 +129,7 @@ class JobRunner:
             rows = [job for job in unfinished if _orphaned(job.runner)]
             for job in rows:
                 job.status = "failed"
-                job.error = str(
-                    tr(
-                        "interrompue : le service s'est arrêté pendant la tâche (relancez-la)",
-                        "interrupted: the service stopped during the job (run it again)",
-                    )
-                )
+                job.error = _interrupted()
                 job.finished_at = utcnow()
                 audit(
                     session,
@@ -160,7 +173,9 @@ class JobRunner:
                 platform_id=platform_id,
                 territory=territory,
             )
-        self.executor.submit(self._run, job.id)
+        future = self.executor.submit(self._run, job.id)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
         return job
 
     def rerun(self, principal: Principal, job: Job) -> Job:
@@ -183,6 +198,8 @@ class JobRunner:
         lock = threading.Lock()
 
         def progress(label: str, fraction: float | None) -> None:
+            if self._stopping.is_set():
+                raise _Stopped
             now = time.monotonic()
             with lock:  # a new step is always written, a step's fractions now and then
                 if label == last[1] and now - last[0] < _PROGRESS_EVERY_S:
@@ -195,6 +212,9 @@ class JobRunner:
         try:
             with language(lang):
                 self.works[job.kind](job, progress)
+        except _Stopped:
+            with language(lang):
+                self._set(job_id, status="failed", error=_interrupted(), finished_at=utcnow())
         except ParcoursError as exc:
             self._set(job_id, status="failed", error=exc.render(lang), finished_at=utcnow())
         except Exception as exc:  # a bug: the job says so instead of vanishing
@@ -206,5 +226,13 @@ class JobRunner:
             self._set(job_id, status="done", percent=100.0, step="", finished_at=utcnow())
 
     def shutdown(self) -> None:
-        """Stop taking jobs; wait for none (a running job is marked failed at next start)."""
+        """Stop taking jobs; the running one stops at its next step, marked failed.
+
+        The queued jobs stay queued and are marked failed when the service starts again
+        (:meth:`recover`); a running job whose step lasts more than half a minute is left
+        to the same fate, its thread abandoned. No job writes to the database after this
+        returns, unless its step outlasts the wait.
+        """
+        self._stopping.set()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        wait(list(self._futures), timeout=_STOP_WAIT_S)
