@@ -254,6 +254,17 @@ def test_random_points_equal_networkx_with_points_inserted(
             graph, origins, destinations, max_time_s=max_time_s, snap_speed_kmh=speed
         )
         np.testing.assert_allclose(times, expected, rtol=0, atol=1e-6)
+        if max_time_s == HUGE_S:
+            # one origin to one destination: the search stops once the destination's
+            # chain is settled, and gives the same time
+            for i in range(10):
+                one = graph.travel_times_s(
+                    graph.snap(x[i : i + 1], y[i : i + 1]),
+                    graph.snap(x[10 + i : 11 + i], y[10 + i : 11 + i]),
+                    max_time_s=max_time_s,
+                    turn_costs=False,
+                )
+                np.testing.assert_allclose(one[0, 0], expected[i, i], rtol=0, atol=1e-6)
     # more origins than destinations: searched backwards from the destinations
     backwards = graph.travel_times_s(points, destinations, max_time_s=HUGE_S, turn_costs=False)
     np.testing.assert_allclose(

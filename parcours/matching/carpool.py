@@ -515,9 +515,14 @@ class CarpoolIndex:
         out[valid] = seconds[key_inverse.reshape(-1)]
         return out
 
-    def _car_times(self, xy: FloatArray, pairs: IntArray) -> FloatArray:
-        """Car seconds between road positions (points from :meth:`_on_road`)."""
-        return self._times(xy, pairs, "car", 4 * 3600)
+    def _car_times(
+        self, xy: FloatArray, pairs: IntArray, max_time_s: float = 4 * 3600
+    ) -> FloatArray:
+        """Car seconds between road positions (points from :meth:`_on_road`).
+
+        NaN above ``max_time_s`` (seconds) or when unreachable.
+        """
+        return self._times(xy, pairs, "car", max_time_s)
 
     def _on_road(self, xy: FloatArray) -> FloatArray:
         """The points moved to where the car graph snaps them (NaN: no street near).
@@ -833,7 +838,12 @@ class CarpoolIndex:
         leg1 = np.where(al[:, None], np.column_stack([h_pt, p]), np.column_stack([g_pt, x_pt]))
         leg2 = np.where(al[:, None], np.column_stack([p, x_pt]), np.column_stack([x_pt, p]))
         leg3 = np.where(al[:, None], np.column_stack([x_pt, g_pt]), np.column_stack([p, h_pt]))
-        seconds = self._car_times(road, np.concatenate([leg1, leg2, leg3]))
+        # No leg of a detour that fits is longer than the driver's direct trip plus the
+        # detour allowed: the searches stop there.
+        bound_s = direct_s[cand] + detour_max_s[cand]
+        bound_s = bound_s[np.isfinite(bound_s)]
+        longest_s = min(float(bound_s.max()) + 1.0, 4 * 3600.0) if len(bound_s) else 0.0
+        seconds = self._car_times(road, np.concatenate([leg1, leg2, leg3]), longest_s)
         m = len(cand)
         t1, t2, t3 = seconds[:m], seconds[m : 2 * m], seconds[2 * m :]
         detour = t1 + t2 + t3 - direct_s[cand]

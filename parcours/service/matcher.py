@@ -46,6 +46,19 @@ def _network(home: str, name: str) -> tuple[Any, Any]:
     return known[1], known[2]
 
 
+def _one_thread() -> None:
+    """A match process's numba kernels run on one thread.
+
+    A match searches from a handful of points: a parallel region gains nothing there,
+    and its threads (OpenMP's spin on their cores after each region) would take CPU from
+    the web process and the other match processes. Matches run side by side in
+    processes instead.
+    """
+    import numba
+
+    numba.set_num_threads(1)
+
+
 def _match(
     home: str, name: str, person: dict[str, Any], week: str | None, lang: str
 ) -> tuple[str, Any]:
@@ -88,7 +101,9 @@ class Matcher:
         self._local = threading.Lock()
         if processes > 0:
             self._pool = ProcessPoolExecutor(
-                max_workers=processes, mp_context=multiprocessing.get_context("spawn")
+                max_workers=processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_one_thread,
             )
 
     def match(self, territory: str, person: Any, week: dt.date | None = None) -> dict[str, Any]:

@@ -93,17 +93,25 @@ def _dijkstra_rows(
     start_v: npt.NDArray[np.int64],
     cost_u: npt.NDArray[np.float64],
     cost_v: npt.NDArray[np.float64],
+    targets: npt.NDArray[np.int64],
     limit: float,
     out: npt.NDArray[np.float64],
 ) -> None:
     """One Dijkstra search per source (in parallel), each seeded at two nodes.
 
     Source ``s`` starts at node ``start_u[s]`` with cost ``cost_u[s]`` and at
-    ``start_v[s]`` with ``cost_v[s]`` (``inf``: not at all); ``out[s]`` receives the
-    times to every node, ``inf`` beyond ``limit``.
+    ``start_v[s]`` with ``cost_v[s]`` (``inf``: not at all); a search stops at ``limit``
+    or once every node of ``targets`` is settled. ``out[s]`` receives the times: exact
+    at the target nodes (``inf`` beyond ``limit``), upper bounds elsewhere.
     """
     n_nodes = indptr.shape[0] - 1
     n_edges = indices.shape[0]
+    is_target = np.zeros(n_nodes, dtype=np.bool_)
+    n_targets = 0
+    for t in targets:
+        if not is_target[t]:
+            is_target[t] = True
+            n_targets += 1
     for s in prange(out.shape[0]):
         dist = out[s]
         dist[:] = np.inf
@@ -117,13 +125,16 @@ def _dijkstra_rows(
             dist[start_v[s]] = cost_v[s]
             size = _heap_push(keys, items, size, cost_v[s], start_v[s])
         done = np.zeros(n_nodes, dtype=np.bool_)
-        while size > 0:
+        left = n_targets
+        while size > 0 and left > 0:
             d = keys[0]
             node = items[0]
             size = _heap_pop(keys, items, size)
             if done[node]:
                 continue
             done[node] = True
+            if is_target[node]:
+                left -= 1
             for e in range(indptr[node], indptr[node + 1]):
                 nxt = indices[e]
                 nd = d + weights[e]
@@ -142,8 +153,9 @@ def _search(
 
     Each source is seeded at the two ends of its chain with the partial costs; one
     search per source (a numba binary-heap Dijkstra over the CSR graph, sources in
-    parallel, stopped at ``max_time_s``) gives the times to every graph node, and a
-    target is reached through either end of its chain.
+    parallel, stopped at ``max_time_s`` or once the open ends of every target's chain are
+    settled: a few destinations cost a few neighbourhoods, not the whole city) gives the
+    times to the graph's nodes, and a target is reached through either end of its chain.
 
     Parameters
     ----------
@@ -175,6 +187,9 @@ def _search(
     batch = max(1, _BATCH_CELLS // max(1, n))
     reach = np.empty((min(batch, n_src), n))
     limit = float(max_time_s)
+    # a search stops once it has settled both open ends of every target's chain
+    open_u, open_v = tgt_u[np.isfinite(tgt_cost_u)], tgt_v[np.isfinite(tgt_cost_v)]
+    ends = np.unique(np.concatenate((open_u, open_v))).astype(np.int64)
     for start in range(0, n_src, batch):
         stop = min(start + batch, n_src)
         part = reach[: stop - start]
@@ -186,6 +201,7 @@ def _search(
             np.ascontiguousarray(src_v[start:stop], dtype=np.int64),
             np.ascontiguousarray(src_cost_u[start:stop], dtype=np.float64),
             np.ascontiguousarray(src_cost_v[start:stop], dtype=np.float64),
+            ends,
             limit,
             part,
         )
