@@ -7,14 +7,15 @@ process on 127.0.0.1 and:
 - load: 50 concurrent clients (asyncio + httpx), each a bounded loop of requests mixing
   page views (caseload list, search, a person's page, the committee page, the planner's
   page) and match requests (``POST /api/persons/{id}/match``, stored), one in ten; each
-  client waits a random 0.5-1.5 s between requests (``--think``), seeded.
+  client waits a random 0.5-1.5 s between requests (``--think``), seeded, and starts
+  after a random 0-1.5 s (``--burst``: all 50 start at once, a worst case).
   Latency per kind (p50, p95, max) and errors. Target (issue): p95 <= 500 ms, no error.
   A second run without waits (``--no-think``) shows the saturation point;
 - kill: a diagnostic job started, the service killed with SIGKILL while it writes the
   report, then restarted: the files published and the job's state.
 
 Run: ``.venv/bin/python bench/service.py [--clients 50] [--requests 40] [--repeat 3]
-[--workers 1] [--match-processes 1] [--think 0.5-1.5] [--no-think]``
+[--workers 1] [--match-processes 1] [--think 0.5-1.5] [--burst] [--no-think]``
 (latencies: the median over the runs of each run's percentile).
 """
 
@@ -143,10 +144,13 @@ async def _client(
     seed: int,
     think: bool,
     out: list[tuple[str, float, int]],
+    stagger: bool = True,
 ) -> None:
     rng = random.Random(seed)
     advisor = tokens["advisors"][seed % len(tokens["advisors"])]
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        if think and stagger:  # users arrive one by one, not all in the same millisecond
+            await asyncio.sleep(rng.uniform(0, THINK_S[1]))
         for _ in range(n):
             pick = rng.random()
             person = rng.choice(ids)
@@ -178,13 +182,19 @@ async def _client(
 
 
 def _load(
-    base: str, tokens: dict[str, Any], ids: list[int], clients: int, requests: int, think: bool
+    base: str,
+    tokens: dict[str, Any],
+    ids: list[int],
+    clients: int,
+    requests: int,
+    think: bool,
+    stagger: bool = True,
 ) -> tuple[list[tuple[str, float, int]], float]:
     out: list[tuple[str, float, int]] = []
 
     async def run() -> None:
         await asyncio.gather(
-            *(_client(base, tokens, ids, requests, i, think, out) for i in range(clients))
+            *(_client(base, tokens, ids, requests, i, think, out, stagger) for i in range(clients))
         )
 
     t0 = time.perf_counter()
@@ -261,6 +271,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40, help="requests per client")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--no-think", action="store_true", help="also run without waits")
+    parser.add_argument(
+        "--burst", action="store_true", help="also run with every client starting at once"
+    )
     parser.add_argument("--workers", type=int, default=1, help="parcours serve --workers")
     parser.add_argument("--match-processes", type=int, default=1, help="PARCOURS_MATCH_PROCESSES")
     parser.add_argument("--think", default="0.5-1.5", help="seconds between requests: MIN-MAX")
@@ -291,6 +304,12 @@ def main() -> None:
             _table(
                 runs, f"{args.clients} clients x {args.requests} requests, {args.think} s between"
             )
+            if args.burst:
+                runs = [
+                    _load(base, tokens, ids, args.clients, args.requests, think=True, stagger=False)
+                    for _ in range(args.repeat)
+                ]
+                _table(runs, f"{args.clients} clients x {args.requests} requests, all at once")
             if args.no_think:
                 runs = [
                     _load(base, tokens, ids, args.clients, args.requests, think=False)
