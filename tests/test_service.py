@@ -305,6 +305,82 @@ def test_login_session_cookie_csrf_and_rate_limit(client: httpx.Client, instance
     assert me["role"] == "committee" and me["territory"] == "autre"
 
 
+def test_an_admin_disables_and_enables_an_account(client: httpx.Client, instance: Instance) -> None:
+    """A disabled account (an advisor leaving) can neither log in nor use its token or its
+    open session; enabled again, its old token stays revoked."""
+    admin = instance.headers("admin")
+    made = client.post(
+        "/api/users",
+        json={
+            "email": "depart@exemple.fr",
+            "password": PASSWORD,
+            "role": "advisor",
+            "platform_id": instance.platforms["A"],
+        },
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    user_id = made.json()["id"]
+    database = open_database(instance.settings.url)
+    with database.session() as session:
+        from parcours.service.models import User
+        from parcours.service.security import issue_api_token
+
+        user = session.get(User, user_id)
+        assert user is not None
+        token = {"Authorization": f"Bearer {issue_api_token(session, user, 'test')}"}
+    assert client.get("/api/persons", headers=token).status_code == 200
+    base = str(client.base_url)
+    with httpx.Client(base_url=base, timeout=60) as browser:
+        login = {"email": "depart@exemple.fr", "password": PASSWORD}
+        assert browser.post("/login", data=login).status_code == 303
+        assert browser.get("/api/persons").status_code == 200
+        # only an admin changes an account; an admin cannot disable their own
+        for who in ("advisor_a", "planner"):
+            refused = client.patch(
+                f"/api/users/{user_id}", json={"active": False}, headers=instance.headers(who)
+            )
+            assert refused.status_code == 403, who
+        own = client.patch(
+            f"/api/users/{instance.users['admin']}", json={"active": False}, headers=admin
+        )
+        assert own.status_code == 422 and "propre compte" in own.text
+        assert (
+            client.patch("/api/users/999999", json={"active": False}, headers=admin).status_code
+            == 404
+        )
+        # disabled from the admin page
+        page = client.get("/admin", headers=admin).text
+        assert f'action="/admin/utilisateurs/{user_id}/actif"' in page
+        assert f'action="/admin/utilisateurs/{instance.users["admin"]}/actif"' not in page
+        off = client.post(
+            f"/admin/utilisateurs/{user_id}/actif", data={"active": "0"}, headers=admin
+        )
+        assert off.status_code == 303, off.text
+        assert client.get("/api/persons", headers=token).status_code == 401
+        assert browser.get("/api/persons").status_code == 401  # the open session is closed
+        assert browser.post("/login", data=login).status_code == 401
+        assert "désactivé" in client.get("/admin", headers=admin).text
+        on = client.patch(f"/api/users/{user_id}", json={"active": True}, headers=admin)
+        assert on.status_code == 200 and on.json()["active"] is True
+        assert client.get("/api/persons", headers=token).status_code == 401
+        assert browser.post("/login", data=login).status_code == 303
+    with database.session() as session:
+        actions = list(
+            session.scalars(
+                sqlalchemy.select(AuditEntry.action)
+                .where(AuditEntry.object_type == "user", AuditEntry.object_id == str(user_id))
+                .order_by(AuditEntry.id)
+            )
+        )
+    database.dispose()
+    assert [a for a in actions if a != "user.login"] == [
+        "user.created",
+        "user.disabled",
+        "user.enabled",
+    ]
+
+
 # --------------------------------------------------------------------------- people
 
 
@@ -498,12 +574,49 @@ def test_migrations_equal_the_models(instance: Instance) -> None:
     from parcours.service.models import Base
 
     database = open_database(instance.settings.url)
-    assert database.revision() == "0001"
+    assert database.revision() == "0002"
     with database.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"include_name": ours})
         diff = compare_metadata(context, Base.metadata)
     database.dispose()
     assert diff == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_database_of_the_first_schema_is_upgraded_keeping_its_rows(
+    backend: str, tmp_path: Path
+) -> None:
+    """A platform's database at revision 0001 (before the jobs' summary) upgrades in place,
+    its jobs kept; the downgrade gives the column back."""
+    from alembic import command
+
+    from parcours.service.db import _alembic_config
+
+    with database_url(backend, tmp_path) as url:
+        database = open_database(url, upgrade=False)
+        database.upgrade("0001")
+        with database.engine.begin() as connection:
+            connection.execute(
+                sqlalchemy.text(
+                    "INSERT INTO jobs (id, kind, territory, params, status, percent, step, "
+                    "runner, created_at) VALUES (:id, 'diagnostic', 'demo', '{}', 'done', "
+                    "100, '', '', :at)"
+                ),
+                {"id": "o" * 32, "at": utcnow()},
+            )
+        database.dispose()
+        database = open_database(url)  # as `parcours serve` does at start
+        assert database.revision() == "0002"
+        with database.session() as session:
+            job = session.get(Job, "o" * 32)
+            assert job is not None and job.status == "done" and job.summary is None
+        command.downgrade(_alembic_config(database.engine), "0001")
+        assert database.revision() == "0001"
+        with database.engine.connect() as connection:
+            columns = {c["name"] for c in sqlalchemy.inspect(connection).get_columns("jobs")}
+            kept = connection.execute(sqlalchemy.text("SELECT count(*) FROM jobs")).scalar()
+        assert "summary" not in columns and "status" in columns and kept == 1
+        database.dispose()
 
 
 def test_an_interrupted_job_is_marked_failed_at_start(instance: Instance) -> None:
@@ -553,3 +666,60 @@ def test_a_job_running_when_the_service_stops_ends_failed(instance: Instance) ->
         assert job.finished_at is not None
     database.dispose()
     assert published() == before
+
+
+def test_batch_match_of_a_platforms_caseload(client: httpx.Client, instance: Instance) -> None:
+    """The advisor's button matches every person of the platform (and only theirs) in a job;
+    its page names the people without an answer."""
+    adv = instance.headers("advisor_a")
+    ours = [_new_person(client, instance, "advisor_a", f"Lot{i}")["id"] for i in range(2)]
+    lost = _new_person(
+        client,
+        instance,
+        "advisor_a",
+        "Introuvable",
+        person={**PERSON, "domicile": {"adresse": "12 rue des Brumes, 99999 Nullepart"}},
+    )["id"]
+    theirs = _new_person(client, instance, "advisor_b", "Autreplateforme")["id"]
+    platform_a = [p["id"] for p in client.get("/api/persons", headers=adv).json()]
+    assert set(ours) | {lost} <= set(platform_a) and theirs not in platform_a
+    before = {
+        pid: len(client.get(f"/api/persons/{pid}/export", headers=adv).json()["matches"])
+        for pid in platform_a
+    }
+    assert "Évaluer toute la file active" in client.get("/personnes", headers=adv).text
+    prescriber = instance.headers("prescriber_a")
+    assert "Évaluer toute la file active" not in client.get("/personnes", headers=prescriber).text
+    assert client.post("/personnes/appariement", headers=prescriber).status_code == 403
+
+    started = client.post("/personnes/appariement", headers=adv, follow_redirects=False)
+    assert started.status_code == 303, started.text
+    page_url = started.headers["location"]
+    job_id = page_url.rsplit("/", 1)[1]
+    assert page_url == f"/personnes/appariement/{job_id}"
+    deadline = time.monotonic() + 300
+    while (job := client.get(f"/api/jobs/{job_id}", headers=adv).json())["status"] in (
+        "queued",
+        "running",
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert job["status"] == "done", job
+    assert job["summary"] == {
+        "people": len(platform_a),
+        "matched": len(platform_a) - 1,
+        "failed": [lost],
+    }
+    for pid in platform_a:  # one more stored match each, but the one without an answer
+        export = client.get(f"/api/persons/{pid}/export", headers=adv).json()
+        assert len(export["matches"]) == before[pid] + (pid != lost), pid
+    other = client.get(f"/api/persons/{theirs}/export", headers=instance.headers("advisor_b"))
+    assert other.json()["matches"] == []
+    page = client.get(page_url, headers=adv)
+    assert page.status_code == 200
+    assert f"{len(platform_a) - 1} personne(s) évaluée(s) sur {len(platform_a)}" in page.text
+    assert f'<a href="/personnes/{lost}">Léa Introuvable</a>' in page.text
+    assert "Lot0" not in page.text
+    # the job is the platform's: no other advisor, no planner sees it
+    for who in ("advisor_b", "planner", "committee_a"):
+        assert client.get(page_url, headers=instance.headers(who)).status_code in (403, 404), who

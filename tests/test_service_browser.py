@@ -145,6 +145,12 @@ def test_advisor_creates_a_person_matches_and_opens_the_plan(service: str, brows
     page.wait_for_load_state("load")
     assert page.locator("svg").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "04-plan.png"), full_page=True)
+    # the whole caseload in the background: the job's page follows it, then gives the summary
+    page.goto("/personnes")
+    page.get_by_role("button", name="Évaluer toute la file active").click()
+    page.get_by_text("personne(s) évaluée(s) sur").wait_for(timeout=120_000)
+    assert re.search(r"/personnes/appariement/\w+$", page.url), page.url
+    _check(page, "05-appariement-file-active")
     assert page.errors == []
 
 
@@ -170,7 +176,7 @@ def test_planner_runs_the_diagnostic_and_the_committee_reads_it(service: str, br
     page.wait_for_load_state("load")
     assert "/planification/taches/" in page.url
     page.locator("#job-done").wait_for(state="visible", timeout=300_000)
-    assert page.locator("#job-status").inner_text() == "done"
+    assert page.locator("#job-status").inner_text() == "terminée"
     _check(page, "11-diagnostic-termine")
     page.goto("/planification")
     assert "Comparaison des territoires" in page.content() and "demo" in page.content()

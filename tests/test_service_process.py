@@ -118,3 +118,12 @@ def test_account_commands(settings: ServiceSettings) -> None:
             f"{base}/api/me", headers={"Authorization": f"Bearer {token.stdout.strip()}"}
         )
         assert me.json()["role"] == "advisor" and me.json()["territory"] == "demo"
+        disabled = run("user", "disable", "conseil@val.fr")
+        assert disabled.returncode == 0 and "1 session(s) et jeton(s)" in disabled.stderr
+        bearer = {"Authorization": f"Bearer {token.stdout.strip()}"}
+        assert httpx.get(f"{base}/api/me", headers=bearer).status_code == 401
+        enabled = run("user", "enable", "conseil@val.fr")
+        assert enabled.returncode == 0 and "réactivé" in enabled.stderr
+        assert httpx.get(f"{base}/api/me", headers=bearer).status_code == 401  # revoked
+        nobody = run("user", "disable", "personne@val.fr")
+        assert nobody.returncode == 2 and "compte inconnu" in nobody.stderr

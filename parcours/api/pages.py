@@ -23,10 +23,13 @@ from parcours.api.routes import (
     DiagnosticRequest,
     Id,
     PlatformInput,
+    UserChange,
     UserInput,
     add_platform,
     add_user,
+    change_user,
     database_of,
+    job_of,
     match_answer,
     visible_territories,
     workspace_of,
@@ -39,6 +42,7 @@ from parcours.maps.report import COMPARED
 from parcours.matching.profile import questionnaire
 from parcours.service import people
 from parcours.service.audit import audit
+from parcours.service.jobs import job_view
 from parcours.service.models import Job, LegalBasis, Platform, Role, StepStatus, User
 from parcours.service.security import Principal, login, logout, new_session
 
@@ -193,8 +197,41 @@ def caseload(
             "statut": statut,
             "communes": communes,
             "statuses": statuses,
+            "advisor": principal.role is Role.ADVISOR,
         },
     )
+
+
+@router.post("/personnes/appariement")
+def caseload_match(
+    request: Request, principal: Annotated[Principal, allow(Role.ADVISOR)]
+) -> RedirectResponse:
+    """Match every person of the platform in the background and show the job's progress."""
+    job = request.app.state.runner.submit(
+        principal,
+        "batch_match",
+        str(principal.territory),
+        platform_id=principal.platform_id,
+        params={"week": None, "lang": page_language(request)},
+    )
+    return _see_other(f"/personnes/appariement/{job.id}")
+
+
+@router.get("/personnes/appariement/{job_id}", response_class=HTMLResponse)
+def caseload_match_job(
+    request: Request, job_id: str, principal: Annotated[Principal, allow(Role.ADVISOR)]
+) -> HTMLResponse:
+    """A batch match's progress (the page polls ``/api/jobs/{job_id}``) and its summary."""
+    view = job_view(job_of(request, principal, job_id))
+    failed = []
+    with database_of(request).session() as session:
+        for person_id in view["summary"].get("failed", []):
+            try:
+                person = people.get_person(session, principal, int(person_id))
+            except people.PersonNotFoundError:  # erased since
+                continue
+            failed.append({"id": person.id, "name": f"{person.first_name} {person.last_name}"})
+    return render_page(request, "job.html", {"job": view, "failed": failed})
 
 
 def _choices(field: str) -> dict[str, str]:
@@ -664,10 +701,7 @@ def planner_job(
     request: Request, job_id: str, principal: Annotated[Principal, allow(Role.PLANNER, Role.ADMIN)]
 ) -> HTMLResponse:
     """A diagnostic job's progress (the page polls ``/api/jobs/{job_id}``)."""
-    from parcours.api.routes import _job
-    from parcours.service.jobs import job_view
-
-    return render_page(request, "job.html", {"job": job_view(_job(request, principal, job_id))})
+    return render_page(request, "job.html", {"job": job_view(job_of(request, principal, job_id))})
 
 
 # --------------------------------------------------------------------------- admin
@@ -692,10 +726,12 @@ def _admin_page(
             ],
             "users": [
                 {
+                    "id": u.id,
                     "email": u.email,
                     "name": u.name,
                     "role": u.role,
                     "platform": names.get(u.platform_id or -1, ""),
+                    "active": u.active,
                 }
                 for u in users
             ],
@@ -730,6 +766,21 @@ def admin_add_user(
     except (InputError, ValueError) as exc:
         message = exc.render(page_language(request)) if isinstance(exc, ParcoursError) else str(exc)
         return _admin_page(request, message, None, status=422)
+    return _see_other("/admin")
+
+
+@router.post("/admin/utilisateurs/{user_id}/actif", response_class=HTMLResponse)
+def admin_user_active(
+    request: Request,
+    user_id: Id,
+    principal: Annotated[Principal, allow(Role.ADMIN)],
+    active: Annotated[str, Form()],
+) -> Response:
+    """Disable an account (its sessions and tokens revoked) or enable it again."""
+    try:
+        change_user(request, principal, user_id, UserChange(active=active == "1"))
+    except InputError as exc:
+        return _admin_page(request, exc.render(page_language(request)), None, status=422)
     return _see_other("/admin")
 
 

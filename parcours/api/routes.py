@@ -28,6 +28,7 @@ route                                              who                       wha
 ``GET  /api/jobs/{job_id}``                        who may see the job       its progress
 ``GET  /api/aggregates``                           committee, advisor        >= 11 people
 ``GET|POST /api/users``, ``/api/platforms``        admin                     accounts
+``PATCH /api/users/{user_id}``                     admin                     disable, enable
 =================================================  ========================  ===============
 
 A person outside the caller's scope, or any person for a role that sees none, is 404.
@@ -59,7 +60,7 @@ from parcours.service.db import Database
 from parcours.service.jobs import JobRunner, job_view
 from parcours.service.matcher import Matcher
 from parcours.service.models import Job, Platform, Role, StoredText, User
-from parcours.service.security import Principal, create_user
+from parcours.service.security import Principal, create_user, set_active
 from parcours.territories import Workspace
 
 __all__ = ["DiagnosticRequest", "router", "territory_for"]
@@ -131,6 +132,12 @@ class UserInput(BaseModel):
     password: StoredText = Field(min_length=1, max_length=1000)
     role: Role
     platform_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class UserChange(BaseModel):
+    """An account enabled or disabled (disabling revokes its sessions and tokens)."""
+
+    active: bool
 
 
 class PlatformInput(BaseModel):
@@ -218,7 +225,11 @@ def _runner(request: Request) -> JobRunner:
     return runner
 
 
-def _job(request: Request, principal: Principal, job_id: str) -> Job:
+def job_of(request: Request, principal: Principal, job_id: str) -> Job:
+    """The job ``job_id`` if the caller may see it, else 404.
+
+    Diagnostics: admins and planners; a batch match: its platform's advisors.
+    """
     with database_of(request).session() as session:
         job = session.get(Job, job_id)
         visible = job is not None and (
@@ -251,7 +262,7 @@ def diagnostic_status(
     principal: Annotated[Principal, allow(Role.ADMIN, Role.PLANNER)],
 ) -> dict[str, Any]:
     """Where a diagnostic job stands: status, step, percent, error, links."""
-    return job_view(_job(request, principal, job_id))
+    return job_view(job_of(request, principal, job_id))
 
 
 @router.post("/diagnostics/{job_id}/rerun", status_code=202, tags=["diagnostic"])
@@ -261,7 +272,7 @@ def rerun_diagnostic(
     principal: Annotated[Principal, allow(Role.ADMIN, Role.PLANNER)],
 ) -> dict[str, str]:
     """Run a (failed) diagnostic job again."""
-    job = _runner(request).rerun(principal, _job(request, principal, job_id))
+    job = _runner(request).rerun(principal, job_of(request, principal, job_id))
     return {"job_id": job.id, "status_url": f"/diagnostics/{job.id}"}
 
 
@@ -272,7 +283,7 @@ def job_status(
     principal: Annotated[Principal, allow(Role.ADMIN, Role.PLANNER, Role.ADVISOR)],
 ) -> dict[str, Any]:
     """Any job the caller may see (diagnostics: admins and planners; batch: the advisors)."""
-    return job_view(_job(request, principal, job_id))
+    return job_view(job_of(request, principal, job_id))
 
 
 @router.get("/territories/{name}/indicators", tags=["diagnostic"])
@@ -555,6 +566,46 @@ def create_user_route(
 ) -> dict[str, Any]:
     """Create an account."""
     return _user_view(add_user(request, principal, body))
+
+
+def change_user(request: Request, principal: Principal, user_id: int, body: UserChange) -> User:
+    """Enable or disable an account (admin); one's own account stays enabled."""
+    from parcours.errors import InputError
+
+    with database_of(request).session() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise _not_found(str(user_id), str(tr("compte", "account")))
+        if user.id == principal.user_id and not body.active:
+            raise InputError(
+                tr(
+                    "vous ne pouvez pas désactiver votre propre compte",
+                    "you cannot disable your own account",
+                ),
+                field="active",
+            )
+        if user.active != body.active:
+            revoked = set_active(session, user, body.active)
+            audit(
+                session,
+                principal,
+                "user.enabled" if body.active else "user.disabled",
+                object_type="user",
+                object_id=user.id,
+                revoked=revoked,
+            )
+        return user
+
+
+@router.patch("/api/users/{user_id}", tags=["admin"])
+def change_user_route(
+    request: Request,
+    user_id: Id,
+    body: UserChange,
+    principal: Annotated[Principal, allow(Role.ADMIN)],
+) -> dict[str, Any]:
+    """Enable or disable an account: a disabled one can neither log in nor use a token."""
+    return _user_view(change_user(request, principal, user_id, body))
 
 
 @router.get("/api/platforms", tags=["admin"])

@@ -228,6 +228,56 @@ def user_token(
         print(token)
 
 
+def _set_active(email: str, active: bool) -> None:
+    from sqlalchemy import select
+
+    from parcours.service.audit import audit
+    from parcours.service.models import User
+    from parcours.service.security import set_active
+
+    with _database().session() as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise InputError(
+                tr(f"compte inconnu : {email}", f"unknown account: {email}"), field="email"
+            )
+        revoked = set_active(session, user, active)
+        audit(
+            session,
+            None,
+            "user.enabled" if active else "user.disabled",
+            object_type="user",
+            object_id=user.id,
+            revoked=revoked,
+        )
+        if active:
+            message = tr(f"Compte réactivé : {user.email}", f"Account enabled: {user.email}")
+        else:
+            message = tr(
+                f"Compte désactivé : {user.email} ({revoked} session(s) et jeton(s) révoqués)",
+                f"Account disabled: {user.email} ({revoked} session(s) and token(s) revoked)",
+            )
+        err_console.print(message)
+
+
+@user_app.command("disable")
+def user_disable(
+    email: Annotated[str, typer.Argument(help=tr("Adresse e-mail", "E-mail address"))],
+) -> None:
+    """Désactiver un compte : plus de connexion, sessions et jetons révoqués."""
+    with guarded():
+        _set_active(email, False)
+
+
+@user_app.command("enable")
+def user_enable(
+    email: Annotated[str, typer.Argument(help=tr("Adresse e-mail", "E-mail address"))],
+) -> None:
+    """Réactiver un compte (il lui faut un nouveau jeton d'API)."""
+    with guarded():
+        _set_active(email, True)
+
+
 @platform_app.command("add")
 def platform_add(
     name: Annotated[str, typer.Argument(help=tr("Nom de la plateforme", "Platform name"))],

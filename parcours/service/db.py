@@ -75,11 +75,11 @@ class Database:
                 session.rollback()
                 raise
 
-    def upgrade(self) -> None:
-        """Bring the schema to the latest migration."""
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` (by default the latest migration)."""
         from alembic import command
 
-        command.upgrade(_alembic_config(self.engine), "head")
+        command.upgrade(_alembic_config(self.engine), revision)
 
     def revision(self) -> str | None:
         """The schema's current Alembic revision (None on an empty database)."""

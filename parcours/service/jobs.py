@@ -82,6 +82,7 @@ def job_view(job: Job) -> dict[str, Any]:
         "started": job.started_at.isoformat() if job.started_at else None,
         "finished": job.finished_at.isoformat() if job.finished_at else None,
         "results": results,
+        "summary": job.summary or {},
     }
 
 
@@ -211,7 +212,7 @@ class JobRunner:
         lang = str(job.params.get("lang", "fr"))
         try:
             with language(lang):
-                self.works[job.kind](job, progress)
+                summary = self.works[job.kind](job, progress)
         except _Stopped:
             with language(lang):
                 self._set(job_id, status="failed", error=_interrupted(), finished_at=utcnow())
@@ -223,7 +224,14 @@ class JobRunner:
                 job_id, status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=utcnow()
             )
         else:
-            self._set(job_id, status="done", percent=100.0, step="", finished_at=utcnow())
+            self._set(
+                job_id,
+                status="done",
+                percent=100.0,
+                step="",
+                summary=summary or None,
+                finished_at=utcnow(),
+            )
 
     def shutdown(self) -> None:
         """Stop taking jobs; the running one stops at its next step, marked failed.

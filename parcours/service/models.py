@@ -343,6 +343,8 @@ class Job(Base):
     percent: Mapped[float] = mapped_column(Float, default=0.0)
     step: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text)
+    #: what a finished job reports (a batch match: people, matched, failed ids)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     pid: Mapped[int | None] = mapped_column(Integer)
     #: the process that queued or runs it: ``host:pid:start time`` (see JobRunner.recover)
     runner: Mapped[str] = mapped_column(String(200), default="")

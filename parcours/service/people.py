@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_PURPOSE",
     "SPECIAL_FIELDS",
     "PersonInput",
+    "PersonNotFoundError",
     "add_step",
     "caseload_aggregates",
     "caseload_communes",

@@ -60,7 +60,8 @@ def job_works(workspace: Workspace, matcher: Matcher, database: Database) -> dic
             raise InputError(tr("l'auteur de la tâche n'existe plus", "the job's author is gone"))
         label = str(tr("appariement de la file active", "matching the caseload"))
         week = dt.date.fromisoformat(job.params["week"]) if job.params.get("week") else None
-        failed = 0
+        matched: list[int] = []
+        failed: list[int] = []
         for done, person_id in enumerate(ids):
             progress(f"{label} ({done}/{len(ids)})", done / max(1, len(ids)))
             with runner_db.session() as session:
@@ -69,10 +70,12 @@ def job_works(workspace: Workspace, matcher: Matcher, database: Database) -> dic
                     continue
                 try:
                     answer = matcher.match(job.territory, person_file(person), week)
-                except ParcoursError:  # an address not found: the person's page says so
-                    failed += 1
+                except ParcoursError:  # e.g. a home off the territory: their page says why
+                    failed.append(person_id)
                     continue
                 record_match(session, principal, person, answer)
-        return {"people": len(ids), "failed": failed}
+                matched.append(person_id)
+        # ids only: the job's summary is no place for personal data
+        return {"people": len(ids), "matched": len(matched), "failed": failed}
 
     return {"diagnostic": diagnostic, "batch_match": batch_match}

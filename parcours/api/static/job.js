@@ -1,13 +1,15 @@
-// The diagnostic page polls its job until it is done or failed (parcours' own script).
+// A job's page (a diagnostic, a batch match) polls its job until it is done or failed;
+// once done the page is reloaded so that the server renders the results (parcours' own script).
 (function () {
   "use strict";
   var box = document.getElementById("job");
   if (!box) { return; }
+  var states = JSON.parse(box.dataset.states || "{}");
   function poll() {
     fetch(box.dataset.url, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (job) {
-        document.getElementById("job-status").textContent = job.status;
+        document.getElementById("job-status").textContent = states[job.status] || job.status;
         document.getElementById("job-progress").value = job.percent || 0;
         document.getElementById("job-step").textContent = job.step || "";
         if (job.error) {
@@ -16,6 +18,7 @@
           err.hidden = false;
         }
         if (job.status === "done") {
+          if (box.dataset.status !== "done") { window.location.reload(); return; }
           document.getElementById("job-done").hidden = false;
         } else if (job.status !== "failed") {
           window.setTimeout(poll, 1000);
