@@ -84,6 +84,18 @@ def _heap_pop(keys: npt.NDArray[np.float64], items: npt.NDArray[np.int64], size:
     return size
 
 
+@njit(cache=True)
+def _marked(nodes: npt.NDArray[np.int64], n_nodes: int) -> tuple[npt.NDArray[np.bool_], int]:
+    """A mask of ``nodes`` over the graph's ``n_nodes`` nodes, and how many distinct."""
+    mask = np.zeros(n_nodes, dtype=np.bool_)
+    count = 0
+    for node in nodes:
+        if not mask[node]:
+            mask[node] = True
+            count += 1
+    return mask, count
+
+
 @njit(cache=True, parallel=True)
 def _dijkstra_rows(
     indptr: npt.NDArray[np.int64],
@@ -106,12 +118,7 @@ def _dijkstra_rows(
     """
     n_nodes = indptr.shape[0] - 1
     n_edges = indices.shape[0]
-    is_target = np.zeros(n_nodes, dtype=np.bool_)
-    n_targets = 0
-    for t in targets:
-        if not is_target[t]:
-            is_target[t] = True
-            n_targets += 1
+    is_target, n_targets = _marked(targets, n_nodes)
     for s in prange(out.shape[0]):
         dist = out[s]
         dist[:] = np.inf
@@ -238,12 +245,7 @@ def _dijkstra_tree(
     dist = np.full(n_nodes, np.inf)
     pred = np.full(n_nodes, -1, dtype=np.int64)
     done = np.zeros(n_nodes, dtype=np.bool_)
-    is_target = np.zeros(n_nodes, dtype=np.bool_)
-    left = 0
-    for t in target_node:
-        if not is_target[t]:
-            is_target[t] = True
-            left += 1
+    is_target, left = _marked(target_node, n_nodes)
     keys = np.empty(indices.shape[0] + seed_node.shape[0] + 1, dtype=np.float64)
     items = np.empty(indices.shape[0] + seed_node.shape[0] + 1, dtype=np.int64)
     size = 0
