@@ -1,4 +1,5 @@
-"""The advisor's printable plan (one A4 page, plain French) and the caseload map."""
+"""The advisor's printable plan (one A4 page, plain French), the map of a person's ways
+and the caseload map."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import pytest
 import shapely
 
 from parcours.errors import InputError
-from parcours.maps import caseload_map, render_plan
-from parcours.maps.plan import group_days
+from parcours.maps import caseload_map, itinerary_map, render_plan
+from parcours.maps.plan import group_days, recommended_routes
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -563,3 +564,73 @@ def test_the_caseload_map_opens_offline_in_chromium(tmp_path: Path) -> None:
             browser.close()
     assert not requests, requests
     assert not errors, errors
+
+
+# --------------------------------------------------------------------------- itinerary map
+
+
+def test_the_recommended_routes_are_the_plans() -> None:
+    routes = recommended_routes(warehouse_answer())
+    assert routes is not None and routes.home == HOME
+    assert routes.places == [("Entrepôt Logis-Centre", WAREHOUSE)]
+    (line,) = routes.lines  # the way there: the e-bike leg (the bus comes too late)
+    assert line.mode == "bike" and not line.straight and not line.dashed
+    assert line.coords[0] == HOME and line.coords[-1] == WAREHOUSE and len(line.coords) == 6
+    answer = warehouse_answer()
+    for option in answer["options"]:
+        option["itineraire"] = []
+    routes = recommended_routes(answer)
+    assert routes is not None
+    (line,) = routes.lines
+    assert line.straight and line.dashed and line.coords == [HOME, WAREHOUSE]
+    assert line.mode_name == "à vol d'oiseau"
+    answer["personne"]["domicile"] = {"label": "adresse introuvable"}
+    assert recommended_routes(answer) is None
+    with pytest.raises(InputError, match="options"):
+        recommended_routes({"personne": {}, "destinations": []})
+
+
+def test_the_itinerary_map_escapes_and_loads_nothing() -> None:
+    answer = warehouse_answer()
+    evil = "<script>alert('x')</script>"
+    answer["destinations"][0]["nom"] = f"Entrepôt {evil}"
+    for option in answer["options"]:
+        option["destination"] = f"Entrepôt {evil}"
+    html = itinerary_map(answer)
+    # escaped for HTML, then for the script's JSON (& as \u0026)
+    assert "<script>alert" not in html and "Entrepôt \\u0026lt;script\\u0026gt;" in html
+    assert "http://" not in html.replace("http://www.w3.org", "")
+    assert not re.search(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']?https?:""", html)
+    assert '<meta name="robots" content="noindex">' in html and '<html lang="fr">' in html
+    english = itinerary_map(warehouse_answer(), lang="en")
+    assert '<html lang="en">' in english and "Recommended way" in english
+    answer["personne"]["domicile"] = {}
+    assert "Domicile non localisé" in itinerary_map(answer)
+
+
+def test_the_itinerary_map_draws_the_way_offline_in_chromium(tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out = tmp_path / "carte.html"
+    out.write_text(itinerary_map(warehouse_answer()), "utf-8")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            tab = browser.new_page(viewport={"width": 800, "height": 420})
+            requests, errors = _watch(tab)
+            tab.goto(out.as_uri(), wait_until="load")
+            tab.wait_for_selector(".parcours-legend", timeout=10_000)
+            layers = tab.evaluate(
+                "Object.values(window).filter(v => v instanceof L.GeoJSON).map(l => "
+                "l.getLayers().map(f => [f.feature.geometry.type, f.feature.properties.t]))"
+            )
+            legend = tab.locator(".parcours-legend").inner_text()
+            tab.close()
+        finally:
+            browser.close()
+    assert not requests, requests
+    assert not errors, errors
+    lines = [f for layer in layers for f in layer if f[0] == "LineString"]
+    points = [f for layer in layers for f in layer if f[0] == "Point"]
+    assert lines == [["LineString", "Entrepôt Logis-Centre — Vélo"]]
+    assert [t for _, t in points] == ["Domicile", "1. Entrepôt Logis-Centre"]
+    assert "Trajet recommandé" in legend and "Vélo" in legend

@@ -144,7 +144,7 @@ def test_no_person_of_another_platform_by_id_search_or_export(
         headers=instance.headers("advisor_a"),
     ).json()["steps"][0]["id"]
     routes = _person_routes(app)
-    assert len(routes) == 14, [r.path for r in routes]  # 8 API routes, 6 pages
+    assert len(routes) == 15, [r.path for r in routes]  # 8 API routes, 7 pages
     outsiders = [
         "advisor_b",
         "prescriber_b",
@@ -182,8 +182,8 @@ def test_no_person_of_another_platform_by_id_search_or_export(
             if route.path.endswith(("/effacer", "{person_id}")) and method in ("POST", "DELETE"):
                 continue
             url = route.path.replace("{person_id}", str(pid)).replace("{step_id}", str(step))
-            if url.endswith("/plan"):
-                continue  # needs a match first (tested in the match test)
+            if url.endswith(("/plan", "/carte")):
+                continue  # need a match first (tested in the match test)
             answer = client.request(
                 method, url, headers=instance.headers("advisor_a"), **_body(method, route.path)
             )
@@ -381,6 +381,21 @@ def test_an_admin_disables_and_enables_an_account(client: httpx.Client, instance
     ]
 
 
+def test_answers_carry_security_headers(client: httpx.Client, instance: Instance) -> None:
+    """No sniffing, no framing by another site, no cached copy of a page of personal data."""
+    adv = instance.headers("advisor_a")
+    for path in ("/personnes", "/api/persons", "/login", "/nulle-part"):
+        answer = client.get(path, headers=adv)
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        assert answer.headers["x-frame-options"] == "SAMEORIGIN", path
+        assert "frame-ancestors 'self'" in answer.headers["content-security-policy"], path
+        assert answer.headers["referrer-policy"] == "same-origin", path
+        assert answer.headers.get_list("cache-control") == ["no-store"], path
+    static = client.get("/static/job.js")
+    assert static.status_code == 200 and "no-store" not in static.headers.get("cache-control", "")
+    assert static.headers["x-content-type-options"] == "nosniff"
+
+
 # --------------------------------------------------------------------------- people
 
 
@@ -473,6 +488,10 @@ def test_match_plan_steps_export_erase(client: httpx.Client, instance: Instance)
     assert "premier bus" in page and "Plan imprimable" in page
     plan = client.get(f"/personnes/{pid}/plan", headers=adv)
     assert plan.status_code == 200 and "<svg" in plan.text
+    assert f'src="/personnes/{pid}/carte"' in page
+    drawn = client.get(f"/personnes/{pid}/carte", headers=adv)
+    assert drawn.status_code == 200 and "L.geoJson" in drawn.text and "Entrepôt" in drawn.text
+    assert 'content="noindex"' in drawn.text
     changed = client.put(
         f"/api/persons/{pid}/profile",
         json={**PERSON, "profil": {**PERSON["profil"], "permis": "B", "voiture": True}},

@@ -141,6 +141,13 @@ def test_advisor_creates_a_person_matches_and_opens_the_plan(service: str, brows
     table = page.locator("table.verdicts")
     assert "premier bus" in table.inner_text()
     _check(page, "03-personne-resultat")
+    # the map of the recommended ways, in the page: the legs and the home drawn offline
+    frame = page.frame_locator("iframe.itinerary")
+    frame.locator(".parcours-legend").wait_for(timeout=30_000)
+    drawn = page.frames[-1].evaluate(
+        "Object.values(window).filter(v => v instanceof L.GeoJSON).map(l => l.getLayers().length)"
+    )
+    assert len(drawn) == 2 and min(drawn) >= 1, drawn
     page.get_by_role("link", name="Plan imprimable (avec l'itinéraire)").click()
     page.wait_for_load_state("load")
     assert page.locator("svg").count() >= 1

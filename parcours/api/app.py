@@ -32,6 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parcours import __version__
 from parcours.api.access import LoginRequired
@@ -57,6 +58,47 @@ def _settings_of(home: Path | str | ServiceSettings | None) -> ServiceSettings:
     if home is not None:
         return ServiceSettings(home=Path(home))
     return ServiceSettings()
+
+
+#: Headers on every answer: no MIME sniffing, no referrer outside the service, pages framed
+#: only by the service itself (the person's map is), forms posted only to it.
+_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (
+        b"content-security-policy",
+        b"frame-ancestors 'self'; form-action 'self'; base-uri 'self'; object-src 'none'",
+    ),
+)
+
+
+class SecurityHeaders:
+    """ASGI middleware: :data:`_SECURITY_HEADERS` on every HTTP answer.
+
+    And ``Cache-Control: no-store`` on all but the static files: pages and answers may
+    hold personal data, and a shared computer's browser cache keeps no copy of them.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not static:
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers + list(_SECURITY_HEADERS)}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def create_app(
@@ -111,6 +153,7 @@ def create_app(
     app.state.settings = settings
     app.state.workspace = workspace
 
+    app.add_middleware(SecurityHeaders)
     static = resources.files("parcours.api").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

@@ -514,6 +514,12 @@ def person_plan(
     """The printable plan of the last match (with the sketch of the itinerary)."""
     from parcours.maps.plan import render_plan
 
+    answer = _last_answer(request, principal, person_id)
+    return HTMLResponse(render_plan(answer, lang=page_language(request)))
+
+
+def _last_answer(request: Request, principal: Principal, person_id: int) -> dict[str, Any]:
+    """The person's last stored match answer (404 when none yet)."""
     with database_of(request).session() as session:
         person = people.get_person(session, principal, person_id)
         last = people.last_match(session, person)
@@ -522,8 +528,20 @@ def person_plan(
                 tr("pas encore d'appariement pour cette personne", "no match for this person yet"),
                 field="person_id",
             )
-        answer = last.answer
-    return HTMLResponse(render_plan(answer, lang=page_language(request)))
+        return dict(last.answer)
+
+
+@router.get("/personnes/{person_id}/carte", response_class=HTMLResponse)
+def person_map(
+    request: Request,
+    person_id: Id,
+    principal: Annotated[Principal, allow(Role.ADVISOR, hide=True)],
+) -> HTMLResponse:
+    """The map of the last match's recommended ways (shown in the person's page)."""
+    from parcours.maps import itinerary_map
+
+    answer = _last_answer(request, principal, person_id)
+    return HTMLResponse(itinerary_map(answer, lang=page_language(request)))
 
 
 @router.post("/personnes/{person_id}/etapes")

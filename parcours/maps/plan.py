@@ -62,7 +62,7 @@ from parcours.maps.labels import (
     PURPOSE_LABELS,
 )
 
-__all__ = ["group_days", "render_plan"]
+__all__ = ["RouteLine", "Routes", "group_days", "recommended_routes", "render_plan"]
 
 _DAYS: Final = tuple(DAY_LABELS)
 _MONTHS_FR: Final = (
@@ -468,6 +468,93 @@ def _place(value: Any) -> tuple[float, float] | None:
     return _point((value.get("lon"), value.get("lat")))
 
 
+@dataclass(frozen=True)
+class RouteLine:
+    """One line of a drawing of the ways there: a leg, or a straight line when none."""
+
+    #: the leg's mode (``walk``, ``bus``...), "" for a straight line
+    mode: str
+    #: True: no itinerary, drawn home to destination "à vol d'oiseau"
+    straight: bool
+    #: (lon, lat) in WGS84 degrees
+    coords: list[tuple[float, float]]
+    #: the destination it leads to
+    destination: str
+    #: "Bus 12 à 05:40, de X à Y" for a transit leg, else ""
+    label: str = ""
+
+    @property
+    def color(self) -> str:
+        """The line's colour: by mode (:data:`LEG_COLORS`), grey when straight."""
+        return "#999999" if self.straight else LEG_COLORS.get(self.mode, _OTHER_COLOR)
+
+    @property
+    def dashed(self) -> bool:
+        """Walks and straight lines are dashed."""
+        return self.straight or self.mode == "walk"
+
+    @property
+    def mode_name(self) -> str:
+        """The legend's name of the line ("Bus", "à vol d'oiseau")."""
+        if self.straight:
+            return str(tr("à vol d'oiseau", "as the crow flies"))
+        return str(LEG_MODE_LABELS.get(self.mode, self.mode))
+
+
+@dataclass(frozen=True)
+class Routes:
+    """What a drawing of the recommended ways there shows (WGS84 degrees)."""
+
+    home: tuple[float, float]
+    places: list[tuple[str, tuple[float, float]]]
+    lines: list[RouteLine]
+
+
+def _route_lines(
+    answer: Mapping[str, Any], chosen: Mapping[str, Mapping[str, Any]]
+) -> Routes | None:
+    home = _place(answer["personne"].get("domicile"))
+    if home is None:
+        return None
+    places = []
+    for place in answer["destinations"]:
+        point = _place(place)
+        if point is not None:
+            places.append((_text(place.get("nom")), point))
+    lines: list[RouteLine] = []
+    for name, point in places:
+        option = chosen.get(name)
+        drawn = False
+        for leg in _legs(option) if option else []:
+            coords = [p for p in map(_point, leg.get("coordonnees") or []) if p is not None]
+            if len(coords) >= 2:
+                step = _steps({"itineraire": [leg]})
+                mode = _text(leg.get("mode"))
+                lines.append(RouteLine(mode, False, coords, name, step[0] if step else ""))
+                drawn = True
+        if not drawn:
+            lines.append(RouteLine("", True, [home, point], name))
+    return Routes(home, places, lines)
+
+
+def recommended_routes(answer: Mapping[str, Any]) -> Routes | None:
+    """The home, the destinations and the legs of the recommended way to each.
+
+    The way drawn to a destination is the plan's: the first possible option there
+    (``aller``) of its first group of days. A destination with no itinerary gets a
+    straight line. None when the home is not located.
+
+    Raises
+    ------
+    parcours.errors.InputError
+        When ``answer`` is not the matching's answer (a field is named).
+    """
+    _require(answer, "personne", Mapping)
+    _require(answer, "destinations", list)
+    options = [o for o in _require(answer, "options", list) if isinstance(o, Mapping)]
+    return _route_lines(answer, _destinations(answer, options)[1])
+
+
 def _sketch(
     answer: Mapping[str, Any], chosen: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any] | None:
@@ -477,26 +564,11 @@ def _sketch(
     (enough at a town's scale) and scaled to fit the box, north up. A way with no
     itinerary is drawn as a dashed straight line ("à vol d'oiseau").
     """
-    home = _place(answer["personne"].get("domicile"))
-    if home is None:
+    routes = _route_lines(answer, chosen)
+    if routes is None:
         return None
-    places = []
-    for place in answer["destinations"]:
-        point = _place(place)
-        if point is not None:
-            places.append((_text(place.get("nom")), point))
-    lines: list[tuple[str, bool, list[tuple[float, float]]]] = []
-    for name, point in places:
-        option = chosen.get(name)
-        drawn = False
-        for leg in _legs(option) if option else []:
-            coords = [p for p in map(_point, leg.get("coordonnees") or []) if p is not None]
-            if len(coords) >= 2:
-                lines.append((_text(leg.get("mode")), False, coords))
-                drawn = True
-        if not drawn:
-            lines.append(("", True, [home, point]))
-    every = [home] + [p for _, p in places] + [p for _, _, c in lines for p in c]
+    home, places = routes.home, routes.places
+    every = [home] + [p for _, p in places] + [p for line in routes.lines for p in line.coords]
     lat0 = math.radians(sum(lat for _, lat in every) / len(every))
 
     def xy(p: tuple[float, float]) -> tuple[float, float]:
@@ -517,17 +589,9 @@ def _sketch(
 
     legend: dict[str, str] = {}
     shapes = []
-    for mode, straight, coords in lines:
-        color = "#999999" if straight else LEG_COLORS.get(mode, _OTHER_COLOR)
-        label = (
-            str(tr("à vol d'oiseau", "as the crow flies"))
-            if straight
-            else str(LEG_MODE_LABELS.get(mode, mode))
-        )
-        legend.setdefault(label, color)
-        shapes.append(
-            {"points": points(coords), "color": color, "dashed": straight or mode == "walk"}
-        )
+    for line in routes.lines:
+        legend.setdefault(line.mode_name, line.color)
+        shapes.append({"points": points(line.coords), "color": line.color, "dashed": line.dashed})
     hx, hy = box(home)
     above = sum(box(p)[1] < hy for _, p in places) * 2 >= len(places) > 0
     marks = []
