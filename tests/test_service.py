@@ -44,7 +44,7 @@ from parcours.service.jobs import process_identity
 from parcours.service.models import AuditEntry, Job, Person, utcnow
 
 #: FastAPI's own documentation routes (public by design, no personal data).
-DOCS_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+DOCS_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect"}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

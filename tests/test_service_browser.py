@@ -216,3 +216,21 @@ def test_admin_reads_the_catalogue_errors(service: str, browser: Any, tmp_path: 
     alert = page.get_by_role("alert")
     assert "fusee" in alert.inner_text()
     _check(page, "31-admin-erreurs-catalogue")
+
+
+def test_the_api_documentation_works_offline(service: str, browser: Any) -> None:
+    """/docs (Swagger UI) renders the spec with the installed files only."""
+    page = _page(browser, service)
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            outside.append(r.url) if not r.url.startswith((service, "blob:", "data:")) else None
+        ),
+    )
+    page.goto("/docs")
+    page.locator(".swagger-ui .title").wait_for(timeout=30_000)
+    assert page.locator(".swagger-ui .title").inner_text().startswith("parcours")
+    assert page.locator(".opblock").count() >= 20  # the operations listed
+    assert outside == [], outside
+    assert page.errors == [], page.errors

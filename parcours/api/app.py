@@ -29,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -87,7 +88,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        static = str(scope.get("path", "")).startswith("/static/")
+        static = str(scope.get("path", "")).startswith(("/static/", "/static-offline-docs/"))
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -136,7 +137,11 @@ def create_app(
             matcher.shutdown()
             database.dispose()
 
-    app = FastAPI(
+    # FastAPI's /docs fetches Swagger UI from a CDN: fastapi-offline serves the same page
+    # with the files of its package (/static-offline-docs). No /redoc: ReDoc's page
+    # fetches its logo from cdn.redoc.ly.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="parcours",
         version=__version__,
         lifespan=lifespan,
