@@ -150,6 +150,18 @@ def test_driver_across_the_territory_is_too_far(network: TransportNetwork, wareh
     assert found["detour_min"].iloc[0] > 10
 
 
+def test_a_short_trip_without_detour_is_matched(network: TransportNetwork) -> None:
+    """A driver going next door, no detour allowed: the same trip is shared (the car
+    searches, bounded by the longest detour, still last the engines' minimum minute)."""
+    index = CarpoolIndex(
+        network, [offer("voisin", NEXT_DOOR_B, NEXT_DOOR_A, max_detour_min=0, leave_at=None)]
+    )
+    asked = requests(("a", NEXT_DOOR_B, NEXT_DOOR_A, TUESDAY, "aller", dt.time(5, 50)))
+    found = index.match(asked)
+    assert found["offer_id"].tolist() == ["voisin"]
+    assert found["detour_min"].iloc[0] <= 0.01
+
+
 def test_days_must_match(network: TransportNetwork, warehouse) -> None:
     index = CarpoolIndex(
         network, [offer("weekend", NEXT_DOOR_B, warehouse, days=frozenset({5, 6}))]

@@ -39,9 +39,10 @@ from servicekit import (
 
 from parcours.api import create_app
 from parcours.api.access import PUBLIC, route_table, rule_of
+from parcours.errors import InputError
 from parcours.service import ServiceSettings, open_database
 from parcours.service.jobs import process_identity
-from parcours.service.models import AuditEntry, Job, Person, utcnow
+from parcours.service.models import AuditEntry, Job, Person, Platform, utcnow
 
 #: FastAPI's own documentation routes (public by design, no personal data).
 DOCS_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect"}
@@ -349,7 +350,21 @@ def test_an_admin_disables_and_enables_an_account(client: httpx.Client, instance
             client.patch("/api/users/999999", json={"active": False}, headers=admin).status_code
             == 404
         )
-        # disabled from the admin page
+        # disabled from the admin page: a cookie session needs the form's CSRF token
+        with httpx.Client(base_url=base, timeout=60) as admin_browser:
+            signed = admin_browser.post(
+                "/login", data={"email": email_of("admin"), "password": PASSWORD}
+            )
+            assert signed.status_code == 303
+            forged = admin_browser.post(
+                f"/admin/utilisateurs/{user_id}/actif", data={"active": "0"}
+            )
+            assert forged.status_code == 403
+        odd = client.post(
+            f"/admin/utilisateurs/{user_id}/actif", data={"active": "2"}, headers=admin
+        )
+        assert odd.status_code == 422
+        assert client.get("/api/persons", headers=token).status_code == 200  # still enabled
         page = client.get("/admin", headers=admin).text
         assert f'action="/admin/utilisateurs/{user_id}/actif"' in page
         assert f'action="/admin/utilisateurs/{instance.users["admin"]}/actif"' not in page
@@ -724,11 +739,10 @@ def test_batch_match_of_a_platforms_caseload(client: httpx.Client, instance: Ins
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert job["status"] == "done", job
-    assert job["summary"] == {
-        "people": len(platform_a),
-        "matched": len(platform_a) - 1,
-        "failed": [lost],
-    }
+    assert job["summary"]["people"] == len(platform_a)
+    assert job["summary"]["matched"] == len(platform_a) - 1
+    (failure,) = job["summary"]["failed"]  # ids and codes only, no address
+    assert failure["id"] == lost and failure["code"] and "Brumes" not in json.dumps(job)
     for pid in platform_a:  # one more stored match each, but the one without an answer
         export = client.get(f"/api/persons/{pid}/export", headers=adv).json()
         assert len(export["matches"]) == before[pid] + (pid != lost), pid
@@ -742,3 +756,104 @@ def test_batch_match_of_a_platforms_caseload(client: httpx.Client, instance: Ins
     # the job is the platform's: no other advisor, no planner sees it
     for who in ("advisor_b", "planner", "committee_a"):
         assert client.get(page_url, headers=instance.headers(who)).status_code in (403, 404), who
+        seen = client.get(f"/api/jobs/{job_id}", headers=instance.headers(who)).status_code
+        assert seen in (403, 404), who
+    # while a batch match is queued or running, the button leads to it: no second pass
+    database = open_database(instance.settings.url)
+    with database.session() as session:
+        session.add(
+            Job(
+                id="b" * 32,
+                kind="batch_match",
+                territory="demo",
+                platform_id=instance.platforms["A"],
+                user_id=instance.users["advisor_a"],
+                status="running",
+                runner=process_identity(),
+            )
+        )
+    again = client.post("/personnes/appariement", headers=adv, follow_redirects=False)
+    assert again.headers["location"] == "/personnes/appariement/" + "b" * 32
+    api = client.post("/api/batch-matches", json={}, headers=adv).json()
+    assert api["job_id"] == "b" * 32
+    with database.session() as session:
+        pending = session.get(Job, "b" * 32)
+        assert pending is not None
+        pending.status = "failed"
+    # a job whose author was disabled stops before its next person
+    from parcours.service.matcher import Matcher
+    from parcours.service.security import create_user
+    from parcours.service.works import job_works
+    from parcours.territories import Workspace
+
+    with database.session() as session:
+        platform = session.get(Platform, instance.platforms["A"])
+        leaver = create_user(
+            session,
+            email="partie@exemple.fr",
+            name="Partie",
+            password=PASSWORD,
+            role="advisor",
+            platform=platform,
+        )
+        leaver.active = False
+        orphan = Job(
+            id="c" * 32,
+            kind="batch_match",
+            territory="demo",
+            platform_id=instance.platforms["A"],
+            user_id=leaver.id,
+            params={},
+        )
+        session.add(orphan)
+    works = job_works(
+        Workspace(instance.settings.home), Matcher(instance.settings.home, 0), database
+    )
+    with pytest.raises(InputError, match="désactivé"):
+        works["batch_match"](orphan, lambda label, fraction: None)
+    database.dispose()
+
+
+def test_a_step_outlasting_the_stop_is_failed_and_writes_nothing_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner waits a while for its job's next step; past that the job is marked
+    failed at once and what the job writes of its row afterwards is dropped."""
+    import threading
+
+    from parcours.service import jobs
+    from parcours.service.jobs import JobRunner
+    from parcours.service.security import Principal
+
+    monkeypatch.setattr(jobs, "_STOP_WAIT_S", 0.5)
+    database = open_database(f"sqlite:///{tmp_path / 'jobs.db'}")
+    started, release = threading.Event(), threading.Event()
+
+    def long_step(job: Job, progress: Any) -> dict[str, Any]:
+        progress("une longue étape", 0.1)
+        started.set()
+        release.wait(30)  # a step that calls no progress for a long time
+        progress("la suivante", 0.9)  # too late: the service has stopped
+        return {"fini": True}
+
+    from parcours.service.security import create_user
+
+    with database.session() as session:
+        planner = Principal.of(
+            create_user(session, email="p@exemple.fr", name="P", password=PASSWORD, role="planner")
+        )
+    runner = JobRunner(database, {"diagnostic": long_step})
+    job = runner.submit(planner, "diagnostic", "demo")
+    assert started.wait(30)
+    runner.shutdown()
+    with database.session() as session:
+        row = session.get(Job, job.id)
+        assert row is not None and row.status == "failed" and "interrompue" in str(row.error)
+        assert row.step == "une longue étape"
+    release.set()
+    time.sleep(0.5)  # the job's thread goes on, and its writes are dropped
+    with database.session() as session:
+        row = session.get(Job, job.id)
+        assert row is not None and row.status == "failed" and row.summary is None
+        assert row.step == "une longue étape"
+    database.dispose()

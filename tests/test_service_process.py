@@ -120,6 +120,8 @@ def test_account_commands(settings: ServiceSettings) -> None:
         assert me.json()["role"] == "advisor" and me.json()["territory"] == "demo"
         disabled = run("user", "disable", "conseil@val.fr")
         assert disabled.returncode == 0 and "1 session(s) et jeton(s)" in disabled.stderr
+        twice = run("user", "disable", "conseil@val.fr")
+        assert twice.returncode == 0 and "déjà désactivé" in twice.stderr
         bearer = {"Authorization": f"Bearer {token.stdout.strip()}"}
         assert httpx.get(f"{base}/api/me", headers=bearer).status_code == 401
         enabled = run("user", "enable", "conseil@val.fr")

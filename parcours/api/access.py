@@ -4,7 +4,7 @@
 ``Authorization: Bearer pcs_...`` or the session cookie), checks the role, and, for a
 state-changing request made with the cookie, the CSRF token (form field ``csrf`` or header
 ``X-CSRF-Token``). ``allow(PUBLIC)`` marks the few open routes. The tests walk the route
-table and fail on a route without a rule (tests/test_service_access.py).
+table and fail on a route without a rule (tests/test_service.py).
 
 A wrong role on a route about a person answers 404 (``hide=True``), as a person outside
 one's platform does: the answer never tells that a person exists.

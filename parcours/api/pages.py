@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -31,6 +31,7 @@ from parcours.api.routes import (
     database_of,
     job_of,
     match_answer,
+    start_batch_match,
     visible_territories,
     workspace_of,
 )
@@ -206,14 +207,11 @@ def caseload(
 def caseload_match(
     request: Request, principal: Annotated[Principal, allow(Role.ADVISOR)]
 ) -> RedirectResponse:
-    """Match every person of the platform in the background and show the job's progress."""
-    job = request.app.state.runner.submit(
-        principal,
-        "batch_match",
-        str(principal.territory),
-        platform_id=principal.platform_id,
-        params={"week": None, "lang": page_language(request)},
-    )
+    """Match every person of the platform in the background and show the job's progress.
+
+    While one is queued or running, the button leads to it instead of starting another.
+    """
+    job = start_batch_match(request, principal, None)
     return _see_other(f"/personnes/appariement/{job.id}")
 
 
@@ -225,12 +223,18 @@ def caseload_match_job(
     view = job_view(job_of(request, principal, job_id))
     failed = []
     with database_of(request).session() as session:
-        for person_id in view["summary"].get("failed", []):
+        for entry in view["summary"].get("failed", []):
             try:
-                person = people.get_person(session, principal, int(person_id))
+                person = people.get_person(session, principal, int(entry["id"]))
             except people.PersonNotFoundError:  # erased since
                 continue
-            failed.append({"id": person.id, "name": f"{person.first_name} {person.last_name}"})
+            failed.append(
+                {
+                    "id": person.id,
+                    "name": f"{person.first_name} {person.last_name}",
+                    "field": entry.get("field") or "",
+                }
+            )
     return render_page(request, "job.html", {"job": view, "failed": failed})
 
 
@@ -792,9 +796,9 @@ def admin_user_active(
     request: Request,
     user_id: Id,
     principal: Annotated[Principal, allow(Role.ADMIN)],
-    active: Annotated[str, Form()],
+    active: Annotated[Literal["0", "1"], Form()],
 ) -> Response:
-    """Disable an account (its sessions and tokens revoked) or enable it again."""
+    """Disable an account (``active=0``: its sessions and tokens revoked) or enable it."""
     try:
         change_user(request, principal, user_id, UserChange(active=active == "1"))
     except InputError as exc:

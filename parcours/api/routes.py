@@ -51,6 +51,7 @@ from sqlalchemy import select
 
 from parcours import __version__
 from parcours.api.access import ANY_ROLE, PUBLIC, allow
+from parcours.api.web import page_language
 from parcours.errors import ResultNotFoundError
 from parcours.i18n import tr
 from parcours.maps.exports import AREA_LAYERS
@@ -487,19 +488,38 @@ def change_step(
         return people.person_view(person, principal)
 
 
-@router.post("/api/batch-matches", status_code=202, tags=["people"])
-def batch_match(
-    request: Request, body: BatchRequest, principal: Annotated[Principal, allow(Role.ADVISOR)]
-) -> dict[str, str]:
-    """Match every person of the caller's platform in the background."""
-    params = {"week": body.week.isoformat() if body.week else None}
-    job = _runner(request).submit(
+def start_batch_match(request: Request, principal: Principal, week: dt.date | None) -> Job:
+    """The platform's batch match: the one queued or running, else a new one."""
+    with database_of(request).session() as session:
+        pending = session.scalar(
+            select(Job)
+            .where(
+                Job.kind == "batch_match",
+                Job.platform_id == principal.platform_id,
+                Job.status.in_(("queued", "running")),
+            )
+            .order_by(Job.created_at.desc())
+        )
+    if pending is not None:
+        return pending
+    return _runner(request).submit(
         principal,
         "batch_match",
         str(principal.territory),
         platform_id=principal.platform_id,
-        params=params,
+        params={"week": week.isoformat() if week else None, "lang": page_language(request)},
     )
+
+
+@router.post("/api/batch-matches", status_code=202, tags=["people"])
+def batch_match(
+    request: Request, body: BatchRequest, principal: Annotated[Principal, allow(Role.ADVISOR)]
+) -> dict[str, str]:
+    """Match every person of the caller's platform in the background.
+
+    While one is queued or running, its id is returned instead of starting another.
+    """
+    job = start_batch_match(request, principal, body.week)
     return {"job_id": job.id, "status_url": f"/api/jobs/{job.id}"}
 
 

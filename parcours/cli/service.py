@@ -241,6 +241,16 @@ def _set_active(email: str, active: bool) -> None:
             raise InputError(
                 tr(f"compte inconnu : {email}", f"unknown account: {email}"), field="email"
             )
+        if user.active == active:
+            err_console.print(
+                tr(f"Compte déjà actif : {user.email}", f"Account already enabled: {user.email}")
+                if active
+                else tr(
+                    f"Compte déjà désactivé : {user.email}",
+                    f"Account already disabled: {user.email}",
+                )
+            )
+            return
         revoked = set_active(session, user, active)
         audit(
             session,

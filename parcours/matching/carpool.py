@@ -842,7 +842,10 @@ class CarpoolIndex:
         # detour allowed: the searches stop there.
         bound_s = direct_s[cand] + detour_max_s[cand]
         bound_s = bound_s[np.isfinite(bound_s)]
-        longest_s = min(float(bound_s.max()) + 1.0, 4 * 3600.0) if len(bound_s) else 0.0
+        if not len(bound_s):  # no driver's own trip is drivable
+            return _empty_answer()
+        # (a search lasts at least a minute: the engines' smallest limit)
+        longest_s = min(max(float(bound_s.max()) + 1.0, 60.0), 4 * 3600.0)
         seconds = self._car_times(road, np.concatenate([leg1, leg2, leg3]), longest_s)
         m = len(cand)
         t1, t2, t3 = seconds[:m], seconds[m : 2 * m], seconds[2 * m :]

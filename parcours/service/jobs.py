@@ -2,27 +2,28 @@
 
 A job is a row of :class:`~parcours.service.models.Job`: queued, running (with the
 process id, the step and its percent), done or failed. :class:`JobRunner` runs them one at
-a time in a thread of the service's process (a two-core machine runs one diagnostic well,
-two badly). When the service starts, :meth:`JobRunner.recover` marks failed every job a
-previous process left queued or running (killed, crashed, restarted): the outputs of a
-diagnostic are published by renaming a finished staging folder
-(:func:`parcours.maps.exports.staged`), so such a job left nothing half-written, and it
-can be run again (:meth:`JobRunner.rerun`).
+a time in a daemon thread of the service's process (a two-core machine runs one diagnostic
+well, two badly); when the service stops, the running job fails at its next step. When
+the service starts, :meth:`JobRunner.recover` marks failed every job a previous process
+left queued or running (killed, crashed, restarted): the outputs of a diagnostic are
+published by renaming a finished staging folder (:func:`parcours.maps.exports.staged`), so
+such a job left nothing half-written, and it can be run again (:meth:`JobRunner.rerun`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import queue
 import socket
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import null, select, update
 
 from parcours.errors import InputError, ParcoursError
 from parcours.i18n import language, tr
@@ -44,6 +45,8 @@ Work = Callable[[Job, Callable[[str, float | None], None]], dict[str, Any]]
 
 #: How long a stopping service waits for its running job to reach its next step (seconds).
 _STOP_WAIT_S = 30.0
+
+_log = logging.getLogger(__name__)
 
 
 class _Stopped(Exception):
@@ -118,10 +121,24 @@ class JobRunner:
     def __init__(self, database: Database, works: dict[str, Work]) -> None:
         self.database = database
         self.works = works
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parcours-job")
         self.identity = process_identity()
+        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._stopping = threading.Event()
-        self._futures: set[Future[None]] = set()
+        #: once set (a step outlasted the stop), the job's own writes are dropped
+        self._closed = False
+        self._write = threading.Lock()
+        self._current: str | None = None
+        # a daemon: a step that outlasts the stop does not keep the process alive
+        self._thread = threading.Thread(target=self._loop, name="parcours-job", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while (job_id := self._queue.get()) is not None and not self._stopping.is_set():
+            self._current = job_id
+            try:
+                self._run(job_id)
+            finally:
+                self._current = None
 
     def recover(self) -> int:
         """Mark failed the jobs that gone processes left unfinished; how many."""
@@ -174,9 +191,7 @@ class JobRunner:
                 platform_id=platform_id,
                 territory=territory,
             )
-        future = self.executor.submit(self._run, job.id)
-        self._futures.add(future)
-        future.add_done_callback(self._futures.discard)
+        self._queue.put(job.id)
         return job
 
     def rerun(self, principal: Principal, job: Job) -> Job:
@@ -186,8 +201,11 @@ class JobRunner:
         )
 
     def _set(self, job_id: str, **values: Any) -> None:
-        with self.database.session() as session:
-            session.execute(update(Job).where(Job.id == job_id).values(**values))
+        with self._write:
+            if self._closed:
+                return
+            with self.database.session() as session:
+                session.execute(update(Job).where(Job.id == job_id).values(**values))
 
     def _run(self, job_id: str) -> None:
         with self.database.session() as session:
@@ -219,17 +237,22 @@ class JobRunner:
         except ParcoursError as exc:
             self._set(job_id, status="failed", error=exc.render(lang), finished_at=utcnow())
         except Exception as exc:  # a bug: the job says so instead of vanishing
-            traceback.print_exc()
-            self._set(
-                job_id, status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=utcnow()
-            )
+            # the message may quote data (a database error quotes its parameters): the
+            # job shows the kind of error, the service's log the rest
+            _log.error("job %s (%s) failed:\n%s", job_id, job.kind, traceback.format_exc())
+            with language(lang):
+                error = tr(
+                    f"erreur interne ({type(exc).__name__}) : voir le journal du service",
+                    f"internal error ({type(exc).__name__}): see the service's log",
+                )
+            self._set(job_id, status="failed", error=str(error), finished_at=utcnow())
         else:
             self._set(
                 job_id,
                 status="done",
                 percent=100.0,
                 step="",
-                summary=summary or None,
+                summary=summary or null(),
                 finished_at=utcnow(),
             )
 
@@ -237,10 +260,22 @@ class JobRunner:
         """Stop taking jobs; the running one stops at its next step, marked failed.
 
         The queued jobs stay queued and are marked failed when the service starts again
-        (:meth:`recover`); a running job whose step lasts more than half a minute is left
-        to the same fate, its thread abandoned. No job writes to the database after this
-        returns, unless its step outlasts the wait.
+        (:meth:`recover`). A running job whose step outlasts :data:`_STOP_WAIT_S` is marked
+        failed here and its later writes to the job's row are dropped; its thread (a
+        daemon) ends with the process, its files left in the staging folder, never
+        published. A batch match's last person may still be stored if their match was
+        in flight.
         """
         self._stopping.set()
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        wait(list(self._futures), timeout=_STOP_WAIT_S)
+        self._queue.put(None)
+        self._thread.join(timeout=_STOP_WAIT_S)
+        with self._write:
+            self._closed = True
+            stuck = self._current
+            if stuck is not None and self._thread.is_alive():
+                with self.database.session() as session:
+                    session.execute(
+                        update(Job)
+                        .where(Job.id == stuck, Job.status == "running")
+                        .values(status="failed", error=_interrupted(), finished_at=utcnow())
+                    )

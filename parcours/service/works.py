@@ -54,28 +54,36 @@ def job_works(workspace: Workspace, matcher: Matcher, database: Database) -> dic
                     .order_by(Person.id)
                 )
             )
-            user = session.get(User, job.user_id) if job.user_id is not None else None
-            principal = Principal.of(user) if user is not None else None
-        if principal is None:
-            raise InputError(tr("l'auteur de la tâche n'existe plus", "the job's author is gone"))
         label = str(tr("appariement de la file active", "matching the caseload"))
         week = dt.date.fromisoformat(job.params["week"]) if job.params.get("week") else None
         matched: list[int] = []
-        failed: list[int] = []
+        failed: list[dict[str, Any]] = []
         for done, person_id in enumerate(ids):
             progress(f"{label} ({done}/{len(ids)})", done / max(1, len(ids)))
             with runner_db.session() as session:
+                # the author's account, read again for each person: disabled, the job stops
+                user = session.get(User, job.user_id) if job.user_id is not None else None
+                if user is None or not user.active:
+                    raise InputError(
+                        tr(
+                            "le compte qui a lancé la tâche est désactivé ou supprimé",
+                            "the account that started the job is disabled or gone",
+                        )
+                    )
                 person = session.get(Person, person_id)
                 if person is None:  # erased meanwhile
                     continue
                 try:
                     answer = matcher.match(job.territory, person_file(person), week)
-                except ParcoursError:  # e.g. a home off the territory: their page says why
-                    failed.append(person_id)
+                except ParcoursError as exc:  # e.g. an address not found
+                    failed.append(
+                        {"id": person_id, "code": exc.code, "field": getattr(exc, "field", None)}
+                    )
                     continue
-                record_match(session, principal, person, answer)
+                record_match(session, Principal.of(user), person, answer)
                 matched.append(person_id)
-        # ids only: the job's summary is no place for personal data
-        return {"people": len(ids), "matched": len(matched), "failed": failed}
+        # ids and error codes only: the job's summary is no place for personal data
+        people = len(matched) + len(failed)
+        return {"people": people, "matched": len(matched), "failed": failed}
 
     return {"diagnostic": diagnostic, "batch_match": batch_match}

@@ -7,7 +7,14 @@
   var states = JSON.parse(box.dataset.states || "{}");
   function poll() {
     fetch(box.dataset.url, { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
+      .then(function (r) {
+        if (r.status === 401 || r.status === 403 || r.status === 404) {
+          window.location.reload();  // logged out or no longer allowed: the page says so
+          throw new Error("stop");
+        }
+        if (!r.ok) { throw new Error("retry"); }
+        return r.json();
+      })
       .then(function (job) {
         document.getElementById("job-status").textContent = states[job.status] || job.status;
         document.getElementById("job-progress").value = job.percent || 0;
@@ -24,7 +31,7 @@
           window.setTimeout(poll, 1000);
         }
       })
-      .catch(function () { window.setTimeout(poll, 3000); });
+      .catch(function (e) { if (e.message !== "stop") { window.setTimeout(poll, 3000); } });
   }
   poll();
 })();
