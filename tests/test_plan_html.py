@@ -391,6 +391,26 @@ def _watch(page: Any) -> tuple[list[str], list[str]]:
     return requests, errors
 
 
+def _open_map(path: Path, width: int, height: int, *scripts: str) -> list[Any]:
+    """Open an offline map page in chromium: what ``scripts`` evaluate, once its legend is
+    drawn (nothing requested outside, no console error)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            tab = browser.new_page(viewport={"width": width, "height": height})
+            requests, errors = _watch(tab)
+            tab.goto(path.as_uri(), wait_until="load")
+            tab.wait_for_selector(".parcours-legend", timeout=10_000)
+            values = [tab.evaluate(script) for script in scripts]
+            tab.close()
+        finally:
+            browser.close()
+    assert not requests, requests
+    assert not errors, errors
+    return values
+
+
 def _pdf_pages(pdf: bytes) -> int:
     try:
         import pypdf
@@ -543,27 +563,17 @@ def test_the_caseload_map_refuses_bad_frames(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 def test_the_caseload_map_opens_offline_in_chromium(tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
     frame, destinations = _caseload()
     out = caseload_map(frame, tmp_path / "c.html", destinations=destinations)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 1000, "height": 700})
-            requests, errors = _watch(tab)
-            tab.goto(out.as_uri(), wait_until="load")
-            tab.wait_for_selector(".parcours-legend", timeout=10_000)
-            assert tab.locator(".parcours-banner").inner_text().startswith("Données personnelles")
-            markers = tab.evaluate(
-                "Object.values(window).filter(v => v instanceof L.GeoJSON)"
-                ".map(l => l.getLayers().length)"
-            )
-            assert 30 in markers, markers
-            tab.close()
-        finally:
-            browser.close()
-    assert not requests, requests
-    assert not errors, errors
+    banner, markers = _open_map(
+        out,
+        1000,
+        700,
+        "document.querySelector('.parcours-banner').innerText",
+        "Object.values(window).filter(v => v instanceof L.GeoJSON).map(l => l.getLayers().length)",
+    )
+    assert banner.startswith("Données personnelles")
+    assert 30 in markers, markers
 
 
 # --------------------------------------------------------------------------- itinerary map
@@ -609,26 +619,16 @@ def test_the_itinerary_map_escapes_and_loads_nothing() -> None:
 
 
 def test_the_itinerary_map_draws_the_way_offline_in_chromium(tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
     out = tmp_path / "carte.html"
     out.write_text(itinerary_map(warehouse_answer()), "utf-8")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 800, "height": 420})
-            requests, errors = _watch(tab)
-            tab.goto(out.as_uri(), wait_until="load")
-            tab.wait_for_selector(".parcours-legend", timeout=10_000)
-            layers = tab.evaluate(
-                "Object.values(window).filter(v => v instanceof L.GeoJSON).map(l => "
-                "l.getLayers().map(f => [f.feature.geometry.type, f.feature.properties.t]))"
-            )
-            legend = tab.locator(".parcours-legend").inner_text()
-            tab.close()
-        finally:
-            browser.close()
-    assert not requests, requests
-    assert not errors, errors
+    layers, legend = _open_map(
+        out,
+        800,
+        420,
+        "Object.values(window).filter(v => v instanceof L.GeoJSON).map(l => "
+        "l.getLayers().map(f => [f.feature.geometry.type, f.feature.properties.t]))",
+        "document.querySelector('.parcours-legend').innerText",
+    )
     lines = [f for layer in layers for f in layer if f[0] == "LineString"]
     points = [f for layer in layers for f in layer if f[0] == "Point"]
     assert lines == [["LineString", "Entrepôt Logis-Centre — Vélo"]]
