@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from servicekit import seed, serve_process, service_env, wait_job, workspace_copy
 
@@ -51,8 +52,13 @@ def test_a_killed_service_publishes_nothing_and_marks_the_job_failed(
             time.sleep(0.05)
         assert body["status"] == "running", (body, steps[-5:])
         assert (body["step"] or "").startswith("rapport"), steps[-5:]  # writing its files
+        workers = psutil.Process(process.pid).children(recursive=True)  # the match processes
+        assert workers, "no match process"
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+    # they notice that the service is gone and exit: no orphan holds the network in memory
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert alive == [], alive
     assert len({s for s in steps if s}) >= 2  # the progress moved on (steps and percents)
     for name in PUBLISHED:
         assert not (folder / name).exists(), name

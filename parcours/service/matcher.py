@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -46,17 +48,33 @@ def _network(home: str, name: str) -> tuple[Any, Any]:
     return known[1], known[2]
 
 
-def _one_thread() -> None:
-    """A match process's numba kernels run on one thread.
+#: How often a match process checks that the service that started it is alive (seconds).
+_PARENT_CHECK_S = 1.0
+
+
+def _start_worker() -> None:
+    """A match process: numba on one thread, and it ends when the service is gone.
 
     A match searches from a handful of points: a parallel region gains nothing there,
     and its threads (OpenMP's spin on their cores after each region) would take CPU from
     the web process and the other match processes. Matches run side by side in
     processes instead.
+
+    A service killed with SIGKILL cannot stop its pool: the process would live on,
+    holding the territory's network in memory. It watches its parent instead and exits
+    once the parent is gone (re-parented).
     """
     import numba
 
     numba.set_num_threads(1)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parcours-parent-watch", daemon=True).start()
 
 
 def _match(
@@ -103,7 +121,7 @@ class Matcher:
             self._pool = ProcessPoolExecutor(
                 max_workers=processes,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_one_thread,
+                initializer=_start_worker,
             )
 
     def match(self, territory: str, person: Any, week: dt.date | None = None) -> dict[str, Any]:
