@@ -137,3 +137,16 @@ def test_account_commands(settings: ServiceSettings) -> None:
         assert httpx.get(f"{base}/api/me", headers=bearer).status_code == 401  # revoked
         nobody = run("user", "disable", "personne@val.fr")
         assert nobody.returncode == 2 and "compte inconnu" in nobody.stderr
+
+
+def test_a_match_process_whose_service_is_already_gone_exits() -> None:
+    """The service's pid is given to its match processes: one that starts after the
+    service died (a spawn takes seconds) exits at once instead of living on."""
+    code = (
+        "import time\n"
+        "from parcours.service.matcher import _start_worker\n"
+        "_start_worker(1)  # pid 1 is not our parent: the service is gone\n"
+        "time.sleep(600)  # without the watch: killed by the timeout below, the test fails\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], timeout=120, check=False)
+    assert done.returncode == 0

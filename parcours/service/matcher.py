@@ -52,7 +52,7 @@ def _network(home: str, name: str) -> tuple[Any, Any]:
 _PARENT_CHECK_S = 1.0
 
 
-def _start_worker() -> None:
+def _start_worker(parent: int) -> None:
     """A match process: numba on one thread, and it ends when the service is gone.
 
     A match searches from a handful of points: a parallel region gains nothing there,
@@ -61,13 +61,13 @@ def _start_worker() -> None:
     processes instead.
 
     A service killed with SIGKILL cannot stop its pool: the process would live on,
-    holding the territory's network in memory. It watches its parent instead and exits
-    once the parent is gone (re-parented).
+    holding the territory's network in memory. It watches its parent (``parent``, the
+    service's pid, given by the service: the parent may be gone before this runs) and
+    exits once it is re-parented.
     """
     import numba
 
     numba.set_num_threads(1)
-    parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -122,6 +122,7 @@ class Matcher:
                 max_workers=processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
+                initargs=(os.getpid(),),
             )
 
     def match(self, territory: str, person: Any, week: dt.date | None = None) -> dict[str, Any]:
