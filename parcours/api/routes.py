@@ -56,12 +56,13 @@ from parcours.errors import ResultNotFoundError
 from parcours.i18n import tr
 from parcours.maps.exports import AREA_LAYERS
 from parcours.service import people
+from parcours.service.accounts import set_active
 from parcours.service.audit import audit
 from parcours.service.db import Database
 from parcours.service.jobs import JobRunner, job_view
 from parcours.service.matcher import Matcher
 from parcours.service.models import Job, Platform, Role, StoredText, User
-from parcours.service.security import Principal, create_user, set_active
+from parcours.service.security import Principal, create_user
 from parcours.territories import Workspace
 
 __all__ = ["DiagnosticRequest", "router", "territory_for"]
@@ -604,16 +605,7 @@ def change_user(request: Request, principal: Principal, user_id: int, body: User
                 ),
                 field="active",
             )
-        if user.active != body.active:
-            revoked = set_active(session, user, body.active)
-            audit(
-                session,
-                principal,
-                "user.enabled" if body.active else "user.disabled",
-                object_type="user",
-                object_id=user.id,
-                revoked=revoked,
-            )
+        set_active(session, principal, user, body.active)
         return user
 
 

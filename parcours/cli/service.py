@@ -231,9 +231,8 @@ def user_token(
 def _set_active(email: str, active: bool) -> None:
     from sqlalchemy import select
 
-    from parcours.service.audit import audit
+    from parcours.service.accounts import set_active
     from parcours.service.models import User
-    from parcours.service.security import set_active
 
     with _database().session() as session:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
@@ -241,8 +240,9 @@ def _set_active(email: str, active: bool) -> None:
             raise InputError(
                 tr(f"compte inconnu : {email}", f"unknown account: {email}"), field="email"
             )
-        if user.active == active:
-            err_console.print(
+        revoked = set_active(session, None, user, active)
+        if revoked is None:
+            message = (
                 tr(f"Compte déjà actif : {user.email}", f"Account already enabled: {user.email}")
                 if active
                 else tr(
@@ -250,17 +250,7 @@ def _set_active(email: str, active: bool) -> None:
                     f"Account already disabled: {user.email}",
                 )
             )
-            return
-        revoked = set_active(session, user, active)
-        audit(
-            session,
-            None,
-            "user.enabled" if active else "user.disabled",
-            object_type="user",
-            object_id=user.id,
-            revoked=revoked,
-        )
-        if active:
+        elif active:
             message = tr(f"Compte réactivé : {user.email}", f"Account enabled: {user.email}")
         else:
             message = tr(

@@ -214,24 +214,27 @@ def _mode_name(option: Mapping[str, Any]) -> str:
     return str(OPTION_MODE_LABELS.get(mode, mode))
 
 
+def _leg_text(leg: Mapping[str, Any]) -> str:
+    """A public transport leg in a short sentence, "Bus 12 à 05:40, de X à Y".
+
+    "" for a leg of another mode (walk, bike...).
+    """
+    mode = _text(leg.get("mode"))
+    if mode not in _TRANSIT_LEGS:
+        return ""
+    text = str(LEG_MODE_LABELS[mode])
+    if leg.get("ligne"):
+        text += f" {leg['ligne']}"
+    if leg.get("depart"):
+        text += str(tr(f" à {leg['depart']}", f" at {leg['depart']}"))
+    if leg.get("de") and leg.get("vers"):
+        text += str(tr(f", de {leg['de']} à {leg['vers']}", f", from {leg['de']} to {leg['vers']}"))
+    return text
+
+
 def _steps(option: Mapping[str, Any]) -> list[str]:
-    """The public transport legs, one short sentence each: "Bus 12 à 05:40, de X à Y"."""
-    out = []
-    for leg in _legs(option):
-        mode = _text(leg.get("mode"))
-        if mode not in _TRANSIT_LEGS:
-            continue
-        text = str(LEG_MODE_LABELS[mode])
-        if leg.get("ligne"):
-            text += f" {leg['ligne']}"
-        if leg.get("depart"):
-            text += str(tr(f" à {leg['depart']}", f" at {leg['depart']}"))
-        if leg.get("de") and leg.get("vers"):
-            text += str(
-                tr(f", de {leg['de']} à {leg['vers']}", f", from {leg['de']} to {leg['vers']}")
-            )
-        out.append(text)
-    return out
+    """The public transport legs, one short sentence each (:func:`_leg_text`)."""
+    return [text for text in map(_leg_text, _legs(option)) if text]
 
 
 @dataclass(frozen=True)
@@ -528,9 +531,8 @@ def _route_lines(
         for leg in _legs(option) if option else []:
             coords = [p for p in map(_point, leg.get("coordonnees") or []) if p is not None]
             if len(coords) >= 2:
-                step = _steps({"itineraire": [leg]})
                 mode = _text(leg.get("mode"))
-                lines.append(RouteLine(mode, False, coords, name, step[0] if step else ""))
+                lines.append(RouteLine(mode, False, coords, name, _leg_text(leg)))
                 drawn = True
         if not drawn:
             lines.append(RouteLine("", True, [home, point], name))

@@ -41,7 +41,6 @@ __all__ = [
     "new_session",
     "principal_of_session",
     "principal_of_token",
-    "set_active",
     "verify_password",
 ]
 
@@ -266,22 +265,6 @@ def issue_api_token(session: Session, user: User, label: str = "") -> str:
     token = "pcs_" + secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_hash=_digest(token), label=label))
     return token
-
-
-def set_active(session: Session, user: User, active: bool) -> int:
-    """Enable or disable an account; disabling also revokes its sessions and tokens.
-
-    A disabled account can neither log in nor use a token; enabled again, it needs a new
-    token (the old ones are gone). Returns how many sessions and tokens were revoked.
-    """
-    user.active = active
-    if active:
-        return 0
-    revoked = 0
-    for table in (AuthSession, ApiToken):
-        result = session.execute(delete(table).where(table.user_id == user.id))
-        revoked += int(getattr(result, "rowcount", 0) or 0)
-    return revoked
 
 
 def principal_of_token(session: Session, token: str) -> Principal | None:

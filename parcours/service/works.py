@@ -56,7 +56,7 @@ def job_works(workspace: Workspace, matcher: Matcher, database: Database) -> dic
             )
         label = str(tr("appariement de la file active", "matching the caseload"))
         week = dt.date.fromisoformat(job.params["week"]) if job.params.get("week") else None
-        matched: list[int] = []
+        matched = 0
         failed: list[dict[str, Any]] = []
         for done, person_id in enumerate(ids):
             progress(f"{label} ({done}/{len(ids)})", done / max(1, len(ids)))
@@ -81,9 +81,8 @@ def job_works(workspace: Workspace, matcher: Matcher, database: Database) -> dic
                     )
                     continue
                 record_match(session, Principal.of(user), person, answer)
-                matched.append(person_id)
+                matched += 1
         # ids and error codes only: the job's summary is no place for personal data
-        people = len(matched) + len(failed)
-        return {"people": people, "matched": len(matched), "failed": failed}
+        return {"people": matched + len(failed), "matched": matched, "failed": failed}
 
     return {"diagnostic": diagnostic, "batch_match": batch_match}
