@@ -4,12 +4,24 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench install clean
+ADDOK := $(VENV)/addok
+# pytest keeps its rewritten test modules as .pyc: collecting them again costs 6 s a process
+unexport PYTHONDONTWRITEBYTECODE
+#: pytest's options for both test commands: two workers (the machine's cores), the module's
+#: tests on one worker (its fixtures built once), the slowest tests listed. Each worker is a
+#: core: numba's parallel kernels run on one thread there (as on a Dask worker), instead of
+#: two workers' threads and their subprocesses' fighting over two cores.
+PYTEST := NUMBA_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
 
-$(STAMP): pyproject.toml constraints.txt package.json package-lock.json
+.PHONY: demo test test-fast fuzz lint bench install clean
+
+$(STAMP): pyproject.toml constraints.txt constraints-addok.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	# a real Addok geocoder for the Addok client's tests, in its own virtualenv (exact pins)
+	test -x $(ADDOK)/bin/python || $(PYTHON) -m venv $(ADDOK)
+	$(ADDOK)/bin/python -m pip install --quiet -c constraints-addok.txt addok addok-fr addok-france addok-csv
 	# axe-core (npm) for the accessibility checks of the service's pages in the browser tests
 	if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent; \
 	else echo "npm not found: the service's browser tests will be skipped"; fi
@@ -23,7 +35,15 @@ demo: $(STAMP)
 
 ## The test suite (offline; tests needing the internet or an R5 jar are skipped with a reason).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST)
+
+## The suite without the end-to-end tests (marked slow: processes, browser, Dask, PostgreSQL).
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow"
+
+## Exploratory: Hypothesis and schemathesis draw at random, many more examples (see tests/conftest.py).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz PARCOURS_SCHEMA_EXAMPLES=100 $(BIN)/python -m pytest -m hypothesis -p no:xdist
 
 lint: $(STAMP)
 	$(BIN)/ruff check parcours tests bench

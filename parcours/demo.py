@@ -19,7 +19,7 @@ from parcours.diagnostic import Diagnostic, shift_access
 from parcours.i18n import get_language, tr
 from parcours.maps import diagnose
 from parcours.territories import Workspace
-from parcours.territories.demo import load_demo, write_demo_sources
+from parcours.territories.demo import DemoSources, load_demo, write_demo_sources
 from parcours.territories.readers._base import ProgressFn
 
 __all__ = ["DEMO_DAY", "DEMO_NAME", "DemoResult", "build_demo", "labelled_shift_table"]
@@ -46,6 +46,8 @@ class DemoResult:
         (:func:`labelled_shift_table`).
     diagnostic
         The demo's diagnostic (:func:`parcours.diagnostic.run_diagnostic`).
+    sources
+        The generated source files (``out/sources``).
     """
 
     info: dict[str, Any]
@@ -53,6 +55,7 @@ class DemoResult:
     outputs: list[Path]
     access: pd.DataFrame
     diagnostic: Diagnostic
+    sources: DemoSources
 
 
 def build_demo(
@@ -116,6 +119,7 @@ def build_demo(
         ],
         access=access,
         diagnostic=diagnostic,
+        sources=sources,
     )
 
 

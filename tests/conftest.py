@@ -1,54 +1,42 @@
-"""Shared fixtures: where the real data lives, a throw-away workspace."""
+"""The test suite's set-up: fixtures by theme (``tests/fixtures/``), markers, Hypothesis.
+
+Fixtures: :mod:`fixtures.data` (the real data of ``../shared/data``, an empty
+``PARCOURS_HOME``, French by default) and :mod:`fixtures.demo` (the cached demo world).
+
+Hypothesis (and schemathesis, which runs on it) use the profile named by
+``HYPOTHESIS_PROFILE``: ``repro`` by default, derandomized, so that ``make test`` and CI
+draw the same examples on every run and a red run means a change broke something;
+``fuzz`` (``make fuzz``) draws at random, many more examples, and keeps what fails in
+``.hypothesis/`` to replay it. A case found by fuzzing is fixed and kept as an explicit
+test.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
-from parcours.i18n import set_language
+pytest_plugins = ["fixtures.data", "fixtures.demo"]
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The real datasets of ../shared/data (see its README)."""
-    if not SHARED_DATA.exists():
-        pytest.fail(f"{SHARED_DATA} is missing: the test data must sit beside the project")
-    return SHARED_DATA
-
-
-@pytest.fixture(autouse=True)
-def _french_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts in French with no PARCOURS_* setting leaking in."""
-    monkeypatch.delenv("PARCOURS_LANG", raising=False)
-    set_language(None)
+settings.register_profile("repro", derandomize=True, database=None, print_blob=True)
+settings.register_profile(
+    "fuzz",
+    max_examples=500,
+    derandomize=False,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repro"))
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty PARCOURS_HOME."""
-    path = tmp_path / "home"
-    monkeypatch.setenv("PARCOURS_HOME", str(path))
-    return path
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with end-to-end (``slow``) tests first, the quick ones after.
 
-
-@pytest.fixture(scope="session")
-def demo_loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
-    """The demo territory's sources written and loaded (no diagnostic), once per session.
-
-    Returns ``(workspace, sources)``: a :class:`~parcours.territories.Workspace` holding
-    territory ``demo`` and the :class:`~parcours.territories.demo.DemoSources`. Tests may
-    add to it (a catalogue, a caseload) but must not remove its layers.
+    pytest-xdist (``--dist loadfile``) hands whole modules to the workers in this order:
+    the long ones started first, the short ones fill the end, so both workers finish
+    together instead of one waiting for the other's last long module.
     """
-    from parcours.territories import Workspace
-    from parcours.territories.demo import load_demo, write_demo_sources
-
-    root = tmp_path_factory.mktemp("demo-loaded")
-    sources = write_demo_sources(root / "sources")
-    workspace = Workspace(root / "home")
-    load_demo(workspace, sources)
-    return workspace, sources
+    heavy = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in heavy)

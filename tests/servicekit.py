@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "parcours" / "matching" / "data" / "demo_catalogue.yaml"
 DEFAULT_PG = "postgresql+psycopg://parcours:parcours@127.0.0.1:5432/parcours_test"
 PASSWORD = "un-mot-de-passe-solide"
-BACKENDS = ["sqlite", "postgresql"]
+#: The service's tests run on both; PostgreSQL is an end-to-end run (a server): `slow`.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
 
 #: A person of the demo: home in Montclerval, the warehouse at 05:30.
 PERSON = {

@@ -16,24 +16,22 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fixtures.demo import DemoWorld
 from servicekit import PASSWORD, Instance, free_port, running, seed, service_env
 
-from parcours.demo import build_demo
 from parcours.service import ServiceSettings
-from parcours.territories import Workspace
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("api")
-    build_demo(Workspace(folder / "home"), folder / "out")
-    return folder / "home"
+def api_home(demo_world: DemoWorld, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of ``parcours demo``'s workspace (the diagnostic over HTTP writes into it)."""
+    return demo_world.copy("built", tmp_path_factory.mktemp("api") / "home")
 
 
 @pytest.fixture(scope="module")
-def instance(home: Path) -> Instance:
+def instance(api_home: Path) -> Instance:
     """The service's database (SQLite in the workspace), a platform on the demo, accounts."""
-    return seed(ServiceSettings(home=home))
+    return seed(ServiceSettings(home=api_home))
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +52,7 @@ def _wait(client: httpx.Client, url: str, timeout_s: float = 300.0) -> dict[str,
     raise AssertionError(f"job not finished: {body}")
 
 
-def test_a_diagnostic_over_http(client: httpx.Client, home: Path) -> None:
+def test_a_diagnostic_over_http(client: httpx.Client, api_home: Path) -> None:
     assert client.get("/health").json()["status"] == "ok"
     names = {t["name"] for t in client.get("/territories").json()}
     assert names == {"demo"}
@@ -77,7 +75,7 @@ def test_a_diagnostic_over_http(client: httpx.Client, home: Path) -> None:
     assert report.headers["content-type"].startswith("text/html")
     assert "Diagnostic territorial de mobilité" in report.text
     # The service and the CLI write the same files, in the territory's folder.
-    assert (home / "demo" / "diagnostic.gpkg").exists()
+    assert (api_home / "demo" / "diagnostic.gpkg").exists()
 
 
 def test_errors_in_the_request_language(client: httpx.Client) -> None:
@@ -93,6 +91,7 @@ def test_errors_in_the_request_language(client: httpx.Client) -> None:
     assert level.status_code == 422
 
 
+@pytest.mark.slow  # parcours serve, as processes
 def test_serve_listens_on_loopback_unless_tls_or_a_proxy(
     instance: Instance, tmp_path: Path
 ) -> None:

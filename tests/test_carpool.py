@@ -39,24 +39,24 @@ NEAR_CROIX_BLANCHE = (701914.29, 6599822.44)  # 280 m from the Croix-Blanche are
 
 
 @pytest.fixture(scope="module")
-def demo(demo_loaded: tuple[Workspace, DemoSources]) -> tuple[Territory, DemoSources]:
+def demo_territory(demo_loaded: tuple[Workspace, DemoSources]) -> tuple[Territory, DemoSources]:
     workspace, sources = demo_loaded
     return workspace.open("demo"), sources
 
 
 @pytest.fixture(scope="module")
-def network(demo: tuple[Territory, DemoSources]) -> TransportNetwork:
-    return TransportNetwork(demo[0])
+def network(demo_territory: tuple[Territory, DemoSources]) -> TransportNetwork:
+    return TransportNetwork(demo_territory[0])
 
 
 @pytest.fixture(scope="module")
-def areas(demo: tuple[Territory, DemoSources]) -> gpd.GeoDataFrame:
-    return demo[0].layer("carpool")
+def areas(demo_territory: tuple[Territory, DemoSources]) -> gpd.GeoDataFrame:
+    return demo_territory[0].layer("carpool")
 
 
 @pytest.fixture(scope="module")
-def warehouse(demo: tuple[Territory, DemoSources]) -> tuple[float, float]:
-    x, y = demo[1].places["logistics_zone"]
+def warehouse(demo_territory: tuple[Territory, DemoSources]) -> tuple[float, float]:
+    x, y = demo_territory[1].places["logistics_zone"]
     return float(x), float(y)
 
 
@@ -319,8 +319,10 @@ def _street_points(streets: gpd.GeoDataFrame, n: int, rng: np.random.Generator) 
     return np.column_stack([shapely.get_x(points), shapely.get_y(points)])
 
 
-def _random_case(demo, rng: np.random.Generator) -> tuple[list[CarpoolOffer], pd.DataFrame]:
-    territory, sources = demo
+def _random_case(
+    demo_territory, rng: np.random.Generator
+) -> tuple[list[CarpoolOffer], pd.DataFrame]:
+    territory, sources = demo_territory
     streets = territory.layer("streets").to_crs(LAMBERT93)
     streets = streets[streets["highway"].isin(["residential", "tertiary", "secondary"])]
     streets = streets[streets["access"].isna() & streets["motor_vehicle"].isna()]
@@ -492,9 +494,9 @@ def _brute_force(
     return table.reset_index(drop=True)
 
 
-def test_index_equals_brute_force(demo, network: TransportNetwork, areas) -> None:
+def test_index_equals_brute_force(demo_territory, network: TransportNetwork, areas) -> None:
     rng = np.random.default_rng(7)
-    offers, asked = _random_case(demo, rng)
+    offers, asked = _random_case(demo_territory, rng)
     index = CarpoolIndex(network, offers, areas=areas)
     expected = _brute_force(network, offers, asked, areas)
     assert len(expected) >= 30, "the random case must hold matches to compare"

@@ -1,46 +1,38 @@
-"""End-to-end CLI runs: demo, territory load (atomicity), access commands; exit codes."""
+"""End-to-end CLI runs: demo_run, territory load (atomicity), access commands; exit codes."""
 
 from __future__ import annotations
 
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from fixtures.cli import run_cli
+from fixtures.demo import DemoWorld
 
 NANTES_BBOX = "-1.575,47.199,-1.536,47.222"
 
 
-def run(*args: str, home: Path, lang: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"PARCOURS_HOME": str(home), "PATH": "/usr/bin:/bin", "HOME": str(home)}
-    if lang:
-        env["PARCOURS_LANG"] = lang
-    return subprocess.run(
-        [sys.executable, "-m", "parcours", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
+#: Every test here runs ``parcours`` as processes (end to end).
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo(
+def demo_run(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+    """``parcours demo`` run as a user runs it: its workspace, outputs and process."""
     home = tmp_path_factory.mktemp("home")
     out = tmp_path_factory.mktemp("out") / "demo"
-    result = run("demo", "--out", str(out), home=home)
+    result = run_cli("demo", "--out", str(out), home=home)
     return home, out, result
 
 
-def test_demo_runs_offline_and_loads_every_layer(demo: tuple[Path, Path, Any]) -> None:
-    home, out, result = demo
+def test_demo_runs_offline_and_loads_every_layer(demo_run: tuple[Path, Path, Any]) -> None:
+    home, out, result = demo_run
     assert result.returncode == 0, result.stderr
     assert "FICTIF" in result.stderr
     info = json.loads((out / "territoire.json").read_text())
@@ -69,8 +61,8 @@ def test_demo_runs_offline_and_loads_every_layer(demo: tuple[Path, Path, Any]) -
     assert (out / "sources" / "filosofi" / "carreaux_200m_met.gpkg").exists()
 
 
-def test_demo_access_table_shows_the_early_shift_gap(demo: tuple[Path, Path, Any]) -> None:
-    _, out, result = demo
+def test_demo_access_table_shows_the_early_shift_gap(demo_run: tuple[Path, Path, Any]) -> None:
+    _, out, result = demo_run
     access = pd.read_csv(out / "acces.csv")
     assert list(access.columns) == [
         "arrivee_avant",
@@ -98,12 +90,13 @@ def test_demo_access_table_shows_the_early_shift_gap(demo: tuple[Path, Path, Any
     assert "Zone logistique" in result.stdout
 
 
-def test_demo_is_deterministic(demo: tuple[Path, Path, Any], tmp_path: Path) -> None:
-    _, out, _ = demo
-    again = tmp_path / "again"
-    result = run("demo", "--out", str(again), home=tmp_path / "home")
-    assert result.returncode == 0, result.stderr
-    assert (again / "acces.csv").read_text() == (out / "acces.csv").read_text()
+def test_demo_is_deterministic(demo_run: tuple[Path, Path, Any], demo_world: DemoWorld) -> None:
+    """The command, in its own process, writes the tables the cached world's build wrote."""
+    _, out, _ = demo_run
+    tables = sorted(p.relative_to(demo_world.out) for p in demo_world.out.rglob("*.csv"))
+    assert len(tables) > 10 and Path("acces.csv") in tables
+    for table in tables:
+        assert (out / table).read_bytes() == (demo_world.out / table).read_bytes(), table
 
 
 GPKG_LAYERS = {
@@ -122,14 +115,14 @@ GPKG_LAYERS = {
 }
 
 
-def test_demo_writes_the_diagnostic(demo: tuple[Path, Path, Any]) -> None:
+def test_demo_writes_the_diagnostic(demo_run: tuple[Path, Path, Any]) -> None:
     import sqlite3
     import xml.etree.ElementTree as ET
 
     import geopandas as gpd
     import pyogrio
 
-    _, out, result = demo
+    _, out, result = demo_run
     assert result.returncode == 0, result.stderr
     gpkg = out / "diagnostic.gpkg"
     assert {name for name, _ in pyogrio.list_layers(gpkg)} == GPKG_LAYERS
@@ -167,48 +160,54 @@ def test_demo_writes_the_diagnostic(demo: tuple[Path, Path, Any]) -> None:
         assert host not in report, host
 
 
-def test_diagnose_in_english_and_bad_input(demo: tuple[Path, Path, Any], tmp_path: Path) -> None:
-    home, _, _ = demo
+def test_diagnose_in_english_and_bad_input(
+    demo_run: tuple[Path, Path, Any], tmp_path: Path
+) -> None:
+    home, _, _ = demo_run
     out = tmp_path / "en"
-    result = run(
+    result = run_cli(
         "--lang", "en", "diagnose", "demo", "--out", str(out), "--modes", "walk,transit", home=home
     )
     assert result.returncode == 0, result.stderr
     report = (out / "rapport.html").read_text("utf-8")
     assert "Territorial mobility diagnostic" in report and "Statistical secret" in report
     assert "Share of the territory" in result.stdout
-    bad = run("diagnose", "demo", "--out", str(tmp_path / "x"), "--date", "2026-13-01", home=home)
+    bad = run_cli(
+        "diagnose", "demo", "--out", str(tmp_path / "x"), "--date", "2026-13-01", home=home
+    )
     assert bad.returncode == 2 and "--date" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "x").exists()
-    mode = run("diagnose", "demo", "--out", str(tmp_path / "y"), "--modes", "plane", home=home)
+    mode = run_cli("diagnose", "demo", "--out", str(tmp_path / "y"), "--modes", "plane", home=home)
     assert mode.returncode == 2 and "plane" in mode.stderr and "Traceback" not in mode.stderr
-    missing = run("diagnose", "nowhere", home=home)
+    missing = run_cli("diagnose", "nowhere", home=home)
     assert missing.returncode == 2 and "nowhere" in missing.stderr
-    tiles = run("diagnose", "demo", "--out", str(tmp_path / "t"), "--tiles", "google", home=home)
+    tiles = run_cli(
+        "diagnose", "demo", "--out", str(tmp_path / "t"), "--tiles", "google", home=home
+    )
     assert tiles.returncode == 2 and "--tiles" in tiles.stderr and not (tmp_path / "t").exists()
-    alone = run("compare", "demo", "demo", "--out", str(tmp_path / "c"), home=home)
+    alone = run_cli("compare", "demo", "demo", "--out", str(tmp_path / "c"), home=home)
     assert alone.returncode == 2 and "Traceback" not in alone.stderr
     assert not (tmp_path / "c").exists()
 
 
 def test_failed_load_leaves_territory_untouched(shared_data: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert run("territory", "create", "n", "--bbox", NANTES_BBOX, home=home).returncode == 0
+    assert run_cli("territory", "create", "n", "--bbox", NANTES_BBOX, home=home).returncode == 0
     good = shared_data / "france_nantes_tempus" / "tan_nantes_gtfs_2014.zip"
-    loaded = run("territory", "load", "n", "--gtfs", str(good), home=home)
+    loaded = run_cli("territory", "load", "n", "--gtfs", str(good), home=home)
     assert loaded.returncode == 0, loaded.stderr
     manifest = (home / "n" / "manifest.json").read_text()
     stops = pd.read_parquet(home / "n" / "layers" / "stops.parquet")
     broken = shared_data / "helsinki_r5py" / "reference_outputs" / "test_broken_gtfs.zip"
     osm = shared_data / "france_nantes_tempus" / "nantes_subset_2014.osm.pbf"
-    failed = run("territory", "load", "n", "--osm", str(osm), "--gtfs", str(broken), home=home)
+    failed = run_cli("territory", "load", "n", "--osm", str(osm), "--gtfs", str(broken), home=home)
     assert failed.returncode == 2
     assert "test_broken_gtfs.zip/stops.txt" in failed.stderr and "ligne 19" in failed.stderr
     assert "Traceback" not in failed.stderr
     assert (home / "n" / "manifest.json").read_text() == manifest
     assert not (home / "n" / "layers" / "streets.parquet").exists()
     pd.testing.assert_frame_equal(pd.read_parquet(home / "n" / "layers" / "stops.parquet"), stops)
-    missing = run("territory", "load", "n", "--osm", str(tmp_path / "absent.pbf"), home=home)
+    missing = run_cli("territory", "load", "n", "--osm", str(tmp_path / "absent.pbf"), home=home)
     assert missing.returncode == 2 and "absent.pbf" in missing.stderr
 
 
@@ -217,7 +216,7 @@ def test_access_matrix_from_files(shared_data: Path, tmp_path: Path) -> None:
     origins = tmp_path / "o.csv"
     origins.write_text("id,lon,lat\na,-1.571,47.201\nb,-1.540,47.219\nc,-1.555,47.210\n")
     out = tmp_path / "m.parquet"
-    result = run(
+    result = run_cli(
         "access",
         "matrix",
         "--osm",
@@ -254,7 +253,7 @@ def test_access_matrix_from_files(shared_data: Path, tmp_path: Path) -> None:
         matrix.loc[(matrix.from_id == "a") & (matrix.to_id == "b"), "travel_time_p50"].iloc[0] < 60
     )
     gpkg = tmp_path / "m.gpkg"
-    again = run(
+    again = run_cli(
         "access",
         "matrix",
         "--osm",
@@ -287,7 +286,7 @@ def test_access_bad_input_exit_2(
     folder = shared_data / "france_nantes_tempus"
     origins = tmp_path / "o.csv"
     origins.write_text("id,lon,lat\na,-1.571,47.201\n")
-    result = run(
+    result = run_cli(
         "access",
         "matrix",
         "--osm",
@@ -307,7 +306,7 @@ def test_access_bad_input_exit_2(
 def test_access_on_unknown_territory_and_bad_points(tmp_path: Path) -> None:
     points = tmp_path / "o.csv"
     points.write_text("id,lon,lat\na,-1.571,47.201\na,-1.5,47.2\n")
-    result = run(
+    result = run_cli(
         "access",
         "matrix",
         "--territory",
@@ -323,7 +322,7 @@ def test_access_on_unknown_territory_and_bad_points(tmp_path: Path) -> None:
     assert result.returncode == 2  # duplicate id, found before the territory is opened
     assert "o.csv, ligne 3" in result.stderr
     points.write_text("id,lon,lat\na,-1.571,47.201\n")
-    result = run(
+    result = run_cli(
         "access",
         "matrix",
         "--territory",

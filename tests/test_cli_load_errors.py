@@ -6,8 +6,6 @@ value broken) or is the official invalid example of its schema.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -15,21 +13,13 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+from fixtures.cli import run_cli
+
+#: Every test here is end to end: parcours as processes.
+pytestmark = pytest.mark.slow
 
 NANTES_BBOX = "-1.575,47.199,-1.536,47.222"
 FRIOUL_BBOX = "5.30,43.27,5.38,43.30"
-
-
-def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PARCOURS_HOME": str(home), "PATH": "/usr/bin:/bin", "HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "parcours", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
 
 
 def _rewrite_zip(source: Path, target: Path, edit: Callable[[str, bytes], bytes | None]) -> Path:
@@ -143,14 +133,14 @@ def test_broken_input_exits_2_and_writes_nothing(
     option, make, needles = CASES[case]
     home = tmp_path / "home"
     bbox = FRIOUL_BBOX if option == "--gtfs" else NANTES_BBOX
-    assert run("territory", "create", "t", "--bbox", bbox, home=home).returncode == 0
+    assert run_cli("territory", "create", "t", "--bbox", bbox, home=home).returncode == 0
     good = shared_data / "france_open_data_samples" / "bnlc" / "schema_exemple_valide.csv"
-    assert run("territory", "load", "t", "--carpool", str(good), home=home).returncode == 0
+    assert run_cli("territory", "load", "t", "--carpool", str(good), home=home).returncode == 0
     before = (home / "t" / "manifest.json").read_bytes()
     layers_before = sorted(p.name for p in (home / "t" / "layers").iterdir())
 
     broken = make(shared_data, tmp_path)
-    result = run("territory", "load", "t", option, str(broken), home=home)
+    result = run_cli("territory", "load", "t", option, str(broken), home=home)
 
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr

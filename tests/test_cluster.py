@@ -30,6 +30,9 @@ from parcours.maps import diagnose
 from parcours.territories import Workspace
 from parcours.territories.demo import load_demo
 
+#: Every test here is end to end: Dask clusters of processes.
+pytestmark = pytest.mark.slow
+
 #: Small parts, so that each territory has several tasks of each kind.
 CELLS_PER_PART = 150
 JOBS_PER_PART = 150  # the CLI's --part-size sets both

@@ -9,27 +9,21 @@ street names, numbers and positions are real. Nothing derived from it is committ
 from __future__ import annotations
 
 import collections
-import csv
 import gzip
-import http.server
-import io
 import json
 import re
 import socket
-import subprocess
-import sys
-import threading
-import urllib.parse
 from collections.abc import Iterator
-from email.parser import BytesParser
-from email.policy import default as email_policy
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import osmium
 import pandas as pd
 import pytest
+from fixtures.addok import start_addok
+from fixtures.cli import run_cli
 
 from parcours.errors import DownloadError, InputError
 from parcours.geo.geocoding import (
@@ -42,7 +36,7 @@ from parcours.geo.geocoding import (
     parse_address,
 )
 from parcours.territories import load_sources
-from parcours.territories.demo import DemoSources, write_demo_sources
+from parcours.territories.demo import DemoSources
 from parcours.territories.manage import create_territory
 from parcours.territories.readers import ReadContext, read_addresses
 from parcours.territories.workspace import Workspace
@@ -394,26 +388,26 @@ def test_index_build_needs_the_ban_columns(nantes_frame: pd.DataFrame) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoSources:
-    return write_demo_sources(tmp_path_factory.mktemp("demo"))
-
-
-@pytest.fixture(scope="module")
-def demo_workspace(demo: DemoSources, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+def demo_workspace(
+    demo_sources: DemoSources, tmp_path_factory: pytest.TempPathFactory
+) -> Workspace:
     workspace = Workspace(tmp_path_factory.mktemp("home"))
     create_territory(
         workspace,
         "demo",
-        communes=",".join(demo.communes),
-        communes_file=demo.files["communes"][0],
+        communes=",".join(demo_sources.communes),
+        communes_file=demo_sources.files["communes"][0],
     )
-    files = {"communes": demo.files["communes"], "addresses": demo.files["addresses"]}
+    files = {
+        "communes": demo_sources.files["communes"],
+        "addresses": demo_sources.files["addresses"],
+    }
     load_sources(workspace, "demo", files)
     return workspace
 
 
-def test_demo_ban_file_has_the_ban_format(demo: DemoSources) -> None:
-    path = demo.files["addresses"][0]
+def test_demo_ban_file_has_the_ban_format(demo_sources: DemoSources) -> None:
+    path = demo_sources.files["addresses"][0]
     assert path.name == "adresses-03.csv"
     text = path.read_text(encoding="utf-8")
     assert text.splitlines()[0] == ";".join(BAN_COLUMNS)
@@ -447,9 +441,11 @@ def test_demo_addresses_load_as_a_layer(demo_workspace: Workspace) -> None:
 
 
 def test_geocoding_a_demo_address_returns_its_point(
-    demo_workspace: Workspace, demo: DemoSources
+    demo_workspace: Workspace, demo_sources: DemoSources
 ) -> None:
-    frame = pd.read_csv(demo.files["addresses"][0], sep=";", dtype=str, keep_default_na=False)
+    frame = pd.read_csv(
+        demo_sources.files["addresses"][0], sep=";", dtype=str, keep_default_na=False
+    )
     index = AddressIndex.from_frame(frame)
     layer = demo_workspace.open("demo").layer("addresses").to_crs(4326)
     target = layer[(layer.street == "Rue Pasteur") & (layer.rep.isna())].iloc[3]
@@ -461,8 +457,10 @@ def test_geocoding_a_demo_address_returns_its_point(
     assert result["lat"] == pytest.approx(target.geometry.y, abs=1e-6)
 
 
-def test_ambiguous_street_without_commune_scores_lower(demo: DemoSources) -> None:
-    frame = pd.read_csv(demo.files["addresses"][0], sep=";", dtype=str, keep_default_na=False)
+def test_ambiguous_street_without_commune_scores_lower(demo_sources: DemoSources) -> None:
+    frame = pd.read_csv(
+        demo_sources.files["addresses"][0], sep=";", dtype=str, keep_default_na=False
+    )
     index = AddressIndex.from_frame(frame)
     small = frame[frame.nom_voie == "Grande Rue"]
     assert small["code_insee"].nunique() > 3  # every village has its Grande Rue
@@ -476,8 +474,10 @@ def test_ambiguous_street_without_commune_scores_lower(demo: DemoSources) -> Non
 
 
 @pytest.fixture(scope="module")
-def demo_frame(demo: DemoSources) -> pd.DataFrame:
-    return pd.read_csv(demo.files["addresses"][0], sep=";", dtype=str, keep_default_na=False)
+def demo_frame(demo_sources: DemoSources) -> pd.DataFrame:
+    return pd.read_csv(
+        demo_sources.files["addresses"][0], sep=";", dtype=str, keep_default_na=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -564,17 +564,36 @@ def test_repetition_index_absent_from_the_street_scores_lower(
     assert bis28.label == "28 bis Rue de la Halle 03970 Montclerval"
 
 
-def test_index_geocodes_ten_thousand_queries(demo: DemoSources) -> None:
-    # Not a timed assertion (see STYLE.md): a run over many queries must be correct.
-    frame = pd.read_csv(demo.files["addresses"][0], sep=";", dtype=str, keep_default_na=False)
+@pytest.mark.parametrize("with_commune", [True, False])
+def test_index_geocodes_ten_thousand_queries(demo_sources: DemoSources, with_commune: bool) -> None:
+    """10,000 abbreviated queries: each address placed is the one asked for, at its BAN
+    position. A postcode alone that several villages share, each with its Grande Rue
+    ("8 Grande Rue 03975"), is score_faible (ask for the commune), never another
+    village's number 8 placed 15 km away."""
+    frame = pd.read_csv(
+        demo_sources.files["addresses"][0], sep=";", dtype=str, keep_default_na=False
+    )
     index = AddressIndex.from_frame(frame)
     sample = frame.sample(10_000, replace=True, random_state=1)
     queries = [
         f"{r.numero}{r.rep} {r.nom_voie.replace('Rue', 'r.')} {r.code_postal}"
+        + (f" {r.nom_commune}" if with_commune else "")
         for r in sample.itertuples()
     ]
     result = index.geocode(queries)
-    assert len(result) == 10_000 and (result["status"] == "ok").mean() > 0.98
+    assert len(result) == 10_000
+    placed = (result["status"] == "ok").to_numpy()
+    assert placed.mean() > (0.98 if with_commune else 0.9)
+    asked = sample[placed]
+    number = (asked["numero"] + " " + asked["rep"]).str.strip()
+    assert (result.loc[placed, "housenumber"].to_numpy() == number.to_numpy()).all()
+    assert (result.loc[placed, "citycode"].to_numpy() == asked["code_insee"].to_numpy()).all()
+    assert np.allclose(result.loc[placed, "lon"], asked["lon"].astype(float), atol=1e-7)
+    assert np.allclose(result.loc[placed, "lat"], asked["lat"].astype(float), atol=1e-7)
+    if not with_commune:
+        unplaced = result[~placed]
+        assert set(unplaced["status"]) == {"score_faible"}
+        assert unplaced["query"].str.contains(" 0397[5-9]$").all()  # shared postcodes
 
 
 # --------------------------------------------------------------------- the reader's errors
@@ -586,25 +605,27 @@ def _ctx(demo_workspace: Workspace) -> ReadContext:
     return read_context(demo_workspace.open("demo"))
 
 
-def _lines(demo: DemoSources) -> list[str]:
-    return demo.files["addresses"][0].read_text(encoding="utf-8").splitlines()
+def _lines(demo_sources: DemoSources) -> list[str]:
+    return demo_sources.files["addresses"][0].read_text(encoding="utf-8").splitlines()
 
 
 def test_reader_reads_gzip_like_csv(
-    demo: DemoSources, demo_workspace: Workspace, tmp_path: Path
+    demo_sources: DemoSources, demo_workspace: Workspace, tmp_path: Path
 ) -> None:
     path = tmp_path / "adresses-03.csv.gz"
-    path.write_bytes(gzip.compress(demo.files["addresses"][0].read_bytes()))
-    plain = read_addresses(demo.files["addresses"][0], _ctx(demo_workspace))[0].frame
+    path.write_bytes(gzip.compress(demo_sources.files["addresses"][0].read_bytes()))
+    plain = read_addresses(demo_sources.files["addresses"][0], _ctx(demo_workspace))[0].frame
     zipped = read_addresses(path, _ctx(demo_workspace))[0].frame
     assert len(zipped) == len(plain) > 0
     assert zipped["label"].tolist() == plain["label"].tolist()
 
 
 def test_reader_missing_column(
-    demo: DemoSources, demo_workspace: Workspace, tmp_path: Path
+    demo_sources: DemoSources, demo_workspace: Workspace, tmp_path: Path
 ) -> None:
-    frame = pd.read_csv(demo.files["addresses"][0], sep=";", dtype=str, keep_default_na=False)
+    frame = pd.read_csv(
+        demo_sources.files["addresses"][0], sep=";", dtype=str, keep_default_na=False
+    )
     path = tmp_path / "adresses.csv"
     frame.drop(columns=["nom_voie"]).to_csv(path, sep=";", index=False)
     with pytest.raises(InputError) as info:
@@ -613,9 +634,9 @@ def test_reader_missing_column(
 
 
 def test_reader_bad_coordinate_names_its_line(
-    demo: DemoSources, demo_workspace: Workspace, tmp_path: Path
+    demo_sources: DemoSources, demo_workspace: Workspace, tmp_path: Path
 ) -> None:
-    lines = _lines(demo)
+    lines = _lines(demo_sources)
     header = lines[0].split(";")
     cells = lines[41].split(";")
     cells[header.index("lon")] = "2,97x"
@@ -629,46 +650,37 @@ def test_reader_bad_coordinate_names_its_line(
 
 
 def test_reader_wrong_separator(
-    demo: DemoSources, demo_workspace: Workspace, tmp_path: Path
+    demo_sources: DemoSources, demo_workspace: Workspace, tmp_path: Path
 ) -> None:
     path = tmp_path / "adresses.csv"
-    text = "\n".join(line.replace(";", " ") for line in _lines(demo)[:50])
+    text = "\n".join(line.replace(";", " ") for line in _lines(demo_sources)[:50])
     path.write_text(text + "\n", encoding="utf-8")
     with pytest.raises(InputError) as info:
         read_addresses(path, _ctx(demo_workspace))
     assert info.value.row == 1 and "(;)" in str(info.value)
 
 
-def _run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PARCOURS_HOME": str(home), "PATH": "/usr/bin:/bin", "HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "parcours", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-
-
-def test_cli_bad_addresses_exit_2_and_write_nothing(demo: DemoSources, tmp_path: Path) -> None:
+@pytest.mark.slow  # parcours as a process
+def test_cli_bad_addresses_exit_2_and_write_nothing(
+    demo_sources: DemoSources, tmp_path: Path
+) -> None:
     home = tmp_path / "home"
-    bbox = ",".join(str(v) for v in demo.bbox_wgs84)
-    assert _run("territory", "create", "t", "--bbox", bbox, home=home).returncode == 0
-    good = demo.files["addresses"][0]
-    loaded = _run("territory", "load", "t", "--addresses", str(good), home=home)
+    bbox = ",".join(str(v) for v in demo_sources.bbox_wgs84)
+    assert run_cli("territory", "create", "t", "--bbox", bbox, home=home).returncode == 0
+    good = demo_sources.files["addresses"][0]
+    loaded = run_cli("territory", "load", "t", "--addresses", str(good), home=home)
     assert loaded.returncode == 0, loaded.stderr
     assert json.loads(loaded.stdout)["layers"]["addresses"] > 2000
     before = (home / "t" / "manifest.json").read_bytes()
 
-    lines = _lines(demo)
+    lines = _lines(demo_sources)
     header = lines[0].split(";")
     cells = lines[9].split(";")
     cells[header.index("lat")] = "quarante-six"
     lines[9] = ";".join(cells)
     broken = tmp_path / "adresses-03.csv"
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = _run("territory", "load", "t", "--addresses", str(broken), home=home)
+    result = run_cli("territory", "load", "t", "--addresses", str(broken), home=home)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     for needle in ("adresses-03.csv", "ligne 10", "lat", "quarante-six"):
@@ -679,151 +691,54 @@ def test_cli_bad_addresses_exit_2_and_write_nothing(demo: DemoSources, tmp_path:
 # -------------------------------------------------------------- an Addok server, for real
 
 
-def _features(results: list[dict[str, Any]]) -> dict[str, Any]:
-    features = []
-    for r in results:
-        props = {k: v for k, v in r.items() if k not in ("lon", "lat")}
-        props["name"] = r["label"].split(f" {r['postcode']} ")[0]
-        props["id"] = f"{r['citycode']}_{r['street']}"
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-                "properties": props,
-            }
-        )
-    return {"type": "FeatureCollection", "version": "draft", "features": features}
-
-
-def _csv_answer(index: AddressIndex, body: bytes, content_type: str) -> bytes:
-    """What addok-csv does: every row plus latitude, longitude and result_* columns."""
-    message = BytesParser(policy=email_policy).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
-    )
-    fields: dict[str, bytes] = {}
-    for part in message.iter_parts():  # type: ignore[attr-defined]
-        name = part.get_param("name", header="content-disposition")
-        fields[name] = part.get_payload(decode=True)
-    columns = fields["columns"].decode().split(",")
-    rows = list(csv.DictReader(io.StringIO(fields["data"].decode("utf-8-sig"))))
-    headers = list(rows[0]) if rows else []
-    headers += [
-        "latitude", "longitude", "result_label", "result_score", "result_type", "result_id",
-        "result_housenumber", "result_name", "result_street", "result_postcode", "result_city",
-        "result_context", "result_citycode",
-    ]  # fmt: skip
-    out = io.StringIO()
-    writer = csv.DictWriter(out, headers, lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        found = index.search(" ".join(row[c] for c in columns), limit=1)
-        if found:
-            r = found[0]
-            row |= {
-                "latitude": r["lat"], "longitude": r["lon"], "result_label": r["label"],
-                "result_score": r["score"], "result_type": r["type"],
-                "result_id": f"{r['citycode']}_x", "result_housenumber": r["housenumber"] or "",
-                "result_name": r["street"], "result_street": r["street"],
-                "result_postcode": r["postcode"], "result_city": r["city"],
-                "result_context": "44, Loire-Atlantique", "result_citycode": r["citycode"],
-            }  # fmt: skip
-        writer.writerow(row)
-    return out.getvalue().encode("utf-8")
-
-
 @pytest.fixture(scope="module")
-def addok(nantes: AddressIndex) -> Iterator[tuple[str, list[str]]]:
-    calls: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_GET(self) -> None:
-            url = urllib.parse.urlsplit(self.path)
-            calls.append(f"GET {url.path}")
-            q = dict(urllib.parse.parse_qsl(url.query))
-            if url.path.startswith("/broken/"):
-                self._send(500, b"Internal Server Error", "text/plain")
-            elif url.path == "/search/":
-                found = nantes.search(
-                    q["q"],
-                    limit=int(q.get("limit", 5)),
-                    postcode=q.get("postcode"),
-                    citycode=q.get("citycode"),
-                )
-                self._send(200, json.dumps(_features(found)).encode(), "application/json")
-            elif url.path == "/reverse/":
-                found = nantes.reverse(float(q["lon"]), float(q["lat"]))
-                self._send(200, json.dumps(_features([found])).encode(), "application/json")
-            else:
-                self._send(404, b"Not Found", "text/plain")
-
-        def do_POST(self) -> None:
-            calls.append(f"POST {self.path}")
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            if self.path.startswith("/broken/"):
-                self._send(500, b"Internal Server Error", "text/plain")
-            elif self.path == "/search/csv/":
-                answer = _csv_answer(nantes, body, self.headers["Content-Type"])
-                self._send(200, answer, "text/csv; charset=utf-8")
-            else:
-                self._send(404, b"Not Found", "text/plain")
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", calls
-    finally:
-        server.shutdown()
-        server.server_close()
+def addok(nantes_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Addok (redis, addok-fr, addok-france, addok-csv) indexing the Nantes BAN file."""
+    yield from start_addok(nantes_frame, tmp_path_factory.mktemp("addok"))
 
 
-def test_addok_search_and_reverse(addok: tuple[str, list[str]], nantes_frame: pd.DataFrame) -> None:
-    url, _ = addok
-    with AddokClient(url) as client:
+def test_addok_search_and_reverse(addok: str, nantes_frame: pd.DataFrame) -> None:
+    expected = _row(nantes_frame, "Place du Pilori", "4")
+    with AddokClient(addok) as client:
         found = client.search("4 pl. du Pilori 44000 Nantes", limit=3)
         assert found and found[0]["street"] == "Place du Pilori"
         assert found[0]["type"] == "housenumber" and found[0]["housenumber"] == "4"
-        expected = _row(nantes_frame, "Place du Pilori", "4")
         assert found[0]["lon"] == pytest.approx(float(expected.lon))
-        assert client.search("4 place du Pilori", citycode="44020") == []
-        assert client.search("zzzz qwerty") == []
+        assert found[0]["lat"] == pytest.approx(float(expected.lat))
+        assert client.search("4 place du Pilori", citycode="44020") == []  # not in Bouguenais
         near = client.reverse(float(expected.lon), float(expected.lat))
         assert near is not None and near["label"] == "4 Place du Pilori 44000 Nantes"
 
 
-def test_addok_batch_is_one_post_and_matches_the_offline_index(
-    addok: tuple[str, list[str]], nantes: AddressIndex
+def test_addok_batch_is_one_post_and_places_what_the_offline_index_places(
+    addok: str, nantes: AddressIndex, nantes_frame: pd.DataFrame
 ) -> None:
-    url, calls = addok
+    """Two independent geocoders: where both place an address, at the same BAN point."""
     queries = [
         "4 pl. du Pilori 44000 Nantes",
         "12 rue Imaginaire du Zzyzx 44000 Nantes",
-        '10 rue de la Juiverie, "44000" NANTES CEDEX 1',
+        '10 rue de la Juiverie, "44000" NANTES CEDEX 1',  # a quoted comma in the batch
         "12 bis av. du Gal de Gaulle 03100 Montluçon",
         "rue kervegan",
     ]
-    before = len(calls)
-    with AddokClient(url) as client:
-        remote = client.geocode(queries)
-    assert calls[before:] == ["POST /search/csv/"]
-    local = nantes.geocode(queries)
+    calls: list[str] = []
+    record = lambda request: calls.append(f"{request.method} {request.url.path}")  # noqa: E731
+    with httpx.Client(timeout=30, event_hooks={"request": [record]}) as http:
+        remote = AddokClient(addok, client=http).geocode(queries)
+    assert calls == ["POST /search/csv/"]
     assert list(remote.columns) == list(GEOCODE_COLUMNS)
     assert remote["query"].tolist() == queries
-    assert remote["status"].tolist() == ["ok", "introuvable", "ok", "score_faible", "ok"]
-    assert remote["status"].tolist() == local["status"].tolist()
-    assert remote["label"].tolist() == local["label"].tolist()
-    assert np.allclose(remote["lon"], local["lon"], equal_nan=True)
-    assert np.allclose(remote["score"], local["score"], atol=0.005)
+    # the made-up street and the address of another département are not placed
+    assert remote["status"].tolist() == ["ok", "score_faible", "ok", "introuvable", "ok"]
+    assert remote.loc[~(remote["status"] == "ok"), "lon"].isna().all()
+    local = nantes.geocode(queries)
+    both = (remote["status"] == "ok") & (local["status"] == "ok")
+    assert both.sum() == 3
+    assert remote.loc[both, "label"].tolist() == local.loc[both, "label"].tolist()
+    assert np.allclose(remote.loc[both, ["lon", "lat"]], local.loc[both, ["lon", "lat"]])
+    pilori = _row(nantes_frame, "Place du Pilori", "4")
+    assert remote.loc[0, "lon"] == pytest.approx(float(pilori.lon))
+    assert remote.loc[0, "citycode"] == "44109"
 
 
 def _free_port() -> int:
@@ -832,7 +747,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_addok_down_or_failing_is_a_clear_error(addok: tuple[str, list[str]]) -> None:
+def test_addok_down_or_failing_is_a_clear_error(addok: str) -> None:
     down = f"http://127.0.0.1:{_free_port()}"
     with AddokClient(down, timeout_s=2.0) as client, pytest.raises(DownloadError) as info:
         client.geocode(["4 place du Pilori 44000 Nantes"])
@@ -840,12 +755,11 @@ def test_addok_down_or_failing_is_a_clear_error(addok: tuple[str, list[str]]) ->
     assert info.value.code == "geocoder.unreachable"
     assert isinstance(info.value, ConnectionError)
 
-    url, _ = addok
-    with AddokClient(f"{url}/broken") as client:
+    with AddokClient(f"{addok}/broken") as client:  # not Addok's root: its 404s
         with pytest.raises(DownloadError) as info:
             client.search("4 place du Pilori")
-        assert "HTTP 500" in str(info.value) and f"{url}/broken/search/" in str(info.value)
+        assert "HTTP 404" in str(info.value) and f"{addok}/broken/search/" in str(info.value)
         with pytest.raises(DownloadError) as info:
             client.geocode(["4 place du Pilori"])
         assert info.value.code == "geocoder.http_error"
-        assert info.value.params["status"] == 500
+        assert info.value.params["status"] == 404

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import time
 import zipfile
 from pathlib import Path
 
@@ -254,17 +253,14 @@ def gtfs_error(path: Path | list[Path], ctx: ReadContext = EVERYWHERE) -> GtfsEr
 
 
 @pytest.fixture(scope="module")
-def tan(shared_data: Path) -> tuple[dict[str, LayerData], ReadContext, float]:
+def tan(shared_data: Path) -> tuple[dict[str, LayerData], ReadContext]:
     feed = shared_data / NANTES / "tan_nantes_gtfs_2014.zip"
     ctx = covering_context(feed)
-    start = time.perf_counter()
-    layers = by_name(read_gtfs([feed], ctx))
-    return layers, ctx, time.perf_counter() - start
+    return by_name(read_gtfs([feed], ctx)), ctx
 
 
-def test_tan_full_network(tan: tuple[dict[str, LayerData], ReadContext, float]) -> None:
-    layers, ctx, elapsed_s = tan
-    assert elapsed_s < 8, f"the full TAN feed took {elapsed_s:.1f} s"
+def test_tan_full_network(tan: tuple[dict[str, LayerData], ReadContext]) -> None:
+    layers, ctx = tan
     check_schema(layers, ctx.crs)
     feed = layers["feeds"].frame.iloc[0]
     assert feed["feed_id"] == "tan_nantes_gtfs_2014"

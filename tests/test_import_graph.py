@@ -10,7 +10,7 @@ import networkx as nx
 PACKAGE = Path(__file__).resolve().parents[1] / "parcours"
 #: DESIGN.md's layers, lowest first; a module may import only its layer or lower ones.
 LAYERS = [
-    {"errors", "i18n", "progress"},
+    {"errors", "i18n", "jit", "progress"},
     {"geo"},
     {"territories"},
     {"accessibility"},

@@ -11,8 +11,6 @@ import csv
 import fcntl
 import json
 import shutil
-import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -26,6 +24,7 @@ import pyogrio
 import pytest
 import shapely
 import typer
+from fixtures.cli import run_cli
 
 from parcours.cli._ui import guarded
 from parcours.errors import InputError, OsmError, WorkspaceError
@@ -56,21 +55,6 @@ FRIOUL_COUNTS = {
 }
 
 
-def run(
-    *args: str, home: Path, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {"PARCOURS_HOME": str(home), "PATH": "/usr/bin:/bin", "HOME": str(home.parent)}
-    env.update(extra_env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "parcours", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-
-
 def _frioul_zip(shared: Path) -> Path:
     return (
         shared
@@ -97,6 +81,7 @@ def _state(home: Path, name: str) -> tuple[bytes, list[str]]:
 # --------------------------------------------------------------------------- 1. folders
 
 
+@pytest.mark.slow  # parcours as processes
 def test_gtfs_folder_flat_and_nested_loads(shared_data: Path, tmp_path: Path) -> None:
     flat = tmp_path / "frioul"
     with zipfile.ZipFile(_frioul_zip(shared_data)) as archive:
@@ -104,10 +89,10 @@ def test_gtfs_folder_flat_and_nested_loads(shared_data: Path, tmp_path: Path) ->
     nested = tmp_path / "download"
     shutil.copytree(flat, nested / "feed")
     home = tmp_path / "home"
-    assert run("territory", "create", "t", "--bbox", FRIOUL_BBOX, home=home).returncode == 0
+    assert run_cli("territory", "create", "t", "--bbox", FRIOUL_BBOX, home=home).returncode == 0
 
     for folder in (flat, nested):
-        result = run("territory", "load", "t", "--gtfs", str(folder), home=home)
+        result = run_cli("territory", "load", "t", "--gtfs", str(folder), home=home)
         assert result.returncode == 0, result.stderr
         assert "Traceback" not in result.stderr
         assert json.loads(result.stdout)["layers"] == FRIOUL_COUNTS
@@ -123,6 +108,7 @@ def test_gtfs_folder_flat_and_nested_loads(shared_data: Path, tmp_path: Path) ->
     assert file_digest(flat)["sha256"] != file_digest(nested / "feed")["sha256"]
 
 
+@pytest.mark.slow  # parcours as processes
 def test_gbfs_folder_loads(tmp_path: Path) -> None:
     # GBFS v2.3 (MobilityData reference): station_information.json + system_information.json.
     folder = tmp_path / "veol"
@@ -151,23 +137,24 @@ def test_gbfs_folder_loads(tmp_path: Path) -> None:
     }
     (folder / "system_information.json").write_text(json.dumps(system), "utf-8")
     home = tmp_path / "home"
-    assert run("territory", "create", "caen", "--bbox", CAEN_BBOX, home=home).returncode == 0
-    result = run("territory", "load", "caen", "--bikeshare", str(folder), home=home)
+    assert run_cli("territory", "create", "caen", "--bbox", CAEN_BBOX, home=home).returncode == 0
+    result = run_cli("territory", "load", "caen", "--bikeshare", str(folder), home=home)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["layers"] == {"bikeshare": 2}
     [source] = _manifest(home, "caen")["layers"]["bikeshare"]["sources"]
     assert source["files"] == 2
 
 
+@pytest.mark.slow  # parcours as processes
 def test_folder_for_a_one_file_source_is_bad_input(shared_data: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert run("territory", "create", "t", "--bbox", NANTES_BBOX, home=home).returncode == 0
+    assert run_cli("territory", "create", "t", "--bbox", NANTES_BBOX, home=home).returncode == 0
     folder = tmp_path / "bnlc"
     folder.mkdir()
     shutil.copy(
         shared_data / "france_open_data_samples" / "bnlc" / "schema_exemple_valide.csv", folder
     )
-    result = run("territory", "load", "t", "--carpool", str(folder), home=home)
+    result = run_cli("territory", "load", "t", "--carpool", str(folder), home=home)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert str(folder) in result.stderr and "--carpool" in result.stderr
@@ -190,14 +177,15 @@ def _jobs_csv(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # parcours as processes
 def test_partially_diffusible_rows_of_a_generic_layer_stay_private(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert run("territory", "create", "t", "--bbox", NANTES_BBOX, home=home).returncode == 0
+    assert run_cli("territory", "create", "t", "--bbox", NANTES_BBOX, home=home).returncode == 0
     path = _jobs_csv(tmp_path / "emplois.csv")
-    loaded = run("territory", "load", "t", "--jobs", str(path), home=home)
+    loaded = run_cli("territory", "load", "t", "--jobs", str(path), home=home)
     assert loaded.returncode == 0, loaded.stderr
     out = tmp_path / "t.gpkg"
-    assert run("territory", "export", "t", "--out", str(out), home=home).returncode == 0
+    assert run_cli("territory", "export", "t", "--out", str(out), home=home).returncode == 0
 
     for frame in (
         gpd.read_parquet(home / "t" / "layers" / "jobs.parquet"),
@@ -224,23 +212,24 @@ def test_partially_diffusible_rows_of_a_generic_layer_stay_private(tmp_path: Pat
 # --------------------------------------------------------------------------- 3. duplicates
 
 
+@pytest.mark.slow  # parcours as processes
 def test_duplicated_population_across_files_is_refused(shared_data: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert run("territory", "create", "sp", "--bbox", SAO_PAULO_BBOX, home=home).returncode == 0
+    assert run_cli("territory", "create", "sp", "--bbox", SAO_PAULO_BBOX, home=home).returncode == 0
     grid = _spo_hexgrid(shared_data)
     copy = tmp_path / "spo_hexgrid_copie.csv"
     lines = grid.read_text("utf-8").splitlines(keepends=True)
     copy.write_text("".join([lines[0], *lines[5:]]), "utf-8")  # overlaps from its 4th cell on
     before = _state(home, "sp")
 
-    same = run(
+    same = run_cli(
         "territory", "load", "sp", "--population", str(grid), "--population", str(grid), home=home
     )
     assert same.returncode == 2, same.stderr
     first_id = lines[1].split(",")[0].strip('"')
     assert "cell_id" in same.stderr and first_id in same.stderr
 
-    overlap = run(
+    overlap = run_cli(
         "territory", "load", "sp", "--population", str(grid), "--population", str(copy), home=home
     )
     assert overlap.returncode == 2, overlap.stderr
@@ -251,15 +240,16 @@ def test_duplicated_population_across_files_is_refused(shared_data: Path, tmp_pa
     assert _state(home, "sp") == before
 
 
+@pytest.mark.slow  # parcours as processes
 def test_duplicated_carpool_bikeshare_and_identical_files(
     shared_data: Path, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    assert run("territory", "create", "caen", "--bbox", CAEN_BBOX, home=home).returncode == 0
+    assert run_cli("territory", "create", "caen", "--bbox", CAEN_BBOX, home=home).returncode == 0
     bnlc = shared_data / "france_open_data_samples" / "bnlc" / "bnlc_calvados_2024_utf8.csv"
     copy = tmp_path / "bnlc_bis.csv"
     shutil.copy(bnlc, copy)
-    carpool = run(
+    carpool = run_cli(
         "territory", "load", "caen", "--carpool", str(bnlc), "--carpool", str(copy), home=home
     )
     assert carpool.returncode == 2, carpool.stderr
@@ -273,7 +263,7 @@ def test_duplicated_carpool_bikeshare_and_identical_files(
         document = {"last_updated": 1, "ttl": 60, "version": "2.3", "data": {"stations": [station]}}
         (folder / "station_information.json").write_text(json.dumps(document), "utf-8")
         folders.append(folder)
-    bikes = run(
+    bikes = run_cli(
         "territory",
         "load",
         "caen",
@@ -317,11 +307,12 @@ def test_population_files_without_ids_are_numbered(shared_data: Path, tmp_path: 
 # --------------------------------------------------------------------------- 4. exit codes
 
 
+@pytest.mark.slow  # parcours as processes
 def test_home_that_is_a_file(tmp_path: Path) -> None:
     home = tmp_path / "not-a-folder"
     home.write_text("x")
     for args in (("territory", "list"), ("territory", "create", "t", "--bbox", NANTES_BBOX)):
-        result = run(*args, home=home)
+        result = run_cli(*args, home=home)
         assert result.returncode == 1, result.stderr
         assert "Traceback" not in result.stderr
         assert "PARCOURS_HOME" in result.stderr and str(home) in result.stderr
@@ -329,6 +320,7 @@ def test_home_that_is_a_file(tmp_path: Path) -> None:
         Workspace(home).names()
 
 
+@pytest.mark.slow  # parcours as processes
 def test_os_error_backstop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(typer.Exit) as exc, guarded():
         raise PermissionError(13, "Permission denied", "/srv/parcours/t/layers")
@@ -339,10 +331,10 @@ def test_os_error_backstop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
     # Through the CLI: an export into a "folder" that is a file.
     home = tmp_path / "home"
-    assert run("territory", "create", "t", "--bbox", NANTES_BBOX, home=home).returncode == 0
+    assert run_cli("territory", "create", "t", "--bbox", NANTES_BBOX, home=home).returncode == 0
     blocker = tmp_path / "rapport"
     blocker.write_text("x")
-    result = run("territory", "export", "t", "--out", str(blocker / "t.gpkg"), home=home)
+    result = run_cli("territory", "export", "t", "--out", str(blocker / "t.gpkg"), home=home)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr and str(blocker) in result.stderr
 
@@ -350,13 +342,14 @@ def test_os_error_backstop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 # --------------------------------------------------------------------------- 5. empty layers
 
 
+@pytest.mark.slow  # parcours as processes
 def test_population_and_jobs_outside_the_area_are_refused(
     shared_data: Path, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    assert run("territory", "create", "sp", "--bbox", SAO_PAULO_BBOX, home=home).returncode == 0
+    assert run_cli("territory", "create", "sp", "--bbox", SAO_PAULO_BBOX, home=home).returncode == 0
     grid = _spo_hexgrid(shared_data)
-    good = run("territory", "load", "sp", "--population", str(grid), home=home)
+    good = run_cli("territory", "load", "sp", "--population", str(grid), home=home)
     assert good.returncode == 0, good.stderr
     before = _state(home, "sp")
 
@@ -366,33 +359,34 @@ def test_population_and_jobs_outside_the_area_are_refused(
     pd.DataFrame(
         {"lon": frame["lat"], "lat": frame["lon"], "population": frame["population"]}
     ).to_csv(swapped, index=False)
-    result = run("territory", "load", "sp", "--population", str(swapped), home=home)
+    result = run_cli("territory", "load", "sp", "--population", str(swapped), home=home)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert str(swapped) in result.stderr and "inversées" in result.stderr and "CRS" in result.stderr
     assert _state(home, "sp") == before
     assert _manifest(home, "sp")["layers"]["population"]["rows"] > 0
 
-    english = run(
+    english = run_cli(
         "--lang", "en", "territory", "load", "sp", "--population", str(swapped), home=home
     )
     assert english.returncode == 2 and "swapped" in english.stderr
 
     # Jobs of São Paulo in a Nantes territory.
-    assert run("territory", "create", "n", "--bbox", NANTES_BBOX, home=home).returncode == 0
-    jobs = run("territory", "load", "n", "--jobs", str(grid), home=home)
+    assert run_cli("territory", "create", "n", "--bbox", NANTES_BBOX, home=home).returncode == 0
+    jobs = run_cli("territory", "load", "n", "--jobs", str(grid), home=home)
     assert jobs.returncode == 2, jobs.stderr
     assert "--jobs" in jobs.stderr and "périmètre" in jobs.stderr
     assert _manifest(home, "n")["layers"] == {}
 
 
+@pytest.mark.slow  # parcours as processes
 def test_optional_layer_outside_the_area_is_only_a_warning(
     shared_data: Path, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    assert run("territory", "create", "n", "--bbox", NANTES_BBOX, home=home).returncode == 0
+    assert run_cli("territory", "create", "n", "--bbox", NANTES_BBOX, home=home).returncode == 0
     bnlc = shared_data / "france_open_data_samples" / "bnlc" / "bnlc_calvados_2024_utf8.csv"
-    result = run("territory", "load", "n", "--carpool", str(bnlc), home=home)
+    result = run_cli("territory", "load", "n", "--carpool", str(bnlc), home=home)
     assert result.returncode == 0, result.stderr
     assert "Attention" in result.stderr and "carpool" in result.stderr
     assert json.loads(result.stdout)["layers"] == {"carpool": 0}
@@ -439,6 +433,7 @@ def test_concurrent_transactions_keep_both_layers(tmp_path: Path) -> None:
     assert len(workspace.open("t").layer("first")) == 2
 
 
+@pytest.mark.slow  # parcours as processes
 def test_locked_territory_times_out_with_a_clear_error(shared_data: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     workspace = Workspace(home, lock_timeout_s=0.2)
@@ -453,7 +448,7 @@ def test_locked_territory_times_out_with_a_clear_error(shared_data: Path, tmp_pa
         ):
             pass
         bnlc = shared_data / "france_open_data_samples" / "bnlc" / "schema_exemple_valide.csv"
-        result = run(
+        result = run_cli(
             "territory",
             "load",
             "t",
@@ -504,11 +499,12 @@ def test_export_joins_node_ids_without_gdal_warnings(
 # --------------------------------------------------------------------------- 10. summary
 
 
+@pytest.mark.slow  # parcours as processes
 def test_reader_facts_are_kept_in_the_manifest(shared_data: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert run("territory", "create", "sp", "--bbox", SAO_PAULO_BBOX, home=home).returncode == 0
+    assert run_cli("territory", "create", "sp", "--bbox", SAO_PAULO_BBOX, home=home).returncode == 0
     grid = _spo_hexgrid(shared_data)
-    result = run(
+    result = run_cli(
         "territory", "load", "sp", "--population", str(grid), "--jobs", str(grid), home=home
     )
     assert result.returncode == 0, result.stderr

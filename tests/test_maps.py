@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import folium
 import pytest
+from fixtures.demo import DemoWorld
 
-from parcours.demo import DEMO_NAME, build_demo
-from parcours.diagnostic import Diagnostic, run_diagnostic
+from parcours.demo import DEMO_NAME
+from parcours.diagnostic import Diagnostic
 from parcours.maps.assets import asset_files, inline_assets, use_local_assets
 from parcours.maps.render import render_maps, standalone_html
 from parcours.maps.themes import access_map, atlas_map, base_layers, gaps_map
@@ -39,19 +39,14 @@ URL = re.compile(r"https?://[^\s\"'<>()]+")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Territory, Diagnostic]:
-    """The demo territory (as ``parcours demo`` builds it) and its diagnostic."""
-    root = tmp_path_factory.mktemp("maps")
-    workspace = Workspace(root / "workspace")
-    build_demo(workspace, root / "out")
-    territory = workspace.open(DEMO_NAME)
-    diagnostic = run_diagnostic(territory)
-    return territory, diagnostic
+def demo_diagnostic(demo_world: DemoWorld) -> tuple[Territory, Diagnostic]:
+    """The demo territory as ``parcours demo`` builds it, and its diagnostic (read-only)."""
+    return Workspace(demo_world.built_home).open(DEMO_NAME), demo_world.result.diagnostic
 
 
 @pytest.fixture(scope="module")
-def pages(demo: tuple[Territory, Diagnostic]) -> dict[str, str]:
-    territory, diagnostic = demo
+def pages(demo_diagnostic: tuple[Territory, Diagnostic]) -> dict[str, str]:
+    territory, diagnostic = demo_diagnostic
     return {
         "base": standalone_html(base_layers(territory)),
         "atlas": standalone_html(atlas_map(diagnostic, territory), title="Atlas"),
@@ -87,8 +82,8 @@ def test_pages_link_no_cdn(pages: dict[str, str]) -> None:
     assert "Priority cells" in pages["gaps"] and '<html lang="en">' in pages["gaps"]
 
 
-def test_only_published_cells_are_drawn(demo: tuple[Territory, Diagnostic]) -> None:
-    territory, diagnostic = demo
+def test_only_published_cells_are_drawn(demo_diagnostic: tuple[Territory, Diagnostic]) -> None:
+    territory, diagnostic = demo_diagnostic
     hidden = set(diagnostic.cells["cell_id"]) - set(diagnostic.published_cells["cell_id"])
     page = standalone_html(access_map(diagnostic, territory))
     assert not any(cell_id in page for cell_id in hidden)
@@ -99,8 +94,8 @@ def test_pages_stay_light(pages: dict[str, str]) -> None:
     assert all(size < 2_000_000 for size in sizes.values()), sizes
 
 
-def test_render_maps_shares_the_assets(demo: tuple[Territory, Diagnostic]) -> None:
-    territory, diagnostic = demo
+def test_render_maps_shares_the_assets(demo_diagnostic: tuple[Territory, Diagnostic]) -> None:
+    territory, diagnostic = demo_diagnostic
     maps = [access_map(diagnostic, territory), gaps_map(diagnostic, territory)]
     head, bodies = render_maps(maps)
     assert head.count("Leaflet 1.9") == 1
@@ -111,8 +106,8 @@ def test_render_maps_shares_the_assets(demo: tuple[Territory, Diagnostic]) -> No
         assert "<script>" in body
 
 
-def test_tiles_only_on_request(demo: tuple[Territory, Diagnostic]) -> None:
-    territory, _ = demo
+def test_tiles_only_on_request(demo_diagnostic: tuple[Territory, Diagnostic]) -> None:
+    territory, _ = demo_diagnostic
     assert "tile.openstreetmap.org" not in standalone_html(base_layers(territory))
     assert "tile.openstreetmap.org" in standalone_html(base_layers(territory, tiles="osm"))
     assert "data.geopf.fr" in standalone_html(base_layers(territory, tiles="ign"))
@@ -121,6 +116,7 @@ def test_tiles_only_on_request(demo: tuple[Territory, Diagnostic]) -> None:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+@pytest.mark.slow  # a browser
 def test_maps_load_offline_in_chromium(pages: dict[str, str], tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
@@ -156,10 +152,8 @@ def _watch(page: Any) -> tuple[list[str], list[str]]:
 def _check_page(browser: Any, path: Path, screenshot: Path) -> None:
     page = browser.new_page(viewport={"width": 1000, "height": 700})
     refused, errors = _watch(page)
-    start = time.perf_counter()
     page.goto(path.as_uri(), wait_until="load")
     page.wait_for_selector(".leaflet-control-layers", timeout=10_000)
-    elapsed = time.perf_counter() - start
     assert page.evaluate("typeof window.L") == "object"
     assert page.locator(".leaflet-control-layers").count() == 1
     assert page.locator(".parcours-legend").count() <= 1
@@ -167,7 +161,6 @@ def _check_page(browser: Any, path: Path, screenshot: Path) -> None:
     page.close()
     assert not refused, (path.name, refused)
     assert not errors, (path.name, errors)
-    assert elapsed < 10, (path.name, elapsed)
     png = screenshot.read_bytes()
     assert len(png) > 15_000, (path.name, len(png))
     try:
@@ -219,11 +212,11 @@ def test_dense_grids_are_images_with_the_cells_colours() -> None:
 
 
 def test_a_large_territory_draws_its_cells_as_images(
-    demo: tuple[Territory, Diagnostic], monkeypatch: pytest.MonkeyPatch
+    demo_diagnostic: tuple[Territory, Diagnostic], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from parcours.maps import themes
 
-    territory, diagnostic = demo
+    territory, diagnostic = demo_diagnostic
     vector = standalone_html(themes.access_map(diagnostic, territory))
     monkeypatch.setattr(themes, "VECTOR_CELLS_MAX", 100)  # the demo's 591 cells count as many
     raster = standalone_html(themes.access_map(diagnostic, territory))
@@ -234,15 +227,16 @@ def test_a_large_territory_draws_its_cells_as_images(
     assert raster.count('"Polygon"') < len(diagnostic.published_cells) / 10
 
 
+@pytest.mark.slow  # a browser
 def test_the_report_opens_offline_in_chromium(
-    demo: tuple[Territory, Diagnostic], tmp_path: Path
+    demo_diagnostic: tuple[Territory, Diagnostic], tmp_path: Path
 ) -> None:
     from parcours.maps.report import map_sections, write_report
 
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (CI installs Debian's chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    territory, diagnostic = demo
+    territory, diagnostic = demo_diagnostic
     report = write_report(
         diagnostic, tmp_path / "rapport.html", maps=map_sections(diagnostic, territory)
     )

@@ -44,7 +44,7 @@ WAREHOUSE = {"nom": "Entrepôt", "lon": 3.07352, "lat": 46.48161}
 
 
 @pytest.fixture(scope="module")
-def demo(demo_loaded: tuple[Workspace, Any]) -> tuple[Workspace, TransportNetwork, Any]:
+def matching_demo(demo_loaded: tuple[Workspace, Any]) -> tuple[Workspace, TransportNetwork, Any]:
     workspace, sources = demo_loaded
     store_catalogue(workspace, "demo", CATALOGUE)
     return workspace, TransportNetwork(workspace.open("demo")), sources
@@ -85,8 +85,8 @@ def _option(
     return hits[0]
 
 
-def test_warehouse_shift(demo: Any) -> None:
-    _, network, _ = demo
+def test_warehouse_shift(matching_demo: Any) -> None:
+    _, network, _ = matching_demo
     answer = match(network, _person(), week=WEEK).answer
     # every mode judged for each day and direction
     assert len(answer["options"]) == 5 * 2 * len(MODES)
@@ -119,16 +119,16 @@ def test_warehouse_shift(demo: Any) -> None:
     json.dumps(answer)  # JSON-able
 
 
-def test_scooter_only_with_the_am_licence(demo: Any) -> None:
-    _, network, _ = demo
+def test_scooter_only_with_the_am_licence(matching_demo: Any) -> None:
+    _, network, _ = matching_demo
     answer = match(network, _person(permis="AM"), week=WEEK).answer
     scooter = _option(answer, "scooter", "aller")
     assert scooter["verdict"] == "faisable_avec_solution"
     assert scooter["solution"] == "location-scooter"
 
 
-def test_training_35_km_away_lists_the_france_travail_aid(demo: Any) -> None:
-    _, network, sources = demo
+def test_training_35_km_away_lists_the_france_travail_aid(matching_demo: Any) -> None:
+    _, network, sources = matching_demo
     from pyproj import Transformer
 
     lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(
@@ -158,8 +158,8 @@ def test_training_35_km_away_lists_the_france_travail_aid(demo: Any) -> None:
     assert not [s for s in answer["plan"] if "aide-mobilite-ft" in s["solutions"]]
 
 
-def test_wheelchair_user(demo: Any) -> None:
-    _, network, _ = demo
+def test_wheelchair_user(matching_demo: Any) -> None:
+    _, network, _ = matching_demo
     town_hall = {
         "nom": "Hôpital",
         "lon": 3.0043,
@@ -226,8 +226,8 @@ def test_catalogue_errors_name_the_solution_and_field(tmp_path: Path) -> None:
     assert err.value.row == 2 and "age_min" in str(err.value)
 
 
-def test_caseload_load_and_errors(demo: Any, tmp_path: Path) -> None:
-    workspace, _, _ = demo
+def test_caseload_load_and_errors(matching_demo: Any, tmp_path: Path) -> None:
+    workspace, _, _ = matching_demo
     good = tmp_path / "file.csv"
     good.write_text(
         "id;lon;lat;destination_lon;destination_lat;motif;horaires;age;statut;permis\n"
@@ -269,9 +269,9 @@ def test_caseload_load_and_errors(demo: Any, tmp_path: Path) -> None:
     assert err.value.row == 4
 
 
-def test_pair_times_equal_the_matrix(demo: Any) -> None:
+def test_pair_times_equal_the_matrix(matching_demo: Any) -> None:
     """The pairwise search (reverse RAPTOR per destination) gives the matrix's latest minute."""
-    _, network, _ = demo
+    _, network, _ = matching_demo
     rng = np.random.default_rng(3)
     homes = gpd.GeoDataFrame(
         {"id": np.arange(60)},
@@ -314,9 +314,9 @@ def test_committee_table_never_shows_fewer_than_11() -> None:
 
 
 def test_cli_match_profile_writes_json_and_html(
-    demo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    matching_demo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    workspace, _, _ = demo
+    workspace, _, _ = matching_demo
     monkeypatch.setenv("PARCOURS_HOME", str(workspace.home))
     profile = tmp_path / "p.yaml"
     profile.write_text(
@@ -380,8 +380,8 @@ def test_cli_match_profile_writes_json_and_html(
     assert read_person_file(profile).profil.age == 34
 
 
-def test_home_address_is_geocoded_or_refused(demo: Any) -> None:
-    workspace, network, _ = demo
+def test_home_address_is_geocoded_or_refused(matching_demo: Any) -> None:
+    workspace, network, _ = matching_demo
     addresses = workspace.open("demo").layer("addresses")
     row = addresses[
         (addresses["city"] == "Montclerval") & addresses["street"].str.startswith("Rue des")
@@ -407,8 +407,8 @@ def test_home_address_is_geocoded_or_refused(demo: Any) -> None:
     assert "Champs" in str(err.value) and "corriger" in str(err.value)
 
 
-def test_itinerary_of_the_retained_option(demo: Any) -> None:
-    _, network, _ = demo
+def test_itinerary_of_the_retained_option(matching_demo: Any) -> None:
+    _, network, _ = matching_demo
     answer = match(network, _person(), week=WEEK).answer
     bike = _option(answer, "velo", "aller")
     legs = bike["itineraire"]
@@ -422,8 +422,8 @@ def test_itinerary_of_the_retained_option(demo: Any) -> None:
     assert any(leg["ligne"] for leg in back["itineraire"])
 
 
-def test_no_public_transport_on_sunday(demo: Any) -> None:
-    _, network, _ = demo
+def test_no_public_transport_on_sunday(matching_demo: Any) -> None:
+    _, network, _ = matching_demo
     answer = match(
         network, _person(destinations=[{**WAREHOUSE, "horaires": "dim 08:00-12:00"}]), week=WEEK
     ).answer
@@ -431,11 +431,11 @@ def test_no_public_transport_on_sunday(demo: Any) -> None:
     assert bus["verdict"] == "infaisable" and "ce jour-là" in bus["raison"]
 
 
-def test_a_driver_seat_is_promised_once(demo: Any) -> None:
+def test_a_driver_seat_is_promised_once(matching_demo: Any) -> None:
     from parcours.matching import match_people
     from parcours.matching.carpool import CarpoolIndex, CarpoolOffer
 
-    _, network, _ = demo
+    _, network, _ = matching_demo
     offer = CarpoolOffer(
         id="C1",
         home=(HOME["lon"] + 0.0005, HOME["lat"]),
@@ -457,8 +457,8 @@ def test_a_driver_seat_is_promised_once(demo: Any) -> None:
 GARE_STATION = (2.98552, 46.509)  # the demo catalogue's car-sharing station "Gare"
 
 
-def test_car_sharing_walk_to_the_station(demo: Any) -> None:
-    _, network, _ = demo
+def test_car_sharing_walk_to_the_station(matching_demo: Any) -> None:
+    _, network, _ = matching_demo
     near = person_from_mapping(
         {
             "domicile": {"lon": GARE_STATION[0] + 0.001, "lat": GARE_STATION[1]},
@@ -475,13 +475,13 @@ def test_car_sharing_walk_to_the_station(demo: Any) -> None:
     assert option["verdict"] == "infaisable" and "plus de 15 min" in option["raison"]
 
 
-def test_night_and_midnight_shifts(demo: Any) -> None:
+def test_night_and_midnight_shifts(matching_demo: Any) -> None:
     from parcours.matching.feasibility import _is_dark
 
     home = (HOME["lon"], HOME["lat"])
     assert _is_dark(home, dt.datetime(2026, 12, 15, 23, 40), dt.datetime(2026, 12, 16, 0, 10))[0]
     assert not _is_dark(home, dt.datetime(2026, 6, 15, 12, 0), dt.datetime(2026, 6, 15, 12, 30))[0]
-    _, network, _ = demo
+    _, network, _ = matching_demo
     # a Monday shift starting at 00:30: the day before (Sunday) runs no bus, no error
     answer = match(
         network, _person(destinations=[{**WAREHOUSE, "horaires": "lun-ven 00:30-07:00"}]), week=WEEK
@@ -496,8 +496,8 @@ def test_night_and_midnight_shifts(demo: Any) -> None:
     }
 
 
-def test_transit_cost_and_social_fare(demo: Any) -> None:
-    _, network, _ = demo
+def test_transit_cost_and_social_fare(matching_demo: Any) -> None:
+    _, network, _ = matching_demo
     back = _option(
         match(network, _person(budget_mois_eur=40), week=WEEK).answer, "transports", "retour"
     )
@@ -512,14 +512,14 @@ def test_transit_cost_and_social_fare(demo: Any) -> None:
     assert poor["cout_mois_eur"] == 8
 
 
-def test_scooter_without_licence_when_born_before_1988(demo: Any) -> None:
-    _, network, _ = demo
+def test_scooter_without_licence_when_born_before_1988(matching_demo: Any) -> None:
+    _, network, _ = matching_demo
     answer = match(network, _person(age=48, deux_roues=True), week=WEEK).answer
     assert _option(answer, "scooter", "aller")["verdict"] == "faisable"
 
 
-def test_destination_outside_the_territory(demo: Any) -> None:
-    _, network, sources = demo
+def test_destination_outside_the_territory(matching_demo: Any) -> None:
+    _, network, sources = matching_demo
     from pyproj import Transformer
 
     lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(
@@ -544,8 +544,8 @@ def test_destination_outside_the_territory(demo: Any) -> None:
     assert [s for s in answer["plan"] if "aide-mobilite-ft" in s["solutions"]]  # by distance
 
 
-def test_france_travail_aid_not_for_a_short_contract(demo: Any) -> None:
-    _, network, _ = demo
+def test_france_travail_aid_not_for_a_short_contract(matching_demo: Any) -> None:
+    _, network, _ = matching_demo
     combelonge, puyvalon = (3.27196, 46.5121), (2.72403, 46.46601)  # 41 km apart
     job = {
         "nom": "Entrepôt de Puyvalon",
@@ -571,7 +571,7 @@ def test_france_travail_aid_not_for_a_short_contract(demo: Any) -> None:
             assert "à vérifier" in steps[0]["action"]
 
 
-def test_drivers_csv(demo: Any, tmp_path: Path) -> None:
+def test_drivers_csv(matching_demo: Any, tmp_path: Path) -> None:
     from parcours.matching import read_driver_offers
 
     good = tmp_path / "c.csv"

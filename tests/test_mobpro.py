@@ -27,6 +27,7 @@ from parcours.diagnostic.secrecy import MOBPRO_MIN_WORKERS
 from parcours.errors import CsvFormatError, InputError
 from parcours.i18n import language
 from parcours.territories import SOURCE_KINDS, load_sources
+from parcours.territories.demo import DemoSources
 from parcours.territories.download.catalogue import (
     _NOT_IN_ALL,
     SOURCE_KINDS_BY_NAME,
@@ -336,10 +337,8 @@ def test_catalogue_knows_mobpro_but_all_leaves_it_out() -> None:
 # --------------------------------------------------------------------------- demo
 
 
-def test_demo_writes_a_mobpro_file_that_loads(tmp_path: Path) -> None:
-    from parcours.territories.demo import write_demo_sources
-
-    demo = write_demo_sources(tmp_path / "demo")
+def test_demo_writes_a_mobpro_file_that_loads(demo_sources: DemoSources) -> None:
+    demo = demo_sources
     [path] = demo.files["mobpro"]
     assert path.name == "FD_MOBPRO_2020.csv"
     [layer] = read_mobpro(path, CTX, communes=demo.communes)

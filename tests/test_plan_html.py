@@ -422,6 +422,7 @@ def _pdf_pages(pdf: bytes) -> int:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+@pytest.mark.slow  # a browser
 def test_the_plan_prints_on_one_a4_page_in_chromium(page: str, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     path = tmp_path / "plan.html"
@@ -562,6 +563,7 @@ def test_the_caseload_map_refuses_bad_frames(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+@pytest.mark.slow  # a browser
 def test_the_caseload_map_opens_offline_in_chromium(tmp_path: Path) -> None:
     frame, destinations = _caseload()
     out = caseload_map(frame, tmp_path / "c.html", destinations=destinations)
@@ -618,6 +620,7 @@ def test_the_itinerary_map_escapes_and_loads_nothing() -> None:
     assert "Domicile non localisé" in itinerary_map(answer)
 
 
+@pytest.mark.slow  # a browser
 def test_the_itinerary_map_draws_the_way_offline_in_chromium(tmp_path: Path) -> None:
     out = tmp_path / "carte.html"
     out.write_text(itinerary_map(warehouse_answer()), "utf-8")

@@ -94,8 +94,6 @@ covered; 7.2 km/h (ratio 5.5) and 1.8 km/h (ratio 0.9, 67 % covered) fail.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +109,7 @@ import shapely
 
 import parcours.accessibility.streets as streets_module
 from parcours.accessibility import TransportNetwork, travel_time_matrix
+from parcours.accessibility.isochrones import isochrones
 from parcours.accessibility.streets import StreetMode
 
 FloatArray = npt.NDArray[np.float64]
@@ -491,17 +490,6 @@ def _reference_isochrone(references: Path, mode: str) -> gpd.GeoDataFrame:
     return frame[frame["travel_time"] == ISOCHRONE_CUTOFF_MIN]
 
 
-def _isochrones_function() -> Callable[..., gpd.GeoDataFrame]:
-    try:
-        module = importlib.import_module("parcours.accessibility.isochrones")
-    except ImportError as exc:
-        pytest.skip(f"parcours.accessibility.isochrones is not available: {exc}")
-    function = getattr(module, "isochrones", None)
-    if function is None or "cutoffs" not in inspect.signature(function).parameters:
-        pytest.skip("parcours.accessibility.isochrones.isochrones(..., cutoffs=...) is missing")
-    return function
-
-
 def test_only_walk_and_transit_isochrones_lie_inside_the_extract(
     references: Path, pbf_bbox: tuple[float, float, float, float]
 ) -> None:
@@ -517,7 +505,6 @@ def test_only_walk_and_transit_isochrones_lie_inside_the_extract(
 def _isochrone_comparison(
     network: TransportNetwork, references: Path, mode: str, **overrides: Any
 ) -> tuple[float, float]:
-    isochrones = _isochrones_function()
     origin = gpd.read_file(references / "test_valid_single_point_data.geojson")[["id", "geometry"]]
     reference = _reference_isochrone(references, mode)
     assert len(reference) == 1

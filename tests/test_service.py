@@ -25,6 +25,7 @@ import sqlalchemy
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from servicekit import (
+    ACCOUNTS,
     BACKENDS,
     PASSWORD,
     PERSON,
@@ -489,6 +490,70 @@ def test_values_no_database_can_store_are_refused(client: httpx.Client, instance
     database.dispose()
 
 
+#: Integers no database column holds (PostgreSQL's and SQLite's are 64-bit at most).
+PAST_THE_DATABASE = (370821880026950553602430599168, 2**63, 2**31, -1)
+#: The account that may call a route of each rule (the first allowed).
+CALLERS = ("advisor_a", "admin", "planner", "committee_a", "prescriber_a")
+
+
+def _int_params(route: APIRoute) -> list[tuple[str, str]]:
+    """(where, name) of a route's integer path and query parameters."""
+    found = []
+    for where, params in (
+        ("path", route.dependant.path_params),
+        ("query", route.dependant.query_params),
+    ):
+        for param in params:
+            if param.field_info.annotation is int:
+                found.append((where, param.name))
+    return found
+
+
+def test_integers_past_the_database_are_refused_everywhere(
+    client: httpx.Client, instance: Instance
+) -> None:
+    """Found by schemathesis: ``GET /api/persons?offset=370821880026950553602430599168``
+    was a 500. Every integer parameter of the API and the pages, from the route table,
+    is bounded in the schema: values no column holds are the caller's 422."""
+    app = create_app(instance.settings, warm=False)
+    checked = []
+    for route in route_table(app):
+        if not isinstance(route, APIRoute) or not (params := _int_params(route)):
+            continue
+        rule = rule_of(route)
+        assert rule is not None
+        who = next(w for w in CALLERS if ACCOUNTS[w][0] in {r.value for r in rule.roles})
+        method = sorted(route.methods)[0]
+        for _where, name in params:
+            for value in PAST_THE_DATABASE:
+                path = route.path
+                query = {}
+                for other_where, other in params:
+                    number = value if other == name else 1
+                    if other_where == "path":
+                        path = path.replace("{" + other + "}", str(number))
+                    else:
+                        query[other] = number
+                answer = client.request(
+                    method,
+                    path,
+                    params=query,
+                    headers=instance.headers(who),
+                    **_body(method, route.path),
+                )
+                assert answer.status_code == 422, (
+                    method,
+                    path,
+                    query,
+                    answer.status_code,
+                    answer.text[:300],
+                )
+            checked.append(f"{method} {route.path} {name}")
+    assert "GET /api/persons offset" in checked and "GET /api/persons limit" in checked
+    assert "PATCH /api/persons/{person_id}/steps/{step_id} step_id" in checked
+    assert any(c.startswith("GET /personnes/{person_id}") for c in checked)  # a page
+
+
 def test_match_plan_steps_export_erase(client: httpx.Client, instance: Instance) -> None:
     adv = instance.headers("advisor_a")
     person = _new_person(client, instance, "advisor_a", "Parcours")
@@ -552,6 +617,7 @@ def test_match_plan_steps_export_erase(client: httpx.Client, instance: Instance)
     database.dispose()
 
 
+@pytest.mark.slow  # parcours purge as a process
 def test_retention_purge_command(client: httpx.Client, instance: Instance) -> None:
     old = _new_person(client, instance, "advisor_a", "Ancienne")
     recent = _new_person(client, instance, "advisor_a", "Recente")

@@ -18,6 +18,9 @@ from servicekit import seed, serve_process, service_env, wait_job, workspace_cop
 
 from parcours.service import ServiceSettings
 
+#: Every test here is end to end: parcours serve as a process, kill -9.
+pytestmark = pytest.mark.slow
+
 PUBLISHED = ("rapport.html", "diagnostic.gpkg", "tables")
 
 
@@ -37,7 +40,9 @@ def test_a_killed_service_publishes_nothing_and_marks_the_job_failed(
         serve_process(settings) as (process, base),
         httpx.Client(base_url=base, timeout=60) as http,
     ):
-        started = http.post("/diagnostics", json={"territory": "demo"}, headers=planner)
+        # two modes: what is tested is the publication, killed and then run again
+        body = {"territory": "demo", "modes": ["walk", "transit"]}
+        started = http.post("/diagnostics", json=body, headers=planner)
         assert started.status_code == 202
         url = started.json()["status_url"]
         deadline = time.monotonic() + 300

@@ -74,6 +74,8 @@ def _check(
     return check  # type: ignore[no-any-return]
 
 
+@pytest.mark.hypothesis  # make fuzz explores it at random
+@pytest.mark.slow  # 1,680 generated requests to a running server, per database
 def test_the_api_keeps_its_schema(served: tuple[str, Instance]) -> None:
     """Every operation of the spec, generated requests, as each role."""
     base, instance = served

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from fixtures.cli import run_cli
 
 from parcours.errors import (
     InputError,
@@ -24,20 +23,6 @@ from parcours.territories import Workspace, create_territory
 from parcours.territories.perimeter import parse_bbox, parse_communes
 
 NANTES_BBOX = "-1.575,47.199,-1.536,47.222"
-
-
-def run_cli(*args: str, home: Path, lang: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"PARCOURS_HOME": str(home), "PATH": "/usr/bin:/bin"}
-    if lang:
-        env["PARCOURS_LANG"] = lang
-    return subprocess.run(
-        [sys.executable, "-m", "parcours", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_create_from_bbox_chooses_lambert93(home: Path) -> None:
@@ -258,6 +243,7 @@ def test_missing_territory_and_layer(home: Path) -> None:
     assert isinstance(workspace.open("t").layer("plain"), pd.DataFrame)
 
 
+@pytest.mark.slow  # parcours as processes
 def test_cli_create_info_and_exit_codes(home: Path) -> None:
     created = run_cli("territory", "create", "nantes", "--bbox", NANTES_BBOX, home=home)
     assert created.returncode == 0, created.stderr

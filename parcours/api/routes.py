@@ -51,6 +51,22 @@ from sqlalchemy import select
 
 from parcours import __version__
 from parcours.api.access import ANY_ROLE, PUBLIC, allow
+from parcours.api.schemas import (
+    Aggregates,
+    FeatureCollection,
+    GeoJSONResponse,
+    Health,
+    IndicatorRecord,
+    JobStarted,
+    JobView,
+    MatchAnswer,
+    Me,
+    PersonExport,
+    PersonView,
+    PlatformView,
+    TerritoryView,
+    UserView,
+)
 from parcours.api.web import page_language
 from parcours.errors import ResultNotFoundError
 from parcours.i18n import tr
@@ -84,8 +100,20 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(responses=_ERRORS)
 
-#: A database id (an integer column: larger values cannot exist).
-Id = Annotated[int, FastPath(ge=1, le=2**31 - 1)]
+#: The same, for a route whose success has another media type (errors stay JSON).
+_JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {
+        **answer,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for code, answer in _ERRORS.items()
+}
+
+#: The largest database id (an integer column: larger values cannot exist); also bounds
+#: offsets (larger ones would overflow the database's integers: a 500, not an empty page).
+MAX_ID = 2**31 - 1
+#: A database id.
+Id = Annotated[int, FastPath(ge=1, le=MAX_ID)]
 
 _LEVELS = {**AREA_LAYERS, "territory": "territory"}
 ModeName = Literal["walk", "bike", "transit", "car"]
@@ -133,7 +161,7 @@ class UserInput(BaseModel):
     name: StoredText = Field(default="", max_length=200)
     password: StoredText = Field(min_length=1, max_length=1000)
     role: Role
-    platform_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    platform_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class UserChange(BaseModel):
@@ -192,32 +220,32 @@ def _results_file(request: Request, principal: Principal, name: str, file: str) 
 
 
 @router.get("/health", tags=["service"])
-def health(_: Annotated[None, allow(PUBLIC)]) -> dict[str, str]:
+def health(_: Annotated[None, allow(PUBLIC)]) -> Health:
     """The service is up."""
-    return {"status": "ok", "version": __version__}
+    return Health(status="ok", version=__version__)
 
 
 @router.get("/api/me", tags=["service"])
-def me(principal: Annotated[Principal, allow(*ANY_ROLE)]) -> dict[str, Any]:
+def me(principal: Annotated[Principal, allow(*ANY_ROLE)]) -> Me:
     """The caller: id, e-mail, role, platform, territory."""
-    return {
-        "id": principal.user_id,
-        "email": principal.email,
-        "name": principal.name,
-        "role": principal.role.value,
-        "platform_id": principal.platform_id,
-        "territory": principal.territory,
-    }
+    return Me(
+        id=principal.user_id,
+        email=principal.email,
+        name=principal.name,
+        role=principal.role,
+        platform_id=principal.platform_id,
+        territory=principal.territory,
+    )
 
 
 @router.get("/territories", tags=["diagnostic"])
 def territories(
     request: Request, principal: Annotated[Principal, allow(*_TERRITORY_READERS)]
-) -> list[dict[str, Any]]:
+) -> list[TerritoryView]:
     """The territories the caller may read, and whether their diagnostic is done."""
     workspace = workspace_of(request)
     return [
-        {"name": name, "diagnostic": (workspace.path_of(name) / "rapport.html").exists()}
+        TerritoryView(name=name, diagnostic=(workspace.path_of(name) / "rapport.html").exists())
         for name in visible_territories(request, principal)
     ]
 
@@ -249,12 +277,12 @@ def start_diagnostic(
     request: Request,
     body: DiagnosticRequest,
     principal: Annotated[Principal, allow(Role.ADMIN, Role.PLANNER)],
-) -> dict[str, str]:
+) -> JobStarted:
     """Start a territory's diagnostic in the background (202, then poll ``status_url``)."""
     workspace_of(request).open(body.territory)  # an unknown territory is refused now
     params = body.model_dump(mode="json")
     job = _runner(request).submit(principal, "diagnostic", body.territory, params=params)
-    return {"job_id": job.id, "status_url": f"/diagnostics/{job.id}"}
+    return JobStarted(job_id=job.id, status_url=f"/diagnostics/{job.id}")
 
 
 @router.get("/diagnostics/{job_id}", tags=["diagnostic"])
@@ -262,9 +290,9 @@ def diagnostic_status(
     request: Request,
     job_id: str,
     principal: Annotated[Principal, allow(Role.ADMIN, Role.PLANNER)],
-) -> dict[str, Any]:
+) -> JobView:
     """Where a diagnostic job stands: status, step, percent, error, links."""
-    return job_view(job_of(request, principal, job_id))
+    return JobView(**job_view(job_of(request, principal, job_id)))
 
 
 @router.post("/diagnostics/{job_id}/rerun", status_code=202, tags=["diagnostic"])
@@ -272,10 +300,10 @@ def rerun_diagnostic(
     request: Request,
     job_id: str,
     principal: Annotated[Principal, allow(Role.ADMIN, Role.PLANNER)],
-) -> dict[str, str]:
+) -> JobStarted:
     """Run a (failed) diagnostic job again."""
     job = _runner(request).rerun(principal, job_of(request, principal, job_id))
-    return {"job_id": job.id, "status_url": f"/diagnostics/{job.id}"}
+    return JobStarted(job_id=job.id, status_url=f"/diagnostics/{job.id}")
 
 
 @router.get("/api/jobs/{job_id}", tags=["service"])
@@ -283,12 +311,14 @@ def job_status(
     request: Request,
     job_id: str,
     principal: Annotated[Principal, allow(Role.ADMIN, Role.PLANNER, Role.ADVISOR)],
-) -> dict[str, Any]:
+) -> JobView:
     """Any job the caller may see (diagnostics: admins and planners; batch: the advisors)."""
-    return job_view(job_of(request, principal, job_id))
+    return JobView(**job_view(job_of(request, principal, job_id)))
 
 
-@router.get("/territories/{name}/indicators", tags=["diagnostic"])
+@router.get(
+    "/territories/{name}/indicators", tags=["diagnostic"], response_model=list[IndicatorRecord]
+)
 def indicators(
     request: Request,
     name: str,
@@ -305,7 +335,13 @@ def indicators(
     return Response(content=records, media_type="application/json")
 
 
-@router.get("/territories/{name}/cells.geojson", tags=["diagnostic"])
+@router.get(
+    "/territories/{name}/cells.geojson",
+    tags=["diagnostic"],
+    response_model=FeatureCollection,
+    response_class=GeoJSONResponse,
+    responses=_JSON_ERRORS,
+)
 def cells(
     request: Request, name: str, principal: Annotated[Principal, allow(*_TERRITORY_READERS)]
 ) -> Response:
@@ -344,7 +380,7 @@ def match_answer(
     return matcher.match(territory, file, week)
 
 
-@router.post("/territories/{name}/match", tags=["matching"])
+@router.post("/territories/{name}/match", tags=["matching"], response_model=MatchAnswer)
 def match_person(
     request: Request,
     name: str,
@@ -365,7 +401,7 @@ def match_person(
 _PEOPLE = (Role.ADVISOR, Role.PRESCRIBER)
 
 
-@router.get("/api/persons", tags=["people"])
+@router.get("/api/persons", tags=["people"], response_model=list[PersonView])
 def list_people(
     request: Request,
     principal: Annotated[Principal, allow(*_PEOPLE)],
@@ -373,7 +409,7 @@ def list_people(
     commune: StoredText = "",
     statut: StoredText = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[dict[str, Any]]:
     """The caller's caseload, searched by name or commune and filtered."""
     with database_of(request).session() as session:
@@ -383,7 +419,7 @@ def list_people(
         return [people.person_view(p, principal) for p in found]
 
 
-@router.post("/api/persons", status_code=201, tags=["people"])
+@router.post("/api/persons", status_code=201, tags=["people"], response_model=PersonView)
 def create_person(
     request: Request,
     body: people.PersonInput,
@@ -395,7 +431,7 @@ def create_person(
         return people.person_view(person, principal)
 
 
-@router.get("/api/persons/{person_id}", tags=["people"])
+@router.get("/api/persons/{person_id}", tags=["people"], response_model=PersonView)
 def get_person(
     request: Request, person_id: Id, principal: Annotated[Principal, allow(*_PEOPLE, hide=True)]
 ) -> dict[str, Any]:
@@ -404,7 +440,7 @@ def get_person(
         return people.person_view(people.get_person(session, principal, person_id), principal)
 
 
-@router.put("/api/persons/{person_id}/profile", tags=["people"])
+@router.put("/api/persons/{person_id}/profile", tags=["people"], response_model=PersonView)
 def put_profile(
     request: Request,
     person_id: Id,
@@ -417,7 +453,7 @@ def put_profile(
         return people.person_view(people.update_person(session, principal, person, body), principal)
 
 
-@router.post("/api/persons/{person_id}/match", tags=["people"])
+@router.post("/api/persons/{person_id}/match", tags=["people"], response_model=MatchAnswer)
 def match_stored(
     request: Request,
     person_id: Id,
@@ -435,7 +471,7 @@ def match_stored(
     return answer
 
 
-@router.get("/api/persons/{person_id}/export", tags=["people"])
+@router.get("/api/persons/{person_id}/export", tags=["people"], response_model=PersonExport)
 def export_person(
     request: Request,
     person_id: Id,
@@ -460,7 +496,9 @@ def erase_person(
     return Response(status_code=204)
 
 
-@router.post("/api/persons/{person_id}/steps", status_code=201, tags=["people"])
+@router.post(
+    "/api/persons/{person_id}/steps", status_code=201, tags=["people"], response_model=PersonView
+)
 def add_step(
     request: Request,
     person_id: Id,
@@ -474,7 +512,9 @@ def add_step(
         return people.person_view(person, principal)
 
 
-@router.patch("/api/persons/{person_id}/steps/{step_id}", tags=["people"])
+@router.patch(
+    "/api/persons/{person_id}/steps/{step_id}", tags=["people"], response_model=PersonView
+)
 def change_step(
     request: Request,
     person_id: Id,
@@ -512,7 +552,7 @@ def start_batch_match(request: Request, principal: Principal, week: dt.date | No
     )
 
 
-@router.post("/api/batch-matches", status_code=202, tags=["people"])
+@router.post("/api/batch-matches", status_code=202, tags=["people"], response_model=JobStarted)
 def batch_match(
     request: Request, body: BatchRequest, principal: Annotated[Principal, allow(Role.ADVISOR)]
 ) -> dict[str, str]:
@@ -524,7 +564,7 @@ def batch_match(
     return {"job_id": job.id, "status_url": f"/api/jobs/{job.id}"}
 
 
-@router.get("/api/aggregates", tags=["people"])
+@router.get("/api/aggregates", tags=["people"], response_model=Aggregates)
 def aggregates(
     request: Request, principal: Annotated[Principal, allow(Role.COMMITTEE, Role.ADVISOR)]
 ) -> dict[str, Any]:
@@ -547,7 +587,7 @@ def _user_view(user: User) -> dict[str, Any]:
     }
 
 
-@router.get("/api/users", tags=["admin"])
+@router.get("/api/users", tags=["admin"], response_model=list[UserView])
 def list_users(
     request: Request, _: Annotated[Principal, allow(Role.ADMIN)]
 ) -> list[dict[str, Any]]:
@@ -581,7 +621,7 @@ def add_user(request: Request, principal: Principal, body: UserInput) -> User:
         return user
 
 
-@router.post("/api/users", status_code=201, tags=["admin"])
+@router.post("/api/users", status_code=201, tags=["admin"], response_model=UserView)
 def create_user_route(
     request: Request, body: UserInput, principal: Annotated[Principal, allow(Role.ADMIN)]
 ) -> dict[str, Any]:
@@ -609,7 +649,7 @@ def change_user(request: Request, principal: Principal, user_id: int, body: User
         return user
 
 
-@router.patch("/api/users/{user_id}", tags=["admin"])
+@router.patch("/api/users/{user_id}", tags=["admin"], response_model=UserView)
 def change_user_route(
     request: Request,
     user_id: Id,
@@ -620,7 +660,7 @@ def change_user_route(
     return _user_view(change_user(request, principal, user_id, body))
 
 
-@router.get("/api/platforms", tags=["admin"])
+@router.get("/api/platforms", tags=["admin"], response_model=list[PlatformView])
 def list_platforms(
     request: Request, _: Annotated[Principal, allow(Role.ADMIN)]
 ) -> list[dict[str, Any]]:
@@ -657,7 +697,7 @@ def add_platform(request: Request, principal: Principal, body: PlatformInput) ->
         return platform
 
 
-@router.post("/api/platforms", status_code=201, tags=["admin"])
+@router.post("/api/platforms", status_code=201, tags=["admin"], response_model=PlatformView)
 def create_platform(
     request: Request, body: PlatformInput, principal: Annotated[Principal, allow(Role.ADMIN)]
 ) -> dict[str, Any]:

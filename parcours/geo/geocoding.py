@@ -56,7 +56,10 @@ then filters):
   and the match is reported ``score_faible`` (a guess for the advisor to check, not a
   position). Without a postcode or commune, ``place`` is 0.6 when the street name is found
   in one commune only and 0 when several communes have it (the result is then ambiguous
-  and ``factor`` is 0.9 too);
+  and ``factor`` is 0.9 too). The same holds for a postcode given alone when several
+  communes share it and more than one of them has the street (rural communes often
+  share a postcode, and each village has its ``Grande Rue``): ``place`` 0, ``factor`` 0.9,
+  ``score_faible`` until the commune is named;
 - ``number``: 1 for the exact number and repetition index, 0.95 for a one-letter
   spelling of an index (``12 b`` for ``12 bis``), 0.6 when the query has no number (the
   street is placed at its centroid, type ``street``) and 0.3 when the number is not in the
@@ -78,10 +81,11 @@ Addok
 api-adresse.data.gouv.fr or a local instance): ``GET /search/?q=&limit=&postcode=&citycode=``
 and ``GET /reverse/?lon=&lat=`` answer a GeoJSON ``FeatureCollection`` whose features
 carry ``label, score, housenumber, street, name, postcode, citycode, city, type, ...``;
-``POST /search/csv/`` (the addok-csv plugin) takes a multipart file ``data`` and the
-``columns`` to geocode and returns the CSV with ``latitude, longitude, result_label,
-result_score, result_type, result_id, result_housenumber, result_name, result_street,
-result_postcode, result_city, result_citycode, ...`` appended. The public server caps
+``POST /search/csv/`` (the addok-csv plugin) takes a multipart file ``data``, the
+``columns`` to geocode and the CSV dialect (``delimiter``, ``quote``) and returns the CSV
+with ``latitude, longitude, result_label, result_score, result_type, result_id,
+result_housenumber, result_name, result_street, result_postcode, result_city,
+result_citycode, ...`` appended. The public server caps
 requests at 50 per second per IP: batch work goes through ``/search/csv/``, one request.
 """
 
@@ -777,8 +781,8 @@ class AddressIndex:
             matches += self._score(candidates - local, parsed, words, wanted_postcode, citycode)
         if not matches:
             return []
+        best = max(m.name for m in matches)
         if matches[0].place < 0:  # no place given: is the name found in several communes?
-            best = max(m.name for m in matches)
             communes = {
                 self._streets[m.street].citycode
                 for m in matches
@@ -788,6 +792,13 @@ class AddressIndex:
             for m in matches:
                 m.place = 0.0 if ambiguous else 0.6
                 m.ambiguous = ambiguous
+        elif parsed.city is None and citycode is None:
+            # a postcode alone: several communes may share it, each with its Grande Rue
+            agreeing = [m for m in matches if m.place > 0 and m.name >= best - _AMBIGUITY_MARGIN]
+            if len({self._streets[m.street].citycode for m in agreeing}) > 1:
+                for m in agreeing:
+                    m.place = 0.0
+                    m.ambiguous = True
         matches.sort(key=lambda m: (-m.score, -m.name, self._streets[m.street].citycode, m.street))
         return matches
 
@@ -1167,7 +1178,9 @@ class AddokClient:
             "POST",
             path,
             files={"data": ("adresses.csv", buffer.getvalue().encode("utf-8"), "text/csv")},
-            data={"columns": "q"},
+            # the dialect said, not guessed: addok-csv's sniffer takes a quoted comma in an
+            # address for the delimiter and refuses the whole batch (HTTP 400)
+            data={"columns": "q", "delimiter": ",", "quote": '"'},
         )
         try:
             text = response.content.decode("utf-8-sig")
