@@ -178,14 +178,17 @@ def workspace_copy(demo_home: Path, target: Path) -> Path:
 
 
 @contextmanager
-def running(settings: ServiceSettings) -> Iterator[httpx.Client]:
-    """The app served by uvicorn on a free port of 127.0.0.1 (a thread)."""
+def running(settings: ServiceSettings, *, warm: bool = True) -> Iterator[httpx.Client]:
+    """The app served by uvicorn on a free port of 127.0.0.1 (a thread).
+
+    ``warm=False`` for tests that match nobody: the match process does not load the
+    platforms' networks at start-up.
+    """
     from parcours.api import create_app
 
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    app = create_app(settings, warm=warm)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

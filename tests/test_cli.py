@@ -166,7 +166,7 @@ def test_diagnose_in_english_and_bad_input(
     home, _, _ = demo_run
     out = tmp_path / "en"
     result = run_cli(
-        "--lang", "en", "diagnose", "demo", "--out", str(out), "--modes", "walk,transit", home=home
+        "--lang", "en", "diagnose", "demo", "--out", str(out), "--modes", "walk", home=home
     )
     assert result.returncode == 0, result.stderr
     report = (out / "rapport.html").read_text("utf-8")

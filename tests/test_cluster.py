@@ -148,46 +148,12 @@ def test_cli_two_territories_on_two_workers_equal_one_by_one(
     assert summary["territories"] == list(NAMES)
 
 
-def test_python_api_on_a_client_equals_one_by_one_and_resumes(
+def test_python_api_with_a_worker_killed_equals_one_by_one_and_resumes(
     two_territories: Workspace, reference: Path, client: Any, tmp_path: Path
 ) -> None:
-    shutil.rmtree(two_territories.home / ".runs", ignore_errors=True)
-    result = diagnose_territories(
-        NAMES,
-        workspace=two_territories,
-        out=tmp_path / "out",
-        client=client,
-        cells_per_part=CELLS_PER_PART,
-        jobs_per_part=JOBS_PER_PART,
-    )
-    assert [p.name for p in result.published] == list(NAMES)
-    assert result.reused == 0
-    for name in NAMES:
-        _assert_same_outputs(reference / name, tmp_path / "out" / name)
-    # a rerun (after a crash, say) finds its parts written: only the publication runs again
-    runs = two_territories.home / ".runs"
-    parts = sorted(runs.glob("*/*/part-*.parquet"))
-    assert len(parts) == result.tasks - 2 * len(NAMES)
-    parts[0].unlink()
-    written = {path: path.stat().st_mtime_ns for path in parts[1:]}
-    again = diagnose_territories(
-        NAMES,
-        workspace=two_territories,
-        out=tmp_path / "again",
-        cells_per_part=CELLS_PER_PART,
-        jobs_per_part=JOBS_PER_PART,
-    )
-    assert again.reused == len(parts) - 1
-    # the parts already there were used as they were; only the missing one was computed
-    assert {path: path.stat().st_mtime_ns for path in parts[1:]} == written
-    assert parts[0].exists()
-    for name in NAMES:
-        _assert_same_outputs(reference / name, tmp_path / "again" / name)
-
-
-def test_a_killed_worker_changes_nothing(
-    two_territories: Workspace, reference: Path, client: Any, tmp_path: Path
-) -> None:
+    """On a client, a worker killed in the middle: Dask reschedules its tasks and the
+    outputs equal the one-by-one run; then a rerun (after a crash, say) uses the parts
+    already written and computes only the missing one."""
     shutil.rmtree(two_territories.home / ".runs", ignore_errors=True)
     killed: list[int] = []
 
@@ -215,8 +181,28 @@ def test_a_killed_worker_changes_nothing(
     client.wait_for_workers(2, timeout=60)
     assert killed[0] not in client.run(os.getpid).values()  # the nanny started a new one
     assert [p.name for p in result.published] == list(NAMES)
+    assert result.reused == 0
     for name in NAMES:
         _assert_same_outputs(reference / name, tmp_path / "out" / name)
+    # a rerun finds its parts written: only the missing part and the publication run again
+    runs = two_territories.home / ".runs"
+    parts = sorted(runs.glob("*/*/part-*.parquet"))
+    assert len(parts) == result.tasks - 2 * len(NAMES)
+    parts[0].unlink()
+    written = {path: path.stat().st_mtime_ns for path in parts[1:]}
+    again = diagnose_territories(
+        NAMES,
+        workspace=two_territories,
+        out=tmp_path / "again",
+        cells_per_part=CELLS_PER_PART,
+        jobs_per_part=JOBS_PER_PART,
+    )
+    assert again.reused == len(parts) - 1
+    # the parts already there were used as they were; only the missing one was computed
+    assert {path: path.stat().st_mtime_ns for path in parts[1:]} == written
+    assert parts[0].exists()
+    for name in NAMES:
+        _assert_same_outputs(reference / name, tmp_path / "again" / name)
 
 
 @pytest.mark.parametrize(
