@@ -6,6 +6,7 @@ value broken) or is the official invalid example of its schema.
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -126,16 +127,26 @@ def _wrong_encoding(shared: Path, tmp: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def loaded_homes(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Per perimeter, a workspace whose territory ``t`` has a carpool layer (by the CLI)."""
+    homes = {}
+    good = shared_data / "france_open_data_samples" / "bnlc" / "schema_exemple_valide.csv"
+    for bbox in (FRIOUL_BBOX, NANTES_BBOX):
+        home = tmp_path_factory.mktemp("loaded") / "home"
+        assert run_cli("territory", "create", "t", "--bbox", bbox, home=home).returncode == 0
+        assert run_cli("territory", "load", "t", "--carpool", str(good), home=home).returncode == 0
+        homes[bbox] = home
+    return homes
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_broken_input_exits_2_and_writes_nothing(
-    case: str, shared_data: Path, tmp_path: Path
+    case: str, shared_data: Path, tmp_path: Path, loaded_homes: dict[str, Path]
 ) -> None:
     option, make, needles = CASES[case]
     home = tmp_path / "home"
-    bbox = FRIOUL_BBOX if option == "--gtfs" else NANTES_BBOX
-    assert run_cli("territory", "create", "t", "--bbox", bbox, home=home).returncode == 0
-    good = shared_data / "france_open_data_samples" / "bnlc" / "schema_exemple_valide.csv"
-    assert run_cli("territory", "load", "t", "--carpool", str(good), home=home).returncode == 0
+    shutil.copytree(loaded_homes[FRIOUL_BBOX if option == "--gtfs" else NANTES_BBOX], home)
     before = (home / "t" / "manifest.json").read_bytes()
     layers_before = sorted(p.name for p in (home / "t" / "layers").iterdir())
 

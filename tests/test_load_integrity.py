@@ -15,6 +15,7 @@ import threading
 import time
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,15 +82,37 @@ def _state(home: Path, name: str) -> tuple[bytes, list[str]]:
 # --------------------------------------------------------------------------- 1. folders
 
 
+#: ``created(name, bbox, home)``: territory ``name`` created by the CLI in ``home``.
+Creator = Callable[[str, str, Path], None]
+
+
+@pytest.fixture(scope="module")
+def created(tmp_path_factory: pytest.TempPathFactory) -> Creator:
+    """``parcours territory create NAME --bbox BBOX`` run once per territory, then copied."""
+    made: dict[tuple[str, str], Path] = {}
+
+    def create(name: str, bbox: str, home: Path) -> None:
+        if (name, bbox) not in made:
+            folder = tmp_path_factory.mktemp("created") / "home"
+            result = run_cli("territory", "create", name, "--bbox", bbox, home=folder)
+            assert result.returncode == 0, result.stderr
+            made[name, bbox] = folder
+        shutil.copytree(made[name, bbox], home, dirs_exist_ok=True)
+
+    return create
+
+
 @pytest.mark.slow  # parcours as processes
-def test_gtfs_folder_flat_and_nested_loads(shared_data: Path, tmp_path: Path) -> None:
+def test_gtfs_folder_flat_and_nested_loads(
+    shared_data: Path, tmp_path: Path, created: Creator
+) -> None:
     flat = tmp_path / "frioul"
     with zipfile.ZipFile(_frioul_zip(shared_data)) as archive:
         archive.extractall(flat)
     nested = tmp_path / "download"
     shutil.copytree(flat, nested / "feed")
     home = tmp_path / "home"
-    assert run_cli("territory", "create", "t", "--bbox", FRIOUL_BBOX, home=home).returncode == 0
+    created("t", FRIOUL_BBOX, home)
 
     for folder in (flat, nested):
         result = run_cli("territory", "load", "t", "--gtfs", str(folder), home=home)
@@ -109,7 +132,7 @@ def test_gtfs_folder_flat_and_nested_loads(shared_data: Path, tmp_path: Path) ->
 
 
 @pytest.mark.slow  # parcours as processes
-def test_gbfs_folder_loads(tmp_path: Path) -> None:
+def test_gbfs_folder_loads(tmp_path: Path, created: Creator) -> None:
     # GBFS v2.3 (MobilityData reference): station_information.json + system_information.json.
     folder = tmp_path / "veol"
     folder.mkdir()
@@ -137,7 +160,7 @@ def test_gbfs_folder_loads(tmp_path: Path) -> None:
     }
     (folder / "system_information.json").write_text(json.dumps(system), "utf-8")
     home = tmp_path / "home"
-    assert run_cli("territory", "create", "caen", "--bbox", CAEN_BBOX, home=home).returncode == 0
+    created("caen", CAEN_BBOX, home)
     result = run_cli("territory", "load", "caen", "--bikeshare", str(folder), home=home)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["layers"] == {"bikeshare": 2}
@@ -146,9 +169,11 @@ def test_gbfs_folder_loads(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # parcours as processes
-def test_folder_for_a_one_file_source_is_bad_input(shared_data: Path, tmp_path: Path) -> None:
+def test_folder_for_a_one_file_source_is_bad_input(
+    shared_data: Path, tmp_path: Path, created: Creator
+) -> None:
     home = tmp_path / "home"
-    assert run_cli("territory", "create", "t", "--bbox", NANTES_BBOX, home=home).returncode == 0
+    created("t", NANTES_BBOX, home)
     folder = tmp_path / "bnlc"
     folder.mkdir()
     shutil.copy(
@@ -178,9 +203,11 @@ def _jobs_csv(path: Path) -> Path:
 
 
 @pytest.mark.slow  # parcours as processes
-def test_partially_diffusible_rows_of_a_generic_layer_stay_private(tmp_path: Path) -> None:
+def test_partially_diffusible_rows_of_a_generic_layer_stay_private(
+    tmp_path: Path, created: Creator
+) -> None:
     home = tmp_path / "home"
-    assert run_cli("territory", "create", "t", "--bbox", NANTES_BBOX, home=home).returncode == 0
+    created("t", NANTES_BBOX, home)
     path = _jobs_csv(tmp_path / "emplois.csv")
     loaded = run_cli("territory", "load", "t", "--jobs", str(path), home=home)
     assert loaded.returncode == 0, loaded.stderr
@@ -213,9 +240,11 @@ def test_partially_diffusible_rows_of_a_generic_layer_stay_private(tmp_path: Pat
 
 
 @pytest.mark.slow  # parcours as processes
-def test_duplicated_population_across_files_is_refused(shared_data: Path, tmp_path: Path) -> None:
+def test_duplicated_population_across_files_is_refused(
+    shared_data: Path, tmp_path: Path, created: Creator
+) -> None:
     home = tmp_path / "home"
-    assert run_cli("territory", "create", "sp", "--bbox", SAO_PAULO_BBOX, home=home).returncode == 0
+    created("sp", SAO_PAULO_BBOX, home)
     grid = _spo_hexgrid(shared_data)
     copy = tmp_path / "spo_hexgrid_copie.csv"
     lines = grid.read_text("utf-8").splitlines(keepends=True)
@@ -242,10 +271,12 @@ def test_duplicated_population_across_files_is_refused(shared_data: Path, tmp_pa
 
 @pytest.mark.slow  # parcours as processes
 def test_duplicated_carpool_bikeshare_and_identical_files(
-    shared_data: Path, tmp_path: Path
+    shared_data: Path,
+    tmp_path: Path,
+    created: Creator,
 ) -> None:
     home = tmp_path / "home"
-    assert run_cli("territory", "create", "caen", "--bbox", CAEN_BBOX, home=home).returncode == 0
+    created("caen", CAEN_BBOX, home)
     bnlc = shared_data / "france_open_data_samples" / "bnlc" / "bnlc_calvados_2024_utf8.csv"
     copy = tmp_path / "bnlc_bis.csv"
     shutil.copy(bnlc, copy)
@@ -321,7 +352,9 @@ def test_home_that_is_a_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # parcours as processes
-def test_os_error_backstop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_os_error_backstop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], created: Creator
+) -> None:
     with pytest.raises(typer.Exit) as exc, guarded():
         raise PermissionError(13, "Permission denied", "/srv/parcours/t/layers")
     assert exc.value.exit_code == 1
@@ -331,7 +364,7 @@ def test_os_error_backstop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
     # Through the CLI: an export into a "folder" that is a file.
     home = tmp_path / "home"
-    assert run_cli("territory", "create", "t", "--bbox", NANTES_BBOX, home=home).returncode == 0
+    created("t", NANTES_BBOX, home)
     blocker = tmp_path / "rapport"
     blocker.write_text("x")
     result = run_cli("territory", "export", "t", "--out", str(blocker / "t.gpkg"), home=home)
@@ -344,10 +377,12 @@ def test_os_error_backstop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 @pytest.mark.slow  # parcours as processes
 def test_population_and_jobs_outside_the_area_are_refused(
-    shared_data: Path, tmp_path: Path
+    shared_data: Path,
+    tmp_path: Path,
+    created: Creator,
 ) -> None:
     home = tmp_path / "home"
-    assert run_cli("territory", "create", "sp", "--bbox", SAO_PAULO_BBOX, home=home).returncode == 0
+    created("sp", SAO_PAULO_BBOX, home)
     grid = _spo_hexgrid(shared_data)
     good = run_cli("territory", "load", "sp", "--population", str(grid), home=home)
     assert good.returncode == 0, good.stderr
@@ -372,7 +407,7 @@ def test_population_and_jobs_outside_the_area_are_refused(
     assert english.returncode == 2 and "swapped" in english.stderr
 
     # Jobs of São Paulo in a Nantes territory.
-    assert run_cli("territory", "create", "n", "--bbox", NANTES_BBOX, home=home).returncode == 0
+    created("n", NANTES_BBOX, home)
     jobs = run_cli("territory", "load", "n", "--jobs", str(grid), home=home)
     assert jobs.returncode == 2, jobs.stderr
     assert "--jobs" in jobs.stderr and "périmètre" in jobs.stderr
@@ -381,10 +416,12 @@ def test_population_and_jobs_outside_the_area_are_refused(
 
 @pytest.mark.slow  # parcours as processes
 def test_optional_layer_outside_the_area_is_only_a_warning(
-    shared_data: Path, tmp_path: Path
+    shared_data: Path,
+    tmp_path: Path,
+    created: Creator,
 ) -> None:
     home = tmp_path / "home"
-    assert run_cli("territory", "create", "n", "--bbox", NANTES_BBOX, home=home).returncode == 0
+    created("n", NANTES_BBOX, home)
     bnlc = shared_data / "france_open_data_samples" / "bnlc" / "bnlc_calvados_2024_utf8.csv"
     result = run_cli("territory", "load", "n", "--carpool", str(bnlc), home=home)
     assert result.returncode == 0, result.stderr
@@ -500,9 +537,11 @@ def test_export_joins_node_ids_without_gdal_warnings(
 
 
 @pytest.mark.slow  # parcours as processes
-def test_reader_facts_are_kept_in_the_manifest(shared_data: Path, tmp_path: Path) -> None:
+def test_reader_facts_are_kept_in_the_manifest(
+    shared_data: Path, tmp_path: Path, created: Creator
+) -> None:
     home = tmp_path / "home"
-    assert run_cli("territory", "create", "sp", "--bbox", SAO_PAULO_BBOX, home=home).returncode == 0
+    created("sp", SAO_PAULO_BBOX, home)
     grid = _spo_hexgrid(shared_data)
     result = run_cli(
         "territory", "load", "sp", "--population", str(grid), "--jobs", str(grid), home=home

@@ -107,7 +107,6 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from parcours.errors import DownloadError, InputError
 from parcours.i18n import tr
@@ -534,7 +533,11 @@ class AddressIndex:
         lon = addresses["lon"].to_numpy(dtype="float64")
         lat = addresses["lat"].to_numpy(dtype="float64")
         self._lat0 = float(np.nanmean(lat)) if len(lat) else 0.0
-        self._tree = cKDTree(np.column_stack(self._metric(lon, lat))) if len(lon) else None
+        self._tree = None
+        if len(lon):
+            from scipy.spatial import cKDTree  # here: 0.25 s of every command's start-up
+
+            self._tree = cKDTree(np.column_stack(self._metric(lon, lat)))
 
     # ---------------------------------------------------------------- construction
 
