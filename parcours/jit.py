@@ -32,7 +32,7 @@ from numba.core.caching import UserProvidedCacheLocator
 __all__ = ["ContentCacheLocator"]
 
 
-class ContentCacheLocator(UserProvidedCacheLocator):  # type: ignore[misc]
+class ContentCacheLocator(UserProvidedCacheLocator):
     """numba's ``NUMBA_CACHE_DIR`` locator, with a folder per module and source content."""
 
     @classmethod
