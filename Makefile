@@ -8,10 +8,8 @@ ADDOK := $(VENV)/addok
 # pytest keeps its rewritten test modules as .pyc: collecting them again costs 6 s a process
 unexport PYTHONDONTWRITEBYTECODE
 #: pytest's options for both test commands: two workers (the machine's cores), the module's
-#: tests on one worker (its fixtures built once), the slowest tests listed. Each worker is a
-#: core: numba's parallel kernels run on one thread there (as on a Dask worker), instead of
-#: two workers' threads and their subprocesses' fighting over two cores.
-PYTEST := NUMBA_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
+#: tests on one worker (its fixtures built once), the slowest tests listed.
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
 
 .PHONY: demo test test-fast fuzz lint bench install clean
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import jsonschema_rs
 import pytest
 from fixtures.demo import DemoWorld
 from servicekit import PASSWORD, Instance, free_port, running, seed, service_env
@@ -52,6 +53,17 @@ def _wait(client: httpx.Client, url: str, timeout_s: float = 300.0) -> dict[str,
     raise AssertionError(f"job not finished: {body}")
 
 
+def _conforms(
+    client: httpx.Client, path: str, body: object, media: str = "application/json"
+) -> None:
+    """``body`` is what the spec says ``GET path`` answers (200), validated as JSON Schema.
+
+    These routes send stored files as they are, so FastAPI does not validate them."""
+    spec = client.get("/openapi.json").json()
+    schema = spec["paths"][path]["get"]["responses"]["200"]["content"][media]["schema"]
+    jsonschema_rs.validator_for({**schema, "components": spec["components"]}).validate(body)
+
+
 def test_a_diagnostic_over_http(client: httpx.Client, api_home: Path) -> None:
     assert client.get("/health").json()["status"] == "ok"
     names = {t["name"] for t in client.get("/territories").json()}
@@ -62,11 +74,13 @@ def test_a_diagnostic_over_http(client: httpx.Client, api_home: Path) -> None:
     assert body["status"] == "done", body
     assert body["results"]["report"] == "/territories/demo/report"
     communes = client.get("/territories/demo/indicators", params={"level": "commune"}).json()
+    _conforms(client, "/territories/{name}/indicators", communes)
     assert len(communes) == 13 and {"area", "name", "share_jobs_45_walk_pop"} <= set(communes[0])
     territory = client.get("/territories/demo/indicators", params={"level": "territory"}).json()
     assert len(territory) == 1 and territory[0]["households"] > 11
     cells = client.get("/territories/demo/cells.geojson")
     assert cells.headers["content-type"].startswith("application/geo+json")
+    _conforms(client, "/territories/{name}/cells.geojson", cells.json(), "application/geo+json")
     features = cells.json()["features"]
     assert features and all(f["properties"]["households"] >= 11 for f in features)
     lon, lat = features[0]["geometry"]["coordinates"][0][0]

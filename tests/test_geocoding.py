@@ -706,6 +706,7 @@ def test_addok_search_and_reverse(addok: str, nantes_frame: pd.DataFrame) -> Non
         assert found[0]["lon"] == pytest.approx(float(expected.lon))
         assert found[0]["lat"] == pytest.approx(float(expected.lat))
         assert client.search("4 place du Pilori", citycode="44020") == []  # not in Bouguenais
+        assert client.search("zzzz qwerty") == []
         near = client.reverse(float(expected.lon), float(expected.lat))
         assert near is not None and near["label"] == "4 Place du Pilori 44000 Nantes"
 

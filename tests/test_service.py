@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -504,7 +505,8 @@ def _int_params(route: APIRoute) -> list[tuple[str, str]]:
         ("query", route.dependant.query_params),
     ):
         for param in params:
-            if param.field_info.annotation is int:
+            annotation = param.field_info.annotation
+            if annotation is int or int in typing.get_args(annotation):
                 found.append((where, param.name))
     return found
 

@@ -465,6 +465,7 @@ def match_stored(
     with database.session() as session:
         file = people.person_file(people.get_person(session, principal, person_id))
     answer = match_answer(request, str(principal.territory), file, semaine)
+    MatchAnswer.model_validate(answer)  # an answer the spec does not allow is not kept either
     with database.session() as session:
         person = people.get_person(session, principal, person_id)
         people.record_match(session, principal, person, answer)

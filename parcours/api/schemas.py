@@ -94,7 +94,7 @@ class JobView(_Answer):
 
 
 #: A published indicator record: the area's id and name, then its figures.
-IndicatorRecord = dict[str, str | float | None]
+IndicatorRecord = dict[str, str | bool | float | None]
 
 
 class Geometry(BaseModel):
@@ -109,7 +109,7 @@ class Feature(_Answer):
 
     type: Literal["Feature"]
     geometry: Geometry | None
-    properties: dict[str, str | float | None]
+    properties: dict[str, str | bool | float | None]
 
 
 class FeatureCollection(_Answer):
