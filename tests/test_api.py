@@ -109,7 +109,7 @@ def test_errors_in_the_request_language(client: httpx.Client) -> None:
 def test_serve_listens_on_loopback_unless_tls_or_a_proxy(
     instance: Instance, tmp_path: Path
 ) -> None:
-    env = service_env(instance.settings)
+    env = {**service_env(instance.settings), "PARCOURS_MATCH_PROCESSES": "0"}  # no match here
     serve = [sys.executable, "-m", "parcours", "serve"]
     refused = subprocess.run(
         [*serve, "--host", "0.0.0.0"],

@@ -20,6 +20,8 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import socket
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +85,22 @@ class RunResult:
     region_summary: dict[str, Any] = field(default_factory=dict)
 
 
+def _knock(scheduler: str, timeout_s: float = 10.0) -> None:
+    """Open and close a TCP connection to a ``tcp://`` or ``tls://`` scheduler.
+
+    A refused connection is said at once (Dask's client would retry it until its
+    timeout, 10 s); other address kinds are left to Dask.
+
+    Raises
+    ------
+    OSError
+        When nothing listens there, or the host is unknown.
+    """
+    parts = urllib.parse.urlsplit(scheduler)
+    if parts.scheme in ("tcp", "tls") and parts.hostname and parts.port:
+        socket.create_connection((parts.hostname, parts.port), timeout=timeout_s).close()
+
+
 @contextlib.contextmanager
 def _client(workers: int | None, scheduler: str | None, client: Any) -> Iterator[Any]:
     """The Dask client to run on (None: in this process)."""
@@ -96,6 +114,7 @@ def _client(workers: int | None, scheduler: str | None, client: Any) -> Iterator
 
     if scheduler is not None:
         try:
+            _knock(scheduler)
             remote = distributed.Client(scheduler, timeout="10s")
         except (OSError, ValueError, TimeoutError) as error:
             raise InputError(
