@@ -12,7 +12,6 @@ import collections
 import gzip
 import json
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import pandas as pd
 import pytest
 from fixtures.addok import start_addok
 from fixtures.cli import run_cli
+from servicekit import free_port
 
 from parcours.errors import DownloadError, InputError
 from parcours.geo.geocoding import (
@@ -742,14 +742,8 @@ def test_addok_batch_is_one_post_and_places_what_the_offline_index_places(
     assert remote.loc[0, "citycode"] == "44109"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_addok_down_or_failing_is_a_clear_error(addok: str) -> None:
-    down = f"http://127.0.0.1:{_free_port()}"
+    down = f"http://127.0.0.1:{free_port()}"
     with AddokClient(down, timeout_s=2.0) as client, pytest.raises(DownloadError) as info:
         client.geocode(["4 place du Pilori 44000 Nantes"])
     assert f"{down}/search/csv/" in str(info.value)
